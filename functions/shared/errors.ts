@@ -1,0 +1,68 @@
+/**
+ * Named errors the state machines catch. Every error has an explicit `name` (minifiers rename
+ * classes, and Step Functions matches `ErrorEquals` on the name). An ASL file may name only the
+ * errors in `ERROR_NAMES`, `States.*` or AWS service errors; test/asl enforces it.
+ */
+
+export abstract class CaretakerError extends Error {
+  abstract override readonly name: string;
+}
+
+/** Input from outside (an event, Slack, the CLI, config) failed validation; nothing was changed. */
+export class InvalidInputError extends CaretakerError {
+  override readonly name = 'InvalidInputError';
+  constructor(
+    message: string,
+    readonly issues: readonly string[] = [],
+  ) {
+    super(message);
+  }
+}
+
+/** The named cluster is not in Caretaker's configuration. */
+export class ClusterNotFoundError extends CaretakerError {
+  override readonly name = 'ClusterNotFoundError';
+}
+
+/** No running, SSM-managed instance matched the cluster's control-plane tags. */
+export class NoInstancesFoundError extends CaretakerError {
+  override readonly name = 'NoInstancesFoundError';
+}
+
+/** No etcd member is healthy enough to act on; the cluster was not touched. */
+export class EtcdUnhealthyError extends CaretakerError {
+  override readonly name = 'EtcdUnhealthyError';
+}
+
+/** A Caretaker SSM command ended Failed/Cancelled, or its output had no CARETAKER_RESULT line. */
+export class CommandFailedError extends CaretakerError {
+  override readonly name = 'CommandFailedError';
+}
+
+/** A Caretaker SSM command ran past its timeout, or its completion never came. */
+export class CommandTimedOutError extends CaretakerError {
+  override readonly name = 'CommandTimedOutError';
+}
+
+/** The uploaded snapshot does not match its manifest (size, sha256 or revision). */
+export class UploadMismatchError extends CaretakerError {
+  override readonly name = 'UploadMismatchError';
+}
+
+/** A call to AWS failed in a way worth retrying (throttling, 5xx); state machines retry it. */
+export class TransientError extends CaretakerError {
+  override readonly name = 'TransientError';
+}
+
+export const ERROR_NAMES = [
+  'InvalidInputError',
+  'ClusterNotFoundError',
+  'NoInstancesFoundError',
+  'EtcdUnhealthyError',
+  'CommandFailedError',
+  'CommandTimedOutError',
+  'UploadMismatchError',
+  'TransientError',
+] as const;
+
+export type ErrorName = (typeof ERROR_NAMES)[number];

@@ -1,0 +1,14 @@
+// every test runs offline: dummy credentials, no instance metadata, a region that is not
+// a real deployment, and loopback-only endpoints set by the tests that need them.
+process.env.AWS_ACCESS_KEY_ID = 'test';
+process.env.AWS_SECRET_ACCESS_KEY = 'test';
+process.env.AWS_REGION = 'eu-west-1';
+process.env.AWS_EC2_METADATA_DISABLED = 'true';
+process.env.AWS_REQUEST_CHECKSUM_CALCULATION = 'WHEN_REQUIRED';
+process.env.AWS_RESPONSE_CHECKSUM_VALIDATION = 'WHEN_REQUIRED';
+delete process.env.AWS_PROFILE;
+delete process.env.AWS_SESSION_TOKEN;
+process.env.POWERTOOLS_DEV = 'false';
+process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+process.env.POWERTOOLS_METRICS_NAMESPACE = 'Caretaker';
+process.env.POWERTOOLS_METRICS_DISABLED = 'true';
