@@ -36,14 +36,7 @@ export interface CommandRequest {
 }
 
 export type InvocationStatus =
-  | 'Pending'
-  | 'InProgress'
-  | 'Delayed'
-  | 'Success'
-  | 'Cancelled'
-  | 'TimedOut'
-  | 'Failed'
-  | 'Cancelling';
+  'Pending' | 'InProgress' | 'Delayed' | 'Success' | 'Cancelled' | 'TimedOut' | 'Failed' | 'Cancelling';
 
 export interface Invocation {
   status: InvocationStatus;

@@ -14,9 +14,14 @@ export const CLUSTER_TAG = 'caretaker:cluster';
 
 const dnsLabel = z
   .string()
-  .regex(/^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?$/, 'must be a DNS label: lower-case letters, digits and "-", 1-40 characters');
+  .regex(
+    /^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?$/,
+    'must be a DNS label: lower-case letters, digits and "-", 1-40 characters',
+  );
 
-const absolutePath = z.string().regex(/^\/[A-Za-z0-9._\/{}-]+$/, 'must be an absolute path (letters, digits, . _ - / {hostname})');
+const absolutePath = z
+  .string()
+  .regex(/^\/[A-Za-z0-9._/{}-]+$/, 'must be an absolute path (letters, digits, . _ - / {hostname})');
 
 const tagMap = z
   .record(z.string().min(1).max(128), z.string().max(256))
@@ -87,7 +92,10 @@ export const configSchema = z
   .object({
     $schema: z.string().optional(),
     clusters: z.array(clusterInput).min(1, 'list at least one cluster'),
-    notifications: z.object({ emails: z.array(z.email()).optional() }).strict().optional(),
+    notifications: z
+      .object({ emails: z.array(z.email()).optional() })
+      .strict()
+      .optional(),
     bucket: z
       .object({
         /** days before a locked snapshot may be deleted; omit for no Object Lock */
@@ -219,7 +227,10 @@ export function parseConfig(input: unknown): CaretakerConfig {
       name: c.name,
       kind: c.kind,
       region: c.region,
-      controlPlaneTags: { ...(c.controlPlane?.tags ?? { 'caretaker:role': 'control-plane' }), [CLUSTER_TAG]: c.name },
+      controlPlaneTags: {
+        ...(c.controlPlane?.tags ?? { 'caretaker:role': 'control-plane' }),
+        [CLUSTER_TAG]: c.name,
+      },
       workerTags: { ...(c.workers?.tags ?? { 'caretaker:role': 'worker' }), [CLUSTER_TAG]: c.name },
       etcd: c.kind === 'eks' ? undefined : { ...ETCD_DEFAULTS[c.kind], ...c.etcd },
       backup: {

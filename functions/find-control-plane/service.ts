@@ -1,0 +1,25 @@
+import { NoInstancesFoundError } from '../shared/errors';
+import type { ClusterDirectory, Inventory } from '../shared/ports';
+
+export interface FindControlPlaneDeps {
+  clusters: ClusterDirectory;
+  inventory: Inventory;
+}
+
+/**
+ * The cluster's control-plane instances as they are now: running, tagged, SSM Online.
+ * @throws ClusterNotFoundError, NoInstancesFoundError
+ */
+export async function findControlPlane(input: { cluster: string }, deps: FindControlPlaneDeps) {
+  const cluster = await deps.clusters.get(input.cluster);
+  const instances = await deps.inventory.findManagedInstances(cluster.controlPlaneTags);
+  if (instances.length === 0) {
+    const tags = Object.entries(cluster.controlPlaneTags)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(', ');
+    throw new NoInstancesFoundError(
+      `no running, SSM-managed instance of cluster ${cluster.name} carries the control-plane tags ${tags}`,
+    );
+  }
+  return { instances };
+}

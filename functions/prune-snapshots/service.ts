@@ -1,0 +1,65 @@
+import { planRetention } from '../shared/domain/retention';
+import {
+  manifestKeyFor,
+  parseSnapshotKey,
+  snapshotPrefix,
+  type SnapshotRef,
+} from '../shared/domain/snapshot-key';
+import type { Clock, ClusterDirectory, SnapshotStore } from '../shared/ports';
+
+export interface PruneDeps {
+  clusters: ClusterDirectory;
+  store: SnapshotStore;
+  clock: Clock;
+}
+
+/** the tag restore-verify writes; only "true" counts */
+export const VERIFIED_TAG = 'caretaker:verified';
+
+/** walks newest first and stops at the first verified snapshot: a few tag reads, not thousands */
+async function newestVerified(sorted: SnapshotRef[], store: SnapshotStore): Promise<string | null> {
+  for (const s of sorted) {
+    const tags = await store.getTags(s.key);
+    if (tags[VERIFIED_TAG] === 'true') return s.key;
+  }
+  return null;
+}
+
+/**
+ * Applies the cluster's retention to its snapshots. Never deletes the newest verified snapshot
+ * or anything newer; an object under Object Lock or legal hold is skipped and reported.
+ * @throws ClusterNotFoundError
+ */
+export async function pruneSnapshots(input: { cluster: string }, deps: PruneDeps) {
+  const cluster = await deps.clusters.get(input.cluster);
+  const objects = await deps.store.list(snapshotPrefix(cluster.name));
+  const refs = objects
+    .map((o) => parseSnapshotKey(o.key))
+    .filter((r): r is SnapshotRef => r !== undefined && r.cluster === cluster.name)
+    .sort((a, b) => b.takenAt.getTime() - a.takenAt.getTime());
+  const verified = await newestVerified(refs, deps.store);
+  const plan = planRetention(refs, verified, cluster.backup.retention);
+
+  const now = deps.clock.now();
+  const deleted: string[] = [];
+  const skippedLocked: string[] = [];
+  for (const key of plan.delete) {
+    const head = await deps.store.head(key);
+    if (!head) continue; // already gone: another run pruned it
+    if (head.legalHold || (head.lockedUntil && head.lockedUntil > now)) {
+      skippedLocked.push(key);
+      continue;
+    }
+    // manifest first: a snapshot without a manifest is still listed and retried next run
+    await deps.store.delete(manifestKeyFor(key));
+    await deps.store.delete(key);
+    deleted.push(key);
+  }
+  return {
+    kept: plan.keep.length,
+    deleted,
+    skippedLocked,
+    newestVerified: verified,
+    note: plan.note ?? '',
+  };
+}

@@ -1,0 +1,44 @@
+import { z } from 'zod';
+import { powertoolsMetricSink } from '../shared/adapters/aws/powertools-metric-sink';
+import { snsNotifier } from '../shared/adapters/aws/sns-notifier';
+import { clusterName, executionId, isoTime, sha256 } from '../shared/domain/schemas';
+import { createHandler, requireEnv, type DepsSource } from '../shared/handler';
+import { publishOutcome, type PublishDeps } from './service';
+
+export const input = z.object({
+  cluster: clusterName,
+  workflow: z.string().regex(/^[a-z][a-z-]{1,40}$/),
+  outcome: z.enum(['Succeeded', 'Failed', 'Skipped']),
+  executionId,
+  startedAt: isoTime,
+  snapshot: z
+    .object({
+      key: z.string(),
+      size: z.number(),
+      sha256,
+      revision: z.number(),
+      totalKeys: z.number().optional(),
+    })
+    .optional(),
+  pruned: z
+    .object({
+      deleted: z.array(z.string()),
+      skippedLocked: z.array(z.string()),
+      kept: z.number(),
+      note: z.string().optional(),
+    })
+    .optional(),
+  heldBy: z
+    .object({ owner: z.string(), operation: z.string(), acquiredAt: z.string(), expiresAt: z.string() })
+    .optional(),
+  error: z.object({ Error: z.string(), Cause: z.string().optional() }).optional(),
+});
+
+export const makeHandler = (deps: DepsSource<PublishDeps>) =>
+  createHandler({ name: 'publish-outcome', input, run: publishOutcome }, deps);
+
+export const handler = makeHandler(() => ({
+  notifier: snsNotifier(requireEnv('TOPIC_ARN')),
+  metrics: powertoolsMetricSink(),
+  clock: { now: () => new Date() },
+}));

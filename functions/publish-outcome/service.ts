@@ -1,0 +1,86 @@
+import type { Clock, MetricSink, Notifier } from '../shared/ports';
+
+export interface PublishDeps {
+  notifier: Notifier;
+  metrics: MetricSink;
+  clock: Clock;
+}
+
+export interface OutcomeInput {
+  cluster: string;
+  workflow: string;
+  outcome: 'Succeeded' | 'Failed' | 'Skipped';
+  executionId: string;
+  startedAt: string;
+  snapshot?: { key: string; size: number; sha256: string; revision: number; totalKeys?: number };
+  pruned?: { deleted: string[]; skippedLocked: string[]; kept: number; note?: string };
+  heldBy?: { owner: string; operation: string; acquiredAt: string; expiresAt: string };
+  error?: { Error: string; Cause?: string };
+}
+
+/** the error's cause as Step Functions gives it is often JSON with an errorMessage inside */
+function causeText(cause: string | undefined): string {
+  if (!cause) return '';
+  try {
+    const parsed = JSON.parse(cause) as { errorMessage?: string };
+    return parsed.errorMessage ?? cause;
+  } catch {
+    return cause;
+  }
+}
+
+/** what an on-call engineer reads first: what happened, to what, and what to do */
+export function describeOutcome(i: OutcomeInput, seconds: number): { subject: string; message: string } {
+  const subject = `[Caretaker] ${i.workflow} ${i.outcome.toLowerCase()}: ${i.cluster}`;
+  const lines = [
+    `${i.workflow} for cluster ${i.cluster} ${i.outcome.toLowerCase()} after ${seconds.toFixed(0)} s.`,
+  ];
+  if (i.snapshot) {
+    lines.push(
+      `Snapshot: ${i.snapshot.key} (${i.snapshot.size} bytes, revision ${i.snapshot.revision}, sha256 ${i.snapshot.sha256})`,
+    );
+  }
+  if (i.pruned) {
+    lines.push(
+      `Retention: kept ${i.pruned.kept}, deleted ${i.pruned.deleted.length}` +
+        (i.pruned.skippedLocked.length
+          ? `, skipped ${i.pruned.skippedLocked.length} under Object Lock`
+          : '') +
+        (i.pruned.note ? ` (${i.pruned.note})` : ''),
+    );
+  }
+  if (i.heldBy) {
+    lines.push(
+      `Skipped: the cluster's operation lock is held by ${i.heldBy.operation} (${i.heldBy.owner}) until ${i.heldBy.expiresAt}. Nothing was touched.`,
+    );
+  }
+  if (i.error) {
+    lines.push(`Error: ${i.error.Error}`, causeText(i.error.Cause));
+    lines.push('The operation lock was released; no snapshot was pruned.');
+  }
+  lines.push(`Execution: ${i.executionId}`);
+  return { subject, message: lines.filter(Boolean).join('\n') };
+}
+
+/** records the outcome as metrics (the "no backup" alarm reads Succeeded) and notifies */
+export async function publishOutcome(input: OutcomeInput, deps: PublishDeps) {
+  const seconds = Math.max(0, (deps.clock.now().getTime() - Date.parse(input.startedAt)) / 1000);
+  const values: Parameters<MetricSink['record']>[1] = {
+    Succeeded: { value: input.outcome === 'Succeeded' ? 1 : 0, unit: 'Count' },
+    Failed: { value: input.outcome === 'Failed' ? 1 : 0, unit: 'Count' },
+    Skipped: { value: input.outcome === 'Skipped' ? 1 : 0, unit: 'Count' },
+    DurationSeconds: { value: seconds, unit: 'Seconds' },
+  };
+  if (input.snapshot) {
+    values.SnapshotBytes = { value: input.snapshot.size, unit: 'Bytes' };
+    values.SnapshotRevision = { value: input.snapshot.revision, unit: 'None' };
+  }
+  await deps.metrics.record({ cluster: input.cluster, workflow: input.workflow }, values);
+  const { subject, message } = describeOutcome(input, seconds);
+  await deps.notifier.publish(subject, message, {
+    cluster: input.cluster,
+    workflow: input.workflow,
+    outcome: input.outcome,
+  });
+  return { published: true, subject };
+}

@@ -1,0 +1,65 @@
+import { planCommand, type CommandName } from '../shared/domain/commands';
+import { InvalidInputError } from '../shared/errors';
+import type { Clock, ClusterDirectory, CommandRunner, CommandTokenStore, Inventory } from '../shared/ports';
+
+export interface SendCommandDeps {
+  clusters: ClusterDirectory;
+  inventory: Inventory;
+  runner: CommandRunner;
+  tokens: CommandTokenStore;
+  clock: Clock;
+  /** logical command name → the deployed SSM document name */
+  documents: Record<string, string>;
+  bucket: string;
+}
+
+/** how long past SSM's own timeout the reconciler waits before it calls a command lost */
+const DEADLINE_GRACE_SECONDS = 300;
+
+/**
+ * Sends one of Caretaker's documents to one node of the cluster and parks the task token until
+ * complete-command (or the reconciler) reports the outcome.
+ * @throws ClusterNotFoundError, InvalidInputError when the instance is not a live node of the cluster
+ */
+export async function sendCommand(
+  input: {
+    taskToken: string;
+    cluster: string;
+    instanceId: string;
+    command: CommandName;
+    executionId: string;
+  },
+  deps: SendCommandDeps,
+) {
+  const cluster = await deps.clusters.get(input.cluster);
+  const plan = planCommand(input.command, cluster, { executionId: input.executionId, bucket: deps.bucket });
+  const documentName = deps.documents[plan.command];
+  if (!documentName) throw new InvalidInputError(`command: no SSM document is deployed for ${plan.command}`);
+
+  // look again instead of trusting the state: the node must still be a live control-plane node
+  const live = await deps.inventory.findManagedInstances(cluster.controlPlaneTags);
+  if (!live.some((i) => i.instanceId === input.instanceId)) {
+    throw new InvalidInputError(
+      `instanceId: ${input.instanceId} is not a running, SSM-managed control-plane node of ${cluster.name}`,
+    );
+  }
+
+  const { commandId } = await deps.runner.send({
+    documentName,
+    instanceId: input.instanceId,
+    parameters: plan.parameters,
+    timeoutSeconds: plan.timeoutSeconds,
+    comment: `caretaker ${plan.command} ${cluster.name}`,
+  });
+  const now = deps.clock.now();
+  await deps.tokens.put({
+    commandId,
+    instanceId: input.instanceId,
+    taskToken: input.taskToken,
+    cluster: cluster.name,
+    command: plan.command,
+    sentAt: now.toISOString(),
+    deadline: new Date(now.getTime() + (plan.timeoutSeconds + DEADLINE_GRACE_SECONDS) * 1000).toISOString(),
+  });
+  return { commandId };
+}

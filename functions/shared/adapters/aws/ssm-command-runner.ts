@@ -1,0 +1,47 @@
+import {
+  GetCommandInvocationCommand,
+  InvocationDoesNotExist,
+  SendCommandCommand,
+  SSMClient,
+} from '@aws-sdk/client-ssm';
+import type { CommandRunner, InvocationStatus } from '../../ports';
+import { rethrowTransient } from './transient';
+
+/** SSM Run Command with our own documents only; the document name comes from the deployment */
+export function ssmCommandRunner(client = new SSMClient({})): CommandRunner {
+  return {
+    async send(req) {
+      const out = await client
+        .send(
+          new SendCommandCommand({
+            DocumentName: req.documentName,
+            InstanceIds: [req.instanceId],
+            Parameters: Object.fromEntries(Object.entries(req.parameters).map(([k, v]) => [k, [v]])),
+            TimeoutSeconds: Math.max(30, Math.min(req.timeoutSeconds, 2_592_000)),
+            Comment: req.comment.slice(0, 100),
+          }),
+        )
+        .catch(rethrowTransient);
+      const commandId = out.Command?.CommandId;
+      if (!commandId) throw new Error(`SendCommand returned no CommandId for ${req.instanceId}`);
+      return { commandId };
+    },
+
+    async getInvocation(commandId, instanceId) {
+      try {
+        const out = await client.send(
+          new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: instanceId }),
+        );
+        return {
+          status: (out.Status ?? 'Pending') as InvocationStatus,
+          exitCode: out.ResponseCode ?? -1,
+          stdout: out.StandardOutputContent ?? '',
+          stderr: out.StandardErrorContent ?? '',
+        };
+      } catch (e) {
+        if (e instanceof InvocationDoesNotExist) return undefined;
+        return rethrowTransient(e);
+      }
+    },
+  };
+}

@@ -1,0 +1,21 @@
+import { z } from 'zod';
+import { sfnWorkflowStarter } from '../shared/adapters/aws/sfn-workflow-starter';
+import { ssmClusterDirectory } from '../shared/adapters/aws/ssm-cluster-directory';
+import { clusterName, isoTime } from '../shared/domain/schemas';
+import { createHandler, requireEnv, type DepsSource } from '../shared/handler';
+import { startWorkflow, type StartWorkflowDeps } from './service';
+
+export const input = z.object({
+  cluster: clusterName,
+  workflow: z.string().regex(/^[a-z][a-z-]{1,40}$/, 'must be a workflow name such as etcd-backup'),
+  scheduledTime: isoTime,
+});
+
+export const makeHandler = (deps: DepsSource<StartWorkflowDeps>) =>
+  createHandler({ name: 'start-workflow', input, run: startWorkflow }, deps);
+
+export const handler = makeHandler(() => ({
+  clusters: ssmClusterDirectory(requireEnv('CLUSTER_PARAMETER_PREFIX')),
+  starter: sfnWorkflowStarter(),
+  stateMachines: JSON.parse(requireEnv('STATE_MACHINES')) as Record<string, string>,
+}));
