@@ -1,0 +1,25 @@
+import { App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { CaretakerStack } from './caretaker-stack';
+import { configByRegion, readConfigFile } from './config-file';
+
+let loaded: ReturnType<typeof readConfigFile>;
+try {
+  loaded = readConfigFile();
+} catch (error) {
+  // a bad config stops synth here with parseConfig's message (it names cluster and field)
+  console.error((error as Error).message);
+  process.exit(1);
+}
+
+const app = new App();
+for (const [region, config] of configByRegion(loaded.config)) {
+  new CaretakerStack(app, `Caretaker-${region}`, {
+    env: { region },
+    config,
+    description: `Caretaker day-2 operations for ${config.clusters.map((c) => c.name).join(', ')}`,
+  });
+}
+// cdk-nag 3 is a validation plugin; Aspects.of(app).add(...) crashes
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+app.synth();

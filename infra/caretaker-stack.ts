@@ -1,0 +1,121 @@
+import { join } from 'node:path';
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { Construct } from 'constructs';
+import type { CaretakerConfig } from '../functions/shared/domain/config';
+import { BackupAlarm } from './constructs/backup-alarm';
+import { CaretakerFunction, type SharedEnvironment } from './constructs/caretaker-function';
+import { ClusterLock } from './constructs/cluster-lock';
+import { CLUSTER_PARAMETER_PREFIX, ClusterParameters } from './constructs/cluster-parameters';
+import { CommandRunner } from './constructs/command-runner';
+import { EtcdBackupWorkflow } from './constructs/etcd-backup-workflow';
+import { Inventory } from './constructs/inventory';
+import { NodePolicy } from './constructs/node-policy';
+import { Notifications } from './constructs/notifications';
+import { OperationsTable } from './constructs/operations-table';
+import { SnapshotBucket } from './constructs/snapshot-bucket';
+import { WorkflowStarter } from './constructs/workflow-starter';
+
+/** the repository root: functions/, state-machines/ and ssm-documents/ live under it */
+export const PROJECT_ROOT = join(__dirname, '..');
+
+export interface CaretakerStackProps extends StackProps {
+  /** the parsed configuration, already narrowed to the clusters of this stack's region */
+  config: CaretakerConfig;
+  /** defaults to the repository root */
+  projectRoot?: string;
+}
+
+/** everything Caretaker runs in one region, for the clusters of that region */
+export class CaretakerStack extends Stack {
+  readonly snapshots: SnapshotBucket;
+  readonly table: OperationsTable;
+  readonly runner: CommandRunner;
+  readonly backup: EtcdBackupWorkflow;
+  readonly starter: WorkflowStarter;
+  readonly notifications: Notifications;
+
+  constructor(scope: Construct, id: string, props: CaretakerStackProps) {
+    super(scope, id, props);
+    // deliver server access logs by bucket policy instead of the legacy LogDeliveryWrite ACL
+    // (set on the stack so tests and the app get the same template without cdk.json)
+    this.node.setContext('@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy', true);
+    const { config } = props;
+    const projectRoot = props.projectRoot ?? PROJECT_ROOT;
+    const clusters = config.clusters;
+
+    this.snapshots = new SnapshotBucket(this, 'SnapshotBucket', config.bucket);
+    this.table = new OperationsTable(this, 'OperationsTable');
+    const parameters = new ClusterParameters(this, 'ClusterParameters', { clusters });
+    const shared: SharedEnvironment = {
+      CARETAKER_TABLE: this.table.table.tableName,
+      CLUSTER_PARAMETER_PREFIX,
+    };
+    const common = { projectRoot, shared };
+
+    this.notifications = new Notifications(this, 'Notifications', {
+      ...common,
+      emails: config.notifications.emails,
+    });
+    const lock = new ClusterLock(this, 'ClusterLock', { ...common, table: this.table.table });
+    const inventory = new Inventory(this, 'Inventory', common);
+    this.runner = new CommandRunner(this, 'CommandRunner', {
+      ...common,
+      documentsDirectory: join(projectRoot, 'ssm-documents'),
+      table: this.table.table,
+      bucketName: this.snapshots.bucket.bucketName,
+      clusterNames: clusters.map((c) => c.name),
+    });
+    this.backup = new EtcdBackupWorkflow(this, 'EtcdBackup', {
+      ...common,
+      bucket: this.snapshots.bucket,
+      key: this.snapshots.key,
+      acquireLock: lock.acquire,
+      releaseLock: lock.release,
+      findControlPlane: inventory.findControlPlane,
+      sendCommand: this.runner.sendCommand,
+      publishOutcome: this.notifications.publishOutcome,
+    });
+    this.runner.allowTaskCallbacks([this.backup.stateMachine]);
+    this.starter = new WorkflowStarter(this, 'WorkflowStarter', {
+      ...common,
+      stateMachines: { 'etcd-backup': this.backup.stateMachine },
+    });
+
+    // every function may read the clusters' (non-secret) resolved configuration
+    const parameterArns = parameters.parameters.map((p) => p.parameterArn);
+    for (const fn of this.node
+      .findAll()
+      .filter((c): c is CaretakerFunction => c instanceof CaretakerFunction)) {
+      fn.role.addToPolicy(
+        new iam.PolicyStatement({ actions: ['ssm:GetParameter'], resources: parameterArns }),
+      );
+    }
+
+    for (const cluster of clusters) {
+      if (cluster.backup.enabled) {
+        this.starter.schedule(cluster, 'etcd-backup', cluster.backup.schedule, cluster.backup.timeZone);
+        new BackupAlarm(this, `BackupAlarm-${cluster.name}`, { cluster, topic: this.notifications.topic });
+      }
+      if (cluster.etcd) {
+        const node = new NodePolicy(this, `NodePolicy-${cluster.name}`, {
+          cluster: cluster.name,
+          bucket: this.snapshots.bucket,
+          key: this.snapshots.key,
+        });
+        new CfnOutput(this, `NodePolicyArn-${cluster.name}`, {
+          description: `attach to the control-plane node role of ${cluster.name}`,
+          value: node.policy.managedPolicyArn,
+        });
+      }
+    }
+
+    new CfnOutput(this, 'SnapshotBucketName', { value: this.snapshots.bucket.bucketName });
+    new CfnOutput(this, 'OperationsTableName', { value: this.table.table.tableName });
+    new CfnOutput(this, 'NotificationTopicArn', { value: this.notifications.topic.topicArn });
+    new CfnOutput(this, 'EtcdBackupStateMachineArn', {
+      value: this.backup.stateMachine.stateMachineArn,
+      exportName: `${this.stackName}-EtcdBackupStateMachineArn`,
+    });
+  }
+}

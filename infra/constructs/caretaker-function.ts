@@ -1,0 +1,119 @@
+import { join } from 'node:path';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+
+export const FUNCTION_NAMES = [
+  'start-workflow',
+  'acquire-lock',
+  'release-lock',
+  'find-control-plane',
+  'send-command',
+  'pick-member',
+  'verify-upload',
+  'prune-snapshots',
+  'publish-outcome',
+  'complete-command',
+  'reconcile-commands',
+] as const;
+export type FunctionName = (typeof FUNCTION_NAMES)[number];
+
+/** what every Caretaker function is told about the deployment */
+export interface SharedEnvironment {
+  CARETAKER_TABLE: string;
+  CLUSTER_PARAMETER_PREFIX: string;
+}
+
+export interface CaretakerFunctionProps {
+  name: FunctionName;
+  /** the repository root: entries are functions/<name>/handler.ts under it */
+  projectRoot: string;
+  shared: SharedEnvironment;
+  environment?: Record<string, string>;
+  /**
+   * why this function's own statements need Resource "*" besides X-Ray (say which API
+   * requires it); omit when only X-Ray does
+   */
+  resourceStarReason?: string;
+  timeout?: Duration;
+  memorySize?: number;
+}
+
+/**
+ * One Caretaker Lambda: functions/<name>/handler.ts bundled with the SDK inside, ARM, Node 22,
+ * X-Ray, its own log group and its own role (no AWSLambdaBasicExecutionRole: the role may
+ * write to this function's log group only).
+ */
+export class CaretakerFunction extends Construct {
+  readonly fn: NodejsFunction;
+  readonly role: iam.Role;
+
+  constructor(scope: Construct, id: string, props: CaretakerFunctionProps) {
+    super(scope, id);
+    const logGroup = new logs.LogGroup(this, 'Logs', {
+      retention: logs.RetentionDays.THREE_MONTHS,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `caretaker-${props.name} in ${Stack.of(this).region}`,
+    });
+    logGroup.grantWrite(this.role);
+
+    this.fn = new NodejsFunction(this, 'Function', {
+      entry: join(props.projectRoot, 'functions', props.name, 'handler.ts'),
+      handler: 'handler',
+      projectRoot: props.projectRoot,
+      depsLockFilePath: join(props.projectRoot, 'package-lock.json'),
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: props.memorySize ?? 256,
+      timeout: props.timeout ?? Duration.seconds(30),
+      tracing: lambda.Tracing.ACTIVE,
+      role: this.role,
+      logGroup,
+      description: `Caretaker ${props.name}`,
+      bundling: {
+        minify: true,
+        sourceMap: true,
+        target: 'node22',
+        format: OutputFormat.CJS,
+        // bundle the SDK: each function carries only the clients it imports, at pinned versions
+        externalModules: [],
+      },
+      environment: {
+        POWERTOOLS_SERVICE_NAME: `caretaker-${props.name}`,
+        POWERTOOLS_METRICS_NAMESPACE: 'Caretaker',
+        // the bundles ship source maps; without this flag stack traces point into minified code
+        NODE_OPTIONS: '--enable-source-maps',
+        ...props.shared,
+        ...props.environment,
+      },
+    });
+
+    // X-Ray's PutTraceSegments/PutTelemetryRecords take no resource ARN: the API requires "*"
+    Validations.of(this.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: [
+        'xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing) support only Resource "*"',
+        props.resourceStarReason,
+      ]
+        .filter(Boolean)
+        .join('; '),
+    });
+    // pinned on purpose: esbuild targets node22 and the code is tested against it
+    Validations.of(this.fn).acknowledge({
+      id: 'AwsSolutions-L1',
+      reason:
+        'nodejs22.x is pinned deliberately: bundles are built with esbuild target node22 and tested on it; a runtime bump is a reviewed change',
+    });
+  }
+
+  /** adds one statement to this function's role */
+  allow(statement: iam.PolicyStatementProps): void {
+    this.role.addToPolicy(new iam.PolicyStatement(statement));
+  }
+}

@@ -1,0 +1,30 @@
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import { Construct } from 'constructs';
+import { CaretakerFunction, type SharedEnvironment } from './caretaker-function';
+
+/** the per-cluster operation lease: a conditional write in the operations table */
+export class ClusterLock extends Construct {
+  readonly acquire: CaretakerFunction;
+  readonly release: CaretakerFunction;
+
+  constructor(
+    scope: Construct,
+    id: string,
+    props: { projectRoot: string; shared: SharedEnvironment; table: dynamodb.ITable },
+  ) {
+    super(scope, id);
+    const common = { projectRoot: props.projectRoot, shared: props.shared };
+    this.acquire = new CaretakerFunction(this, 'AcquireLock', { ...common, name: 'acquire-lock' });
+    // conditional put takes a free/expired/own lease; GetItem reads the holder when it fails
+    this.acquire.allow({
+      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+      resources: [props.table.tableArn],
+    });
+    this.release = new CaretakerFunction(this, 'ReleaseLock', { ...common, name: 'release-lock' });
+    // conditional delete of our own lease only
+    this.release.allow({
+      actions: ['dynamodb:GetItem', 'dynamodb:DeleteItem'],
+      resources: [props.table.tableArn],
+    });
+  }
+}

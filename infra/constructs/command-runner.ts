@@ -1,0 +1,139 @@
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { CLUSTER_TAG } from '../../functions/shared/domain/config';
+import { CaretakerFunction, type SharedEnvironment } from './caretaker-function';
+import { CommandDocuments } from './command-documents';
+
+export interface CommandRunnerProps {
+  projectRoot: string;
+  documentsDirectory: string;
+  shared: SharedEnvironment;
+  table: dynamodb.ITable;
+  bucketName: string;
+  clusterNames: string[];
+}
+
+/** the SSM statuses after which an invocation will not change any more */
+const PENDING_STATUSES = ['Pending', 'InProgress', 'Delayed', 'Cancelling'];
+
+/**
+ * Talking to nodes: send-command (a .waitForTaskToken task) stores commandId → task token;
+ * an EventBridge rule on SSM's status-change event runs complete-command; a reconciler every
+ * five minutes completes whatever the best-effort events missed.
+ */
+export class CommandRunner extends Construct {
+  readonly documents: CommandDocuments;
+  readonly sendCommand: CaretakerFunction;
+  readonly completeCommand: CaretakerFunction;
+  readonly reconcileCommands: CaretakerFunction;
+  readonly deadLetters: sqs.Queue;
+
+  constructor(scope: Construct, id: string, props: CommandRunnerProps) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    this.documents = new CommandDocuments(this, 'Documents', { directory: props.documentsDirectory });
+
+    this.sendCommand = new CaretakerFunction(this, 'SendCommand', {
+      name: 'send-command',
+      projectRoot: props.projectRoot,
+      shared: props.shared,
+      environment: { DOCUMENTS: JSON.stringify(this.documents.names), SNAPSHOT_BUCKET: props.bucketName },
+    });
+    this.sendCommand.allow({ actions: ['dynamodb:PutItem'], resources: [props.table.tableArn] });
+    // our documents only: never AWS-RunShellScript
+    this.sendCommand.allow({
+      sid: 'SendOurDocuments',
+      actions: ['ssm:SendCommand'],
+      resources: this.documents.arns,
+    });
+    // and only to instances tagged as one of our clusters; separate statement so the tag
+    // condition does not apply to the document resource (documents carry no cluster tag)
+    const instances = stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: '*' });
+    this.sendCommand.allow({
+      sid: 'SendToClusterInstances',
+      actions: ['ssm:SendCommand'],
+      resources: [instances],
+      conditions: { StringEquals: { [`ssm:resourceTag/${CLUSTER_TAG}`]: props.clusterNames } },
+    });
+    Validations.of(this.sendCommand.role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:${stack.region}:<AWS::AccountId>:instance/*]`,
+      reason: `instances come and go; ssm:SendCommand on instances is limited by the condition ssm:resourceTag/${CLUSTER_TAG} = the configured cluster names`,
+    });
+
+    this.completeCommand = new CaretakerFunction(this, 'CompleteCommand', {
+      name: 'complete-command',
+      projectRoot: props.projectRoot,
+      shared: props.shared,
+      resourceStarReason: 'ssm:GetCommandInvocation has no resource-level permissions',
+    });
+    this.completeCommand.allow({
+      actions: ['dynamodb:GetItem', 'dynamodb:DeleteItem'],
+      resources: [props.table.tableArn],
+    });
+    this.completeCommand.allow({ actions: ['ssm:GetCommandInvocation'], resources: ['*'] });
+
+    this.reconcileCommands = new CaretakerFunction(this, 'ReconcileCommands', {
+      name: 'reconcile-commands',
+      projectRoot: props.projectRoot,
+      shared: props.shared,
+      timeout: Duration.minutes(2),
+      resourceStarReason: 'ssm:GetCommandInvocation has no resource-level permissions',
+    });
+    this.reconcileCommands.allow({
+      actions: ['dynamodb:Scan', 'dynamodb:GetItem', 'dynamodb:DeleteItem'],
+      resources: [props.table.tableArn],
+    });
+    this.reconcileCommands.allow({ actions: ['ssm:GetCommandInvocation'], resources: ['*'] });
+
+    this.deadLetters = new sqs.Queue(this, 'DeadLetters', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    Validations.of(this.deadLetters).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason:
+        'this queue is itself the dead-letter queue of the command-completion and reconciler EventBridge targets',
+    });
+
+    const target = (fn: CaretakerFunction) =>
+      new targets.LambdaFunction(fn.fn, {
+        deadLetterQueue: this.deadLetters,
+        retryAttempts: 8,
+        maxEventAge: Duration.hours(2),
+      });
+    new events.Rule(this, 'InvocationFinished', {
+      description: 'a Caretaker SSM command invocation reached a final status',
+      eventPattern: {
+        source: ['aws.ssm'],
+        detailType: ['EC2 Command Invocation Status-change Notification'],
+        detail: {
+          'document-name': Object.values(this.documents.names),
+          status: events.Match.anythingBut(...PENDING_STATUSES),
+        },
+      },
+      targets: [target(this.completeCommand)],
+    });
+    // SSM events are best effort: finish whatever never got one
+    new events.Rule(this, 'Reconcile', {
+      description: 'completes Caretaker command invocations whose status event never came',
+      schedule: events.Schedule.rate(Duration.minutes(5)),
+      targets: [target(this.reconcileCommands)],
+    });
+  }
+
+  /** complete-command and reconcile-commands may answer the task tokens of these workflows */
+  allowTaskCallbacks(stateMachines: sfn.IStateMachine[]): void {
+    for (const fn of [this.completeCommand, this.reconcileCommands]) {
+      fn.allow({
+        actions: ['states:SendTaskSuccess', 'states:SendTaskFailure'],
+        resources: stateMachines.map((sm) => sm.stateMachineArn),
+      });
+    }
+  }
+}

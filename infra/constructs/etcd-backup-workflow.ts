@@ -1,0 +1,140 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { checkedSubstitutions } from '../definition-substitutions';
+import { CaretakerFunction, type SharedEnvironment } from './caretaker-function';
+
+/** the ${Names} state-machines/etcd-backup.asl.json uses (docs/contracts.md) */
+export type EtcdBackupSubstitution =
+  | 'AcquireLockFunctionArn'
+  | 'ReleaseLockFunctionArn'
+  | 'FindControlPlaneFunctionArn'
+  | 'SendCommandFunctionArn'
+  | 'PickMemberFunctionArn'
+  | 'VerifyUploadFunctionArn'
+  | 'PruneSnapshotsFunctionArn'
+  | 'PublishOutcomeFunctionArn';
+
+export interface EtcdBackupWorkflowProps {
+  projectRoot: string;
+  shared: SharedEnvironment;
+  bucket: s3.IBucket;
+  key: kms.IKey;
+  /** the functions other constructs own that this workflow calls */
+  acquireLock: CaretakerFunction;
+  releaseLock: CaretakerFunction;
+  findControlPlane: CaretakerFunction;
+  sendCommand: CaretakerFunction;
+  publishOutcome: CaretakerFunction;
+}
+
+/** lock → find a healthy member → snapshot via SSM → verify upload → prune → outcome → unlock */
+export class EtcdBackupWorkflow extends Construct {
+  static readonly DEFINITION_FILE = 'state-machines/etcd-backup.asl.json';
+  readonly stateMachine: sfn.StateMachine;
+  readonly pickMember: CaretakerFunction;
+  readonly verifyUpload: CaretakerFunction;
+  readonly pruneSnapshots: CaretakerFunction;
+
+  constructor(scope: Construct, id: string, props: EtcdBackupWorkflowProps) {
+    super(scope, id);
+    const common = { projectRoot: props.projectRoot, shared: props.shared };
+    const bucketEnv = { SNAPSHOT_BUCKET: props.bucket.bucketName };
+    const objects = props.bucket.arnForObjects('*');
+    const objectsReason = (what: string) =>
+      `${what} any snapshot object of the Caretaker bucket: keys are per snapshot (<cluster>/etcd/<date>/<time>-r<revision>.db)`;
+
+    this.pickMember = new CaretakerFunction(this, 'PickMember', { ...common, name: 'pick-member' });
+
+    this.verifyUpload = new CaretakerFunction(this, 'VerifyUpload', {
+      ...common,
+      name: 'verify-upload',
+      environment: bucketEnv,
+      // reads the whole snapshot to check its sha256
+      timeout: Duration.minutes(5),
+      memorySize: 512,
+    });
+    this.verifyUpload.allow({ actions: ['s3:GetObject'], resources: [objects] });
+    this.verifyUpload.allow({ actions: ['kms:Decrypt'], resources: [props.key.keyArn] });
+    acknowledgeObjects(this.verifyUpload, props.bucket, objectsReason('reads'));
+
+    this.pruneSnapshots = new CaretakerFunction(this, 'PruneSnapshots', {
+      ...common,
+      name: 'prune-snapshots',
+      environment: bucketEnv,
+      timeout: Duration.minutes(2),
+    });
+    this.pruneSnapshots.allow({ actions: ['s3:ListBucket'], resources: [props.bucket.bucketArn] });
+    this.pruneSnapshots.allow({
+      actions: [
+        's3:GetObject',
+        's3:GetObjectTagging',
+        's3:GetObjectRetention',
+        's3:GetObjectLegalHold',
+        's3:DeleteObject',
+      ],
+      resources: [objects],
+    });
+    this.pruneSnapshots.allow({ actions: ['kms:Decrypt'], resources: [props.key.keyArn] });
+    acknowledgeObjects(
+      this.pruneSnapshots,
+      props.bucket,
+      objectsReason(
+        'lists, inspects (tags, retention, legal hold) and deletes (leaving a non-current version)',
+      ),
+    );
+
+    const tasks: Record<EtcdBackupSubstitution, CaretakerFunction> = {
+      AcquireLockFunctionArn: props.acquireLock,
+      ReleaseLockFunctionArn: props.releaseLock,
+      FindControlPlaneFunctionArn: props.findControlPlane,
+      SendCommandFunctionArn: props.sendCommand,
+      PickMemberFunctionArn: this.pickMember,
+      VerifyUploadFunctionArn: this.verifyUpload,
+      PruneSnapshotsFunctionArn: this.pruneSnapshots,
+      PublishOutcomeFunctionArn: props.publishOutcome,
+    };
+    const arns = Object.fromEntries(Object.entries(tasks).map(([k, fn]) => [k, fn.fn.functionArn])) as Record<
+      EtcdBackupSubstitution,
+      string
+    >;
+    const definition = readFileSync(join(props.projectRoot, EtcdBackupWorkflow.DEFINITION_FILE), 'utf8');
+
+    const logGroup = new logs.LogGroup(this, 'Logs', {
+      retention: logs.RetentionDays.THREE_MONTHS,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      definitionBody: sfn.DefinitionBody.fromString(definition),
+      definitionSubstitutions: checkedSubstitutions(EtcdBackupWorkflow.DEFINITION_FILE, definition, arns),
+      logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
+      tracingEnabled: true,
+      comment: 'Caretaker etcd backup: lock, snapshot a healthy member, verify, prune, report, unlock',
+    });
+    // the unqualified ARNs the ASL names, nothing more (grantInvoke would add <arn>:*)
+    this.stateMachine.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['lambda:InvokeFunction'],
+        resources: Object.values(arns),
+      }),
+    );
+    Validations.of(this.stateMachine.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'added by Step Functions for X-Ray (xray:PutTraceSegments, GetSamplingRules, …) and CloudWatch Logs delivery (logs:CreateLogDelivery, …): these APIs support only Resource "*"',
+    });
+  }
+}
+
+function acknowledgeObjects(fn: CaretakerFunction, bucket: s3.IBucket, reason: string): void {
+  const cfn = bucket.node.defaultChild as s3.CfnBucket;
+  const logicalId = cfn.stack.getLogicalId(cfn);
+  Validations.of(fn.role).acknowledge({ id: `AwsSolutions-IAM5[Resource::<${logicalId}.Arn>/*]`, reason });
+}

@@ -1,0 +1,83 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { parse } from 'yaml';
+
+/** one parameter of a Caretaker command document, as the YAML declares it */
+export interface DocumentParameter {
+  type: string;
+  description?: string;
+  default?: string;
+  allowedPattern: string;
+  interpolationType: 'ENV_VAR';
+  [key: string]: unknown;
+}
+
+/** a command document with its script inlined, ready to deploy or to run in the sandbox */
+export interface CommandDocument {
+  /** the logical name: the file name without `.yaml` (etcd-status, etcd-snapshot) */
+  name: string;
+  /** the document content with mainSteps[0].inputs.runCommand replaced by the script's lines */
+  content: Record<string, unknown>;
+  parameters: Record<string, DocumentParameter>;
+  /** the sibling .sh file, verbatim */
+  script: string;
+}
+
+/**
+ * Loads every `<name>.yaml` in `dir` and inlines its sibling `<name>.sh` into
+ * `mainSteps[0].inputs.runCommand`: the .sh file is the single source of the script.
+ * @throws Error naming the file and what is wrong (missing script, a parameter without
+ *   `allowedPattern` or `interpolationType: ENV_VAR`, no mainSteps).
+ */
+export function loadCommandDocuments(dir: string): CommandDocument[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((file) => file.endsWith('.yaml'))
+    .sort()
+    .map((file) => loadCommandDocument(join(dir, file)));
+}
+
+/** @throws Error naming the file and the problem; see loadCommandDocuments */
+export function loadCommandDocument(yamlPath: string): CommandDocument {
+  const name = basename(yamlPath, '.yaml');
+  const fail = (problem: string): never => {
+    throw new Error(`ssm document ${yamlPath}: ${problem}`);
+  };
+  const scriptPath = yamlPath.replace(/\.yaml$/, '.sh');
+  if (!existsSync(scriptPath)) fail(`its script ${basename(scriptPath)} is missing`);
+
+  const doc: unknown = parse(readFileSync(yamlPath, 'utf8'));
+  if (!isRecord(doc)) return fail('is not a YAML mapping');
+  if (typeof doc.schemaVersion !== 'string') fail('needs a schemaVersion (2.2 for Command documents)');
+  const steps = doc.mainSteps;
+  if (!Array.isArray(steps) || steps.length === 0) return fail('needs at least one entry in mainSteps');
+  const first: unknown = steps[0];
+  if (!isRecord(first) || !isRecord(first.inputs)) return fail('mainSteps[0].inputs is missing');
+
+  const rawParameters = doc.parameters ?? {};
+  if (!isRecord(rawParameters)) return fail('parameters must be a mapping');
+  const parameters: Record<string, DocumentParameter> = {};
+  for (const [param, spec] of Object.entries(rawParameters)) {
+    // the architecture's rule: nothing free-form reaches a node's shell
+    if (!isRecord(spec) || typeof spec.allowedPattern !== 'string') {
+      fail(`parameter ${param} needs an allowedPattern`);
+    }
+    if ((spec as Record<string, unknown>).interpolationType !== 'ENV_VAR') {
+      fail(`parameter ${param} needs interpolationType: ENV_VAR`);
+    }
+    parameters[param] = spec as DocumentParameter;
+  }
+
+  const script = readFileSync(scriptPath, 'utf8');
+  // one runCommand entry per line; the file's final newline is not an extra empty command
+  const runCommand = script.replace(/\r\n/g, '\n').replace(/\n$/, '').split('\n');
+  const content = {
+    ...doc,
+    mainSteps: [{ ...first, inputs: { ...first.inputs, runCommand } }, ...steps.slice(1)],
+  };
+  return { name, content, parameters, script };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
