@@ -1,0 +1,211 @@
+/**
+ * In-memory implementations of the ports, for service and handler tests. Each records what it
+ * was asked so tests can assert on the exact calls.
+ */
+import { parseConfig, type ClusterConfig } from '../../functions/shared/domain/config';
+import { ClusterNotFoundError } from '../../functions/shared/errors';
+import type {
+  Clock,
+  ClusterDirectory,
+  CommandRequest,
+  CommandRunner,
+  CommandTokenStore,
+  Instance,
+  Inventory,
+  Invocation,
+  Lease,
+  LockStore,
+  MetricSink,
+  Notifier,
+  ObjectHead,
+  PendingCommand,
+  SnapshotStore,
+  TaskCallbacks,
+} from '../../functions/shared/ports';
+
+export const fixedClock = (iso = '2026-11-25T06:00:00.000Z'): Clock & { set(iso: string): void } => {
+  let now = new Date(iso);
+  return { now: () => new Date(now), set: (t) => (now = new Date(t)) };
+};
+
+export function testConfig(): ClusterConfig[] {
+  return parseConfig({
+    clusters: [
+      {
+        name: 'prod-eu',
+        kind: 'kubeadm',
+        region: 'eu-west-1',
+        backup: { retention: { keepLast: 2, hourly: 0, daily: 0, weekly: 0, monthly: 0 } },
+      },
+      { name: 'managed', kind: 'eks', region: 'eu-west-1' },
+    ],
+  }).clusters;
+}
+
+export function staticDirectory(
+  clusters: ClusterConfig[] = testConfig(),
+): ClusterDirectory & { get: jest.Mock } {
+  return {
+    get: jest.fn(async (name: string) => {
+      const c = clusters.find((x) => x.name === name);
+      if (!c) throw new ClusterNotFoundError(`cluster "${name}" is not configured`);
+      return c;
+    }),
+  };
+}
+
+export function staticInventory(instances: Instance[]): Inventory & { findManagedInstances: jest.Mock } {
+  return { findManagedInstances: jest.fn(async () => instances) };
+}
+
+export function memoryLocks(): LockStore & { leases: Map<string, Lease> } {
+  const leases = new Map<string, Lease>();
+  return {
+    leases,
+    async acquire(lease) {
+      const held = leases.get(lease.cluster);
+      if (held && held.owner !== lease.owner && held.expiresAt >= lease.acquiredAt)
+        return { acquired: false, heldBy: held };
+      leases.set(lease.cluster, lease);
+      return { acquired: true };
+    },
+    async release(cluster, owner) {
+      if (leases.get(cluster)?.owner !== owner) return false;
+      leases.delete(cluster);
+      return true;
+    },
+  };
+}
+
+export function memoryTokens(): CommandTokenStore & { items: Map<string, PendingCommand> } {
+  const items = new Map<string, PendingCommand>();
+  const k = (c: string, i: string) => `${c}#${i}`;
+  return {
+    items,
+    async put(p) {
+      items.set(k(p.commandId, p.instanceId), p);
+    },
+    async take(c, i) {
+      const p = items.get(k(c, i));
+      items.delete(k(c, i));
+      return p;
+    },
+    async list() {
+      return [...items.values()];
+    },
+  };
+}
+
+export function fakeRunner(): CommandRunner & {
+  sent: CommandRequest[];
+  invocations: Map<string, Invocation>;
+  finish(commandId: string, instanceId: string, inv: Invocation): void;
+} {
+  const sent: CommandRequest[] = [];
+  const invocations = new Map<string, Invocation>();
+  return {
+    sent,
+    invocations,
+    async send(req) {
+      sent.push(req);
+      const commandId = `00000000-0000-4000-8000-${String(sent.length).padStart(12, '0')}`;
+      invocations.set(`${commandId}#${req.instanceId}`, {
+        status: 'InProgress',
+        exitCode: -1,
+        stdout: '',
+        stderr: '',
+      });
+      return { commandId };
+    },
+    async getInvocation(c, i) {
+      return invocations.get(`${c}#${i}`);
+    },
+    finish(c, i, inv) {
+      invocations.set(`${c}#${i}`, inv);
+    },
+  };
+}
+
+export function recordingCallbacks(): TaskCallbacks & {
+  successes: { taskToken: string; output: unknown }[];
+  failures: { taskToken: string; error: string; cause: string }[];
+} {
+  const successes: { taskToken: string; output: unknown }[] = [];
+  const failures: { taskToken: string; error: string; cause: string }[] = [];
+  return {
+    successes,
+    failures,
+    async succeed(taskToken, output) {
+      successes.push({ taskToken, output });
+    },
+    async fail(taskToken, error, cause) {
+      failures.push({ taskToken, error, cause });
+    },
+  };
+}
+
+export interface MemoryObject {
+  body: string;
+  metadata?: Record<string, string>;
+  tags?: Record<string, string>;
+  lockedUntil?: Date;
+  legalHold?: boolean;
+}
+
+export function memoryStore(objects: Record<string, MemoryObject> = {}): SnapshotStore & {
+  objects: Map<string, MemoryObject>;
+  deleted: string[];
+} {
+  const map = new Map(Object.entries(objects));
+  const deleted: string[] = [];
+  return {
+    objects: map,
+    deleted,
+    async list(prefix) {
+      return [...map.entries()]
+        .filter(([k]) => k.startsWith(prefix))
+        .map(([key, o]) => ({ key, size: o.body.length, lastModified: new Date(0) }));
+    },
+    async head(key) {
+      const o = map.get(key);
+      if (!o) return undefined;
+      const h: ObjectHead = { size: Buffer.byteLength(o.body), metadata: o.metadata ?? {} };
+      if (o.lockedUntil) h.lockedUntil = o.lockedUntil;
+      if (o.legalHold) h.legalHold = true;
+      return h;
+    },
+    async getJson(key) {
+      const o = map.get(key);
+      return o ? (JSON.parse(o.body) as unknown) : undefined;
+    },
+    async getTags(key) {
+      return map.get(key)?.tags ?? {};
+    },
+    async delete(key) {
+      deleted.push(key);
+      map.delete(key);
+    },
+  };
+}
+
+export function recordingNotifier(): Notifier & {
+  messages: { subject: string; message: string; attributes: Record<string, string> }[];
+} {
+  const messages: { subject: string; message: string; attributes: Record<string, string> }[] = [];
+  return {
+    messages,
+    async publish(subject, message, attributes) {
+      messages.push({ subject, message, attributes });
+    },
+  };
+}
+
+export function recordingMetrics(): MetricSink & { records: Parameters<MetricSink['record']>[] } {
+  const records: Parameters<MetricSink['record']>[] = [];
+  return {
+    records,
+    async record(dimensions, values) {
+      records.push([dimensions, values]);
+    },
+  };
+}
