@@ -1,7 +1,7 @@
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { CaretakerStack } from './caretaker-stack';
-import { configByRegion, readConfigFile } from './config-file';
+import { addCaretakerStacks } from './caretaker-app';
+import { readConfigFile } from './config-file';
 
 let loaded: ReturnType<typeof readConfigFile>;
 try {
@@ -13,13 +13,7 @@ try {
 }
 
 const app = new App();
-for (const [region, config] of configByRegion(loaded.config)) {
-  new CaretakerStack(app, `Caretaker-${region}`, {
-    env: { region },
-    config,
-    description: `Caretaker day-2 operations for ${config.clusters.map((c) => c.name).join(', ')}`,
-  });
-}
+addCaretakerStacks(app, loaded.config);
 // cdk-nag 3 is a validation plugin; Aspects.of(app).add(...) crashes
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
 app.synth();

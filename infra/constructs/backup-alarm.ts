@@ -44,7 +44,7 @@ export class BackupAlarm extends Construct {
     this.alarm = new cloudwatch.Alarm(this, 'Alarm', {
       alarmDescription:
         `No successful etcd backup of cluster ${props.cluster.name} in ${evaluationPeriods} × ${periodSeconds} s ` +
-        `(schedule ${props.cluster.backup.schedule}). Runbook: docs/runbooks/etcd-backup.md`,
+        `(schedule ${props.cluster.backup.schedule}).`,
       metric,
       comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
       threshold: 1,

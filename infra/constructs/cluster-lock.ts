@@ -15,16 +15,11 @@ export class ClusterLock extends Construct {
     super(scope, id);
     const common = { projectRoot: props.projectRoot, shared: props.shared };
     this.acquire = new CaretakerFunction(this, 'AcquireLock', { ...common, name: 'acquire-lock' });
-    // conditional put takes a free/expired/own lease; GetItem reads the holder when it fails
-    this.acquire.allow({
-      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
-      resources: [props.table.tableArn],
-    });
+    // one conditional put takes a free, expired or own lease (the holder comes back with
+    // ReturnValuesOnConditionCheckFailure, so no GetItem) — see dynamo-lock-store.ts
+    this.acquire.allow({ actions: ['dynamodb:PutItem'], resources: [props.table.tableArn] });
     this.release = new CaretakerFunction(this, 'ReleaseLock', { ...common, name: 'release-lock' });
     // conditional delete of our own lease only
-    this.release.allow({
-      actions: ['dynamodb:GetItem', 'dynamodb:DeleteItem'],
-      resources: [props.table.tableArn],
-    });
+    this.release.allow({ actions: ['dynamodb:DeleteItem'], resources: [props.table.tableArn] });
   }
 }

@@ -71,8 +71,9 @@ export class CommandRunner extends Construct {
       shared: props.shared,
       resourceStarReason: 'ssm:GetCommandInvocation has no resource-level permissions',
     });
+    // take = DeleteItem with ReturnValues ALL_OLD (dynamo-command-token-store.ts)
     this.completeCommand.allow({
-      actions: ['dynamodb:GetItem', 'dynamodb:DeleteItem'],
+      actions: ['dynamodb:DeleteItem'],
       resources: [props.table.tableArn],
     });
     this.completeCommand.allow({ actions: ['ssm:GetCommandInvocation'], resources: ['*'] });
@@ -85,7 +86,7 @@ export class CommandRunner extends Construct {
       resourceStarReason: 'ssm:GetCommandInvocation has no resource-level permissions',
     });
     this.reconcileCommands.allow({
-      actions: ['dynamodb:Scan', 'dynamodb:GetItem', 'dynamodb:DeleteItem'],
+      actions: ['dynamodb:Scan', 'dynamodb:DeleteItem'],
       resources: [props.table.tableArn],
     });
     this.reconcileCommands.allow({ actions: ['ssm:GetCommandInvocation'], resources: ['*'] });

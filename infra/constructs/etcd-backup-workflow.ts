@@ -61,6 +61,9 @@ export class EtcdBackupWorkflow extends Construct {
       memorySize: 512,
     });
     this.verifyUpload.allow({ actions: ['s3:GetObject'], resources: [objects] });
+    // without ListBucket, HeadObject on a missing key answers 403 instead of 404, and a
+    // snapshot that never arrived would look like a permissions fault, not an UploadMismatchError
+    this.verifyUpload.allow({ actions: ['s3:ListBucket'], resources: [props.bucket.bucketArn] });
     this.verifyUpload.allow({ actions: ['kms:Decrypt'], resources: [props.key.keyArn] });
     acknowledgeObjects(this.verifyUpload, props.bucket, objectsReason('reads'));
 

@@ -1,0 +1,33 @@
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { parseConfig, type ConfigInput } from '../../functions/shared/domain/config';
+import { addCaretakerStacks } from '../../infra/caretaker-app';
+import type { CaretakerStack } from '../../infra/caretaker-stack';
+
+/** two etcd clusters in eu-west-1 (one on a Berlin cron) and an EKS cluster in us-east-1 */
+export const CONFIG: ConfigInput = {
+  clusters: [
+    { name: 'prod-eu', kind: 'kubeadm', region: 'eu-west-1' },
+    {
+      name: 'edge',
+      kind: 'kubespray',
+      region: 'eu-west-1',
+      backup: { schedule: 'cron(15 */4 * * ? *)', timeZone: 'Europe/Berlin' },
+    },
+    { name: 'apps-us', kind: 'eks', region: 'us-east-1' },
+  ],
+  notifications: { emails: ['oncall@example.com'] },
+};
+
+/** synthesizes without bundling (unit tests never run esbuild) */
+export function buildStacks(input: ConfigInput = CONFIG): { app: App; stacks: CaretakerStack[] } {
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const stacks = addCaretakerStacks(app, parseConfig(input));
+  return { app, stacks };
+}
+
+export function templateFor(stacks: CaretakerStack[], region: string): Template {
+  const stack = stacks.find((s) => s.region === region);
+  if (!stack) throw new Error(`no stack for ${region}`);
+  return Template.fromStack(stack);
+}
