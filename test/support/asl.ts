@@ -95,7 +95,13 @@ export interface ContractSubstitutions {
 }
 
 /** the substitutions the contract promises infra will provide, read from docs/contracts.md */
+let contractCache: ContractSubstitutions | undefined;
+
 export function contractSubstitutions(): ContractSubstitutions {
+  return (contractCache ??= readContractSubstitutions());
+}
+
+function readContractSubstitutions(): ContractSubstitutions {
   const text = readFileSync(CONTRACTS_MD, 'utf8');
   const names = new Set([...text.matchAll(SUBSTITUTION)].map((m) => m[1]!));
   const functionBySubstitution = new Map<string, string>();
