@@ -28,7 +28,7 @@ describe('cdk-nag AwsSolutions', () => {
       .flatMap((m) => Object.entries(m.data as Record<string, string>));
     expect(acknowledgements.length).toBeGreaterThan(0);
     for (const [id, reason] of acknowledgements) {
-      expect(`${id}: ${reason}`).toMatch(/^Annotation::AwsSolutions-[A-Z0-9]+(\[.+\])?: .{30,}/);
+      expect(`${id}: ${reason}`).toMatch(/^annotation::AwsSolutions-[A-Z0-9]+(\[.+\])?: .{30,}/i);
     }
   });
 });
