@@ -1,0 +1,261 @@
+import {
+  ConditionalCheckFailedException,
+  DynamoDBClient,
+  DynamoDBServiceException,
+  InternalServerError,
+} from '@aws-sdk/client-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+// types for the matchers; jest's setupFilesAfterEnv registers them at run time
+import 'aws-sdk-client-mock-jest';
+import { dynamoLockStore } from '../../../functions/shared/adapters/aws/dynamo-lock-store';
+import { TransientError } from '../../../functions/shared/errors';
+import type { Lease } from '../../../functions/shared/ports';
+
+const TABLE = 'caretaker-state';
+const ddb = mockClient(DynamoDBDocumentClient);
+
+const lease: Lease = {
+  cluster: 'prod',
+  owner: 'exec-123',
+  operation: 'etcd-backup',
+  acquiredAt: '2025-01-01T00:00:00.000Z',
+  expiresAt: '2025-01-01T00:15:00.000Z',
+};
+
+function makeStore() {
+  return dynamoLockStore(TABLE, DynamoDBDocumentClient.from(new DynamoDBClient({})));
+}
+
+function throttled(): DynamoDBServiceException {
+  return new DynamoDBServiceException({
+    name: 'ThrottlingException',
+    $fault: 'client',
+    $metadata: { httpStatusCode: 400 },
+    message: 'rate exceeded',
+  });
+}
+
+function accessDenied(): DynamoDBServiceException {
+  return new DynamoDBServiceException({
+    name: 'AccessDeniedException',
+    $fault: 'client',
+    $metadata: { httpStatusCode: 400 },
+    message: 'not authorized to perform dynamodb:PutItem',
+  });
+}
+
+beforeEach(() => {
+  ddb.reset();
+});
+
+describe('acquire', () => {
+  it('writes the lease under lock#<cluster> with an epoch-seconds ttl, conditioned on free, expired or own', async () => {
+    // Arrange
+    ddb.on(PutCommand).resolves({});
+    const store = makeStore();
+
+    // Act
+    const result = await store.acquire(lease);
+
+    // Assert
+    const expected = {
+      TableName: TABLE,
+      Item: {
+        pk: 'lock#prod',
+        owner: 'exec-123',
+        operation: 'etcd-backup',
+        acquiredAt: '2025-01-01T00:00:00.000Z',
+        expiresAt: '2025-01-01T00:15:00.000Z',
+        ttl: 1_735_690_500,
+      },
+      ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :now OR #owner = :owner',
+      ExpressionAttributeNames: { '#owner': 'owner' },
+      ExpressionAttributeValues: { ':now': '2025-01-01T00:00:00.000Z', ':owner': 'exec-123' },
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    };
+    expect(result).toEqual({ acquired: true });
+    expect(ddb).toHaveReceivedCommandTimes(PutCommand, 1);
+    expect(ddb).toHaveReceivedCommandWith(PutCommand, expected);
+    expect(ddb.commandCalls(PutCommand)[0]?.args[0].input).toEqual(expected);
+  });
+
+  it('rounds a fractional expiry up to the next whole second for the ttl', async () => {
+    // Arrange
+    ddb.on(PutCommand).resolves({});
+    const store = makeStore();
+
+    // Act
+    await store.acquire({ ...lease, expiresAt: '2025-01-01T00:15:00.001Z' });
+
+    // Assert
+    expect(ddb).toHaveReceivedCommandWith(PutCommand, {
+      Item: expect.objectContaining({ ttl: 1_735_690_501 }),
+    });
+  });
+
+  it('returns acquired false with the holder read from the old item when another owner holds the lease', async () => {
+    // Arrange
+    ddb.on(PutCommand).rejects(
+      new ConditionalCheckFailedException({
+        message: 'The conditional request failed',
+        $metadata: { httpStatusCode: 400 },
+        Item: {
+          pk: { S: 'lock#prod' },
+          owner: { S: 'exec-other' },
+          operation: { S: 'etcd-restore' },
+          acquiredAt: { S: '2024-12-31T23:55:00.000Z' },
+          expiresAt: { S: '2025-01-01T00:10:00.000Z' },
+          ttl: { N: '1735690200' },
+        },
+      }),
+    );
+    const store = makeStore();
+
+    // Act
+    const result = await store.acquire(lease);
+
+    // Assert
+    expect(result).toEqual({
+      acquired: false,
+      heldBy: {
+        cluster: 'prod',
+        owner: 'exec-other',
+        operation: 'etcd-restore',
+        acquiredAt: '2024-12-31T23:55:00.000Z',
+        expiresAt: '2025-01-01T00:10:00.000Z',
+      },
+    });
+  });
+
+  it('returns acquired false with an unknown holder when the failed condition carries no item', async () => {
+    // Arrange
+    ddb
+      .on(PutCommand)
+      .rejects(
+        new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} }),
+      );
+    const store = makeStore();
+
+    // Act
+    const result = await store.acquire(lease);
+
+    // Assert
+    expect(result).toEqual({
+      acquired: false,
+      heldBy: {
+        cluster: 'prod',
+        owner: 'unknown',
+        operation: 'unknown',
+        acquiredAt: 'unknown',
+        expiresAt: 'unknown',
+      },
+    });
+  });
+
+  it('fails with TransientError when DynamoDB throttles', async () => {
+    // Arrange
+    ddb.on(PutCommand).rejects(throttled());
+    const store = makeStore();
+
+    // Act
+    const acquiring = store.acquire(lease);
+
+    // Assert
+    await expect(acquiring).rejects.toThrow(TransientError);
+    await expect(acquiring).rejects.toThrow('ThrottlingException: rate exceeded');
+  });
+
+  it('fails with TransientError when DynamoDB answers with a 500', async () => {
+    // Arrange
+    ddb
+      .on(PutCommand)
+      .rejects(new InternalServerError({ message: 'internal failure', $metadata: { httpStatusCode: 500 } }));
+    const store = makeStore();
+
+    // Act
+    const acquiring = store.acquire(lease);
+
+    // Assert
+    await expect(acquiring).rejects.toThrow(TransientError);
+  });
+
+  it('rejects with the original error when access is denied', async () => {
+    // Arrange
+    const denied = accessDenied();
+    ddb.on(PutCommand).rejects(denied);
+    const store = makeStore();
+
+    // Act
+    const acquiring = store.acquire(lease);
+
+    // Assert
+    await expect(acquiring).rejects.toBe(denied);
+    await expect(acquiring).rejects.not.toThrow(TransientError);
+  });
+});
+
+describe('release', () => {
+  it('deletes lock#<cluster> only when the owner matches and returns true', async () => {
+    // Arrange
+    ddb.on(DeleteCommand).resolves({});
+    const store = makeStore();
+
+    // Act
+    const released = await store.release('prod', 'exec-123');
+
+    // Assert
+    const expected = {
+      TableName: TABLE,
+      Key: { pk: 'lock#prod' },
+      ConditionExpression: '#owner = :owner',
+      ExpressionAttributeNames: { '#owner': 'owner' },
+      ExpressionAttributeValues: { ':owner': 'exec-123' },
+    };
+    expect(released).toBe(true);
+    expect(ddb).toHaveReceivedCommandTimes(DeleteCommand, 1);
+    expect(ddb).toHaveReceivedCommandWith(DeleteCommand, expected);
+    expect(ddb.commandCalls(DeleteCommand)[0]?.args[0].input).toEqual(expected);
+  });
+
+  it('returns false when the lease is not ours any more', async () => {
+    // Arrange
+    ddb
+      .on(DeleteCommand)
+      .rejects(
+        new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} }),
+      );
+    const store = makeStore();
+
+    // Act
+    const released = await store.release('prod', 'exec-123');
+
+    // Assert
+    expect(released).toBe(false);
+  });
+
+  it('fails with TransientError when DynamoDB throttles', async () => {
+    // Arrange
+    ddb.on(DeleteCommand).rejects(throttled());
+    const store = makeStore();
+
+    // Act
+    const releasing = store.release('prod', 'exec-123');
+
+    // Assert
+    await expect(releasing).rejects.toThrow(TransientError);
+  });
+
+  it('rejects with the original error when access is denied', async () => {
+    // Arrange
+    const denied = accessDenied();
+    ddb.on(DeleteCommand).rejects(denied);
+    const store = makeStore();
+
+    // Act
+    const releasing = store.release('prod', 'exec-123');
+
+    // Assert
+    await expect(releasing).rejects.toBe(denied);
+  });
+});
