@@ -418,6 +418,16 @@ describe('etcd-backup workflow', () => {
     expect(run.callsTo('prune-snapshots')).toHaveLength(0);
   });
 
+  it('rejects an input without a cluster before calling anything', async () => {
+    const w = world();
+
+    const run = await runWorkflow('etcd-backup', { clusterName: CLUSTER }, { fakes: w.fakes });
+
+    expect(run.status).toBe('FAILED');
+    expect(run.error?.Error).toBe('States.Runtime');
+    expect(run.calls).toEqual([]);
+  });
+
   it('holds a lease that outlives any execution', () => {
     const definition = readWorkflow('etcd-backup');
     const acquire = definition.States["Take the cluster's operation lock"]!;

@@ -130,6 +130,26 @@ describe.each(workflows)('%s.asl.json', (name) => {
     expect(flat).toEqual([]);
   });
 
+  it('uses only the fields Step Functions defines in Retry and Catch (asl-validator lets others through)', () => {
+    const retryFields = new Set([
+      'ErrorEquals',
+      'IntervalSeconds',
+      'MaxAttempts',
+      'BackoffRate',
+      'MaxDelaySeconds',
+      'JitterStrategy',
+    ]);
+    const catchFields = new Set(['ErrorEquals', 'Next', 'ResultPath']);
+    const extra = states.flatMap(({ name: stateName, state }) =>
+      [
+        ...(state.Retry ?? []).flatMap((r) => Object.keys(r).filter((k) => !retryFields.has(k))),
+        ...(state.Catch ?? []).flatMap((c) => Object.keys(c).filter((k) => !catchFields.has(k))),
+      ].map((k) => `${stateName}: ${k}`),
+    );
+
+    expect(extra).toEqual([]);
+  });
+
   it('never retries States.ALL or States.TaskFailed', () => {
     const blind = states
       .filter(({ state }) => (state.Retry ?? []).some((r) => r.ErrorEquals.some((e) => WILDCARDS.has(e))))
