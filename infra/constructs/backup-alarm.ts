@@ -36,7 +36,8 @@ export class BackupAlarm extends Construct {
     const { periodSeconds, evaluationPeriods } = backupAlarmWindow(interval);
     const metric = new cloudwatch.Metric({
       namespace: 'Caretaker',
-      metricName: 'BackupSucceeded',
+      // publish-outcome records Succeeded (0/1) per cluster and workflow
+      metricName: 'Succeeded',
       dimensionsMap: { cluster: props.cluster.name, workflow: 'etcd-backup' },
       statistic: cloudwatch.Stats.SUM,
       period: Duration.seconds(periodSeconds),
@@ -54,5 +55,6 @@ export class BackupAlarm extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.BREACHING,
     });
     this.alarm.addAlarmAction(new actions.SnsAction(props.topic));
+    this.alarm.addOkAction(new actions.SnsAction(props.topic));
   }
 }

@@ -15,9 +15,12 @@ export class ClusterLock extends Construct {
     super(scope, id);
     const common = { projectRoot: props.projectRoot, shared: props.shared };
     this.acquire = new CaretakerFunction(this, 'AcquireLock', { ...common, name: 'acquire-lock' });
-    // one conditional put takes a free, expired or own lease (the holder comes back with
-    // ReturnValuesOnConditionCheckFailure, so no GetItem) — see dynamo-lock-store.ts
-    this.acquire.allow({ actions: ['dynamodb:PutItem'], resources: [props.table.tableArn] });
+    // one conditional put takes a free, expired or own lease; GetItem names the holder where the
+    // failed write does not return it — see dynamo-lock-store.ts
+    this.acquire.allow({
+      actions: ['dynamodb:PutItem', 'dynamodb:GetItem'],
+      resources: [props.table.tableArn],
+    });
     this.release = new CaretakerFunction(this, 'ReleaseLock', { ...common, name: 'release-lock' });
     // conditional delete of our own lease only
     this.release.allow({ actions: ['dynamodb:DeleteItem'], resources: [props.table.tableArn] });

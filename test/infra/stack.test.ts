@@ -339,7 +339,7 @@ describe('the Caretaker stacks', () => {
   it('alarms when no backup succeeded in two schedule intervals', () => {
     eu.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: 'Caretaker',
-      MetricName: 'BackupSucceeded',
+      MetricName: 'Succeeded',
       Dimensions: [
         { Name: 'cluster', Value: 'prod-eu' },
         { Name: 'workflow', Value: 'etcd-backup' },

@@ -4,7 +4,7 @@ import {
   DynamoDBServiceException,
   InternalServerError,
 } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, PutCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 // types for the matchers; jest's setupFilesAfterEnv registers them at run time
 import 'aws-sdk-client-mock-jest';
@@ -128,13 +128,47 @@ describe('acquire', () => {
     });
   });
 
-  it('returns acquired false with an unknown holder when the failed condition carries no item', async () => {
+  it('reads the holder with a consistent GetItem when the failed condition carries no item', async () => {
     // Arrange
     ddb
       .on(PutCommand)
       .rejects(
         new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} }),
       );
+    ddb.on(GetCommand).resolves({
+      Item: { pk: 'lock#prod', owner: 'exec-0', operation: 'patch-workers', acquiredAt: 'a', expiresAt: 'b' },
+    });
+    const store = makeStore();
+
+    // Act
+    const result = await store.acquire(lease);
+
+    // Assert
+    expect(ddb).toHaveReceivedCommandWith(GetCommand, {
+      TableName: TABLE,
+      Key: { pk: 'lock#prod' },
+      ConsistentRead: true,
+    });
+    expect(result).toEqual({
+      acquired: false,
+      heldBy: {
+        cluster: 'prod',
+        owner: 'exec-0',
+        operation: 'patch-workers',
+        acquiredAt: 'a',
+        expiresAt: 'b',
+      },
+    });
+  });
+
+  it('names the holder unknown when it vanished between the failed write and the read', async () => {
+    // Arrange
+    ddb
+      .on(PutCommand)
+      .rejects(
+        new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} }),
+      );
+    ddb.on(GetCommand).resolves({});
     const store = makeStore();
 
     // Act

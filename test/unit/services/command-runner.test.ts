@@ -12,8 +12,8 @@ import {
 
 const NODE = 'i-0a1b2c3d4e5f60001';
 
-function deps(over: Partial<SendCommandDeps> = {}) {
-  const d = {
+function deps(over: Partial<Pick<SendCommandDeps, 'inventory' | 'documents'>> = {}) {
+  return {
     clusters: staticDirectory(),
     inventory: staticInventory([{ instanceId: NODE }]),
     runner: fakeRunner(),
@@ -24,7 +24,6 @@ function deps(over: Partial<SendCommandDeps> = {}) {
     callbacks: recordingCallbacks(),
     ...over,
   };
-  return d;
 }
 
 const request = {

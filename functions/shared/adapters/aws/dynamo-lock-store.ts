@@ -1,5 +1,5 @@
 import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { Lease, LockStore } from '../../ports';
 import { rethrowTransient } from './transient';
 
@@ -14,6 +14,13 @@ export function dynamoLockStore(
   tableName: string,
   client = DynamoDBDocumentClient.from(new DynamoDBClient({})),
 ): LockStore {
+  const readHolder = async (cluster: string) => {
+    const out = await client
+      .send(new GetCommand({ TableName: tableName, Key: { pk: lockKey(cluster) }, ConsistentRead: true }))
+      .catch(rethrowTransient);
+    return out.Item as Record<string, unknown> | undefined;
+  };
+
   return {
     async acquire(lease) {
       try {
@@ -37,13 +44,18 @@ export function dynamoLockStore(
         return { acquired: true };
       } catch (e) {
         if (e instanceof ConditionalCheckFailedException) {
-          const item = (e.Item ?? {}) as Record<string, { S?: string }>;
+          // the failed write returns the holder; where it does not (older APIs), read it
+          const item = e.Item
+            ? Object.fromEntries(
+                Object.entries(e.Item as Record<string, { S?: string }>).map(([k, v]) => [k, v.S]),
+              )
+            : await readHolder(lease.cluster);
           const heldBy: Lease = {
             cluster: lease.cluster,
-            owner: item.owner?.S ?? 'unknown',
-            operation: item.operation?.S ?? 'unknown',
-            acquiredAt: item.acquiredAt?.S ?? 'unknown',
-            expiresAt: item.expiresAt?.S ?? 'unknown',
+            owner: String(item?.owner ?? 'unknown'),
+            operation: String(item?.operation ?? 'unknown'),
+            acquiredAt: String(item?.acquiredAt ?? 'unknown'),
+            expiresAt: String(item?.expiresAt ?? 'unknown'),
           };
           return { acquired: false, heldBy };
         }
