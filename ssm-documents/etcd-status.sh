@@ -1,0 +1,216 @@
+#!/bin/bash
+# shellcheck disable=SC2154 # SSM_<Name> variables are set by the SSM agent; require_param checks them
+# etcd-status: reports the health of the local etcd member as one CARETAKER_RESULT line.
+# runs on a control-plane node through the etcd-status SSM Command document (etcd-status.yaml).
+# needs: bash, coreutils, etcdctl (host mode) or crictl (crictl mode).
+# an unhealthy or unreachable member is exit 0 with healthy:false; non-zero means this script
+# itself could not run (bad parameter, missing certificate file).
+
+# the SSM agent runs the script with sh, which is dash on Debian and Ubuntu: re-run it with bash
+if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
+
+set -euo pipefail
+umask 077
+
+log() { printf 'etcd-status: %s\n' "$*" >&2; }
+die() {
+  log "error: $*"
+  exit 1
+}
+
+# parameters arrive as SSM_<Name> (interpolationType ENV_VAR, SSM Agent >= 3.3.2746.0).
+# the document's allowedPattern already checked them; check again so the script is safe alone.
+require_param() {
+  local name=$1 pattern=$2 var="SSM_$1"
+  if [[ -z ${!var+x} ]]; then
+    die "parameter ${name} is missing (\$${var} is not set; interpolationType ENV_VAR needs SSM Agent 3.3.2746.0 or later)"
+  fi
+  if [[ ! ${!var} =~ $pattern ]]; then
+    die "parameter ${name} is invalid: $(printf '%q' "${!var}") does not match ${pattern}"
+  fi
+}
+
+require_param EtcdPort '^[0-9]{1,5}$'
+require_param CaFile '^/[A-Za-z0-9._/-]*(\{hostname\}[A-Za-z0-9._/-]*)*$'
+require_param CertFile '^/[A-Za-z0-9._/-]*(\{hostname\}[A-Za-z0-9._/-]*)*$'
+require_param KeyFile '^/[A-Za-z0-9._/-]*(\{hostname\}[A-Za-z0-9._/-]*)*$'
+require_param EtcdctlMode '^(host|crictl)$'
+if ((10#$SSM_EtcdPort < 1 || 10#$SSM_EtcdPort > 65535)); then
+  die "parameter EtcdPort is invalid: ${SSM_EtcdPort} is not a port (1-65535)"
+fi
+
+# kubespray names client certificates after the node: admin-{hostname}.pem
+node_name=$(hostname 2>/dev/null || uname -n)
+ca_file=${SSM_CaFile//\{hostname\}/$node_name}
+cert_file=${SSM_CertFile//\{hostname\}/$node_name}
+key_file=${SSM_KeyFile//\{hostname\}/$node_name}
+endpoint=${CARETAKER_ETCD_ENDPOINT:-https://127.0.0.1:$((10#$SSM_EtcdPort))}
+mode=$SSM_EtcdctlMode
+instance_id=${AWS_SSM_INSTANCE_ID:-unknown}
+
+if [[ $mode == host ]]; then
+  # in crictl mode these paths are the container's (kubeadm mounts them at the same place)
+  for f in "$ca_file" "$cert_file" "$key_file"; do
+    [[ -r $f ]] || die "cannot read ${f}: check the CaFile, CertFile and KeyFile parameters"
+  done
+  command -v etcdctl >/dev/null || die "etcdctl is not on PATH (EtcdctlMode host); use EtcdctlMode crictl"
+else
+  command -v crictl >/dev/null || die "crictl is not on PATH (EtcdctlMode crictl)"
+fi
+
+work_dir=$(mktemp -d "${CARETAKER_WORK_DIR:-/var/tmp}/caretaker-etcd-status.XXXXXX")
+trap 'rm -rf -- "$work_dir"' EXIT
+
+# --- json helpers: the result is built by hand, no jq on the node -------------------------------
+json_str() {
+  local s=$1
+  s=${s//\\/\\\\}
+  s=${s//\"/\\\"}
+  s=${s//$'\n'/\\n}
+  s=${s//$'\r'/\\r}
+  s=${s//$'\t'/\\t}
+  printf '"%s"' "$(printf '%s' "$s" | tr -d '\000-\037')"
+}
+
+# --- etcdctl, on the host or inside the etcd container ------------------------------------------
+container_id=''
+etcdctl_tls() {
+  local flags=(--endpoints="$endpoint" --cacert="$ca_file" --cert="$cert_file" --key="$key_file"
+    --dial-timeout=5s --command-timeout=5s)
+  if [[ $mode == host ]]; then
+    ETCDCTL_API=3 etcdctl "${flags[@]}" "$@"
+  else
+    crictl exec "$container_id" etcdctl "${flags[@]}" "$@"
+  fi
+}
+
+# prints the value of one `"Name" : value` line of `-w fields` output, without quotes
+field() {
+  local name=$1 file=$2 line value
+  while IFS= read -r line; do
+    if [[ $line == "\"$name\" : "* ]]; then
+      value=${line#\""$name"\" : }
+      value=${value#\"}
+      printf '%s' "${value%\"}"
+      return 0
+    fi
+  done <"$file"
+  return 1
+}
+
+healthy=false
+reason=''
+member_id=''
+member_name=''
+is_leader=false
+revision=0
+db_size=0
+version=''
+alarms=()
+
+emit() {
+  local alarms_json='' a
+  for a in "${alarms[@]+"${alarms[@]}"}"; do
+    alarms_json+="${alarms_json:+,}$(json_str "$a")"
+  done
+  printf 'CARETAKER_RESULT {"instanceId":%s,"healthy":%s,"reason":%s,"memberId":%s,"memberName":%s,"isLeader":%s,"revision":%s,"dbSize":%s,"version":%s,"alarms":[%s]}\n' \
+    "$(json_str "$instance_id")" "$healthy" "$(json_str "$reason")" "$(json_str "$member_id")" \
+    "$(json_str "$member_name")" "$is_leader" "$revision" "$db_size" "$(json_str "$version")" "$alarms_json"
+}
+
+# the first line of an etcdctl error, for a reason that fits in a notification
+first_error() {
+  local line
+  while IFS= read -r line; do
+    [[ -n $line ]] && {
+      printf '%s' "$line"
+      return 0
+    }
+  done <"$1"
+  printf 'no output'
+}
+
+unhealthy() {
+  healthy=false
+  reason=$1
+  log "unhealthy: ${reason}"
+  emit
+  exit 0
+}
+
+if [[ $mode == crictl ]]; then
+  container_id=$(crictl ps --name etcd -q --state running 2>"$work_dir/crictl.err" | head -n 1) || true
+  [[ -n $container_id ]] || unhealthy "no running etcd container (crictl ps --name etcd --state running found none)"
+  log "etcd container ${container_id}"
+fi
+
+log "checking ${endpoint} (${mode})"
+if ! etcdctl_tls endpoint status -w fields >"$work_dir/status" 2>"$work_dir/status.err"; then
+  cat "$work_dir/status.err" >&2
+  unhealthy "etcd at ${endpoint} is unreachable: $(first_error "$work_dir/status.err")"
+fi
+
+member_id=$(field MemberID "$work_dir/status") || unhealthy "endpoint status gave no MemberID"
+leader=$(field Leader "$work_dir/status") || leader=''
+revision=$(field Revision "$work_dir/status") || revision=0
+db_size=$(field DBSize "$work_dir/status") || db_size=0
+version=$(field Version "$work_dir/status") || version=''
+errors=$(field Errors "$work_dir/status") || errors='[]'
+[[ $revision =~ ^[0-9]+$ ]] || revision=0
+[[ $db_size =~ ^[0-9]+$ ]] || db_size=0
+[[ -n $leader && $leader != 0 && $leader == "$member_id" ]] && is_leader=true
+
+# the member's name is only in the member list
+if etcdctl_tls member list -w fields >"$work_dir/members" 2>"$work_dir/members.err"; then
+  current=''
+  while IFS= read -r line; do
+    case $line in
+      '"ID" : '*) current=${line#\"ID\" : } ;;
+      '"Name" : '*)
+        if [[ $current == "$member_id" ]]; then
+          member_name=${line#\"Name\" : }
+          member_name=${member_name#\"}
+          member_name=${member_name%\"}
+        fi
+        ;;
+    esac
+  done <"$work_dir/members"
+else
+  log "member list failed: $(first_error "$work_dir/members.err")"
+fi
+
+problems=()
+if ! etcdctl_tls endpoint health >"$work_dir/health" 2>&1; then
+  problems+=("health check failed: $(first_error "$work_dir/health")")
+fi
+if [[ $errors != '[]' ]]; then
+  problems+=("member reports errors: ${errors}")
+fi
+if [[ -z $leader || $leader == 0 ]]; then
+  problems+=("member sees no leader")
+fi
+if etcdctl_tls alarm list >"$work_dir/alarms" 2>"$work_dir/alarms.err"; then
+  # lines look like: memberID:13668033151171901709 alarm:NOSPACE
+  while IFS= read -r line; do
+    [[ $line == *alarm:* ]] || continue
+    alarm=${line##*alarm:}
+    problems+=("alarm ${alarm} raised on member ${line%% *}")
+    seen=false
+    for a in "${alarms[@]+"${alarms[@]}"}"; do [[ $a == "$alarm" ]] && seen=true; done
+    [[ $seen == true ]] || alarms+=("$alarm")
+  done <"$work_dir/alarms"
+else
+  problems+=("alarm list failed: $(first_error "$work_dir/alarms.err")")
+fi
+
+if ((${#problems[@]} == 0)); then
+  healthy=true
+  reason="healthy ($([[ $is_leader == true ]] && echo leader || echo follower), revision ${revision})"
+  log "$reason"
+else
+  healthy=false
+  reason=''
+  for p in "${problems[@]}"; do reason+="${reason:+; }${p}"; done
+  log "unhealthy: ${reason}"
+fi
+emit

@@ -1,0 +1,143 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { ETCD_DEFAULTS } from '../../functions/shared/domain/config';
+import { SSM_DOCUMENTS_DIR } from '../support/run-script';
+
+/** the shape of a Caretaker SSM Command document, as far as these checks need it */
+interface CommandDocument {
+  schemaVersion: string;
+  description: string;
+  parameters: Record<
+    string,
+    { type: string; description: string; allowedPattern: string; interpolationType: string; default?: string }
+  >;
+  mainSteps: { action: string; name: string; inputs: { timeoutSeconds: number; runCommand: string[] } }[];
+}
+
+const DOCUMENTS = ['etcd-status', 'etcd-snapshot'] as const;
+
+function load(name: string): { doc: CommandDocument; script: string } {
+  return {
+    doc: parse(readFileSync(join(SSM_DOCUMENTS_DIR, `${name}.yaml`), 'utf8')) as CommandDocument,
+    script: readFileSync(join(SSM_DOCUMENTS_DIR, `${name}.sh`), 'utf8'),
+  };
+}
+
+/** `require_param <Name> '<pattern>'` lines: the script's own copy of the document's patterns */
+function scriptPatterns(script: string): Record<string, string> {
+  return Object.fromEntries(
+    [...script.matchAll(/^require_param (\w+) '([^']+)'$/gm)].map((m) => [m[1], m[2]]),
+  );
+}
+
+/** values every installer's defaults produce (kubeadm, kubespray with {hostname}, kops) */
+const GOOD: Record<string, string[]> = {
+  EtcdPort: Object.values(ETCD_DEFAULTS).map((d) => String(d.clientPort)),
+  CaFile: Object.values(ETCD_DEFAULTS).map((d) => d.caFile),
+  CertFile: Object.values(ETCD_DEFAULTS).map((d) => d.certFile),
+  KeyFile: Object.values(ETCD_DEFAULTS).map((d) => d.keyFile),
+  EtcdctlMode: ['host', 'crictl'],
+  DataDir: Object.values(ETCD_DEFAULTS).map((d) => d.dataDir),
+  Cluster: ['prod-eu', 'a', 'edge-01'],
+  Bucket: ['caretaker-snapshots-123456789012-eu-west-1', 'my.bucket'],
+  ExecutionId: [
+    'arn:aws:states:eu-west-1:123456789012:execution:caretaker-etcd-backup:2026-01-01T00-00-00Z',
+    'manual',
+    'slack-3f2a9c1e',
+  ],
+};
+
+const SHELL_METACHARACTERS = [';', '$(', '`', ' ', '\n', '|', '&', '>', '<', '"', "'", '\\', '*'];
+
+describe.each(DOCUMENTS)('ssm-documents/%s', (name) => {
+  const { doc, script } = load(name);
+  const params = Object.entries(doc.parameters);
+
+  it('is a schema 2.2 Command document with one aws:runShellScript step whose script infra fills in', () => {
+    expect(doc.schemaVersion).toBe('2.2');
+    expect(doc.description.length).toBeGreaterThan(20);
+    expect(doc.mainSteps).toHaveLength(1);
+    const [step] = doc.mainSteps;
+    expect(step).toMatchObject({ action: 'aws:runShellScript', name: expect.stringMatching(/^\w+$/) });
+    expect(step?.inputs.timeoutSeconds).toBeGreaterThan(0);
+    expect(step?.inputs.runCommand).toEqual([`# replaced at synth with ${name}.sh`]);
+  });
+
+  it('gives every parameter a type, a description, an anchored allowedPattern and ENV_VAR interpolation', () => {
+    for (const [param, spec] of params) {
+      expect({ param, type: spec.type, interpolationType: spec.interpolationType }).toEqual({
+        param,
+        type: 'String',
+        interpolationType: 'ENV_VAR',
+      });
+      expect(spec.description.length).toBeGreaterThan(10);
+      expect(spec.allowedPattern).toMatch(/^\^.*\$$/);
+      if (spec.default !== undefined) expect(spec.default).toMatch(new RegExp(spec.allowedPattern));
+    }
+  });
+
+  it('reads exactly the declared parameters, as SSM_<Name>, and never interpolates {{ }}', () => {
+    const used = new Set([...script.matchAll(/\bSSM_([A-Za-z][A-Za-z0-9]*)\b/g)].map((m) => m[1]));
+    expect([...used].sort()).toEqual(Object.keys(doc.parameters).sort());
+    expect(script).not.toMatch(/\{\{/);
+  });
+
+  it('checks every parameter again in the script, against the same pattern', () => {
+    const expected = Object.fromEntries(params.map(([param, spec]) => [param, spec.allowedPattern]));
+    expect(scriptPatterns(script)).toEqual(expected);
+  });
+
+  it('accepts the defaults of every supported installer', () => {
+    for (const [param, spec] of params) {
+      for (const value of GOOD[param] ?? []) {
+        expect({ param, value, ok: new RegExp(spec.allowedPattern).test(value) }).toEqual({
+          param,
+          value,
+          ok: true,
+        });
+      }
+    }
+  });
+
+  it('rejects shell metacharacters in every parameter', () => {
+    for (const [param, spec] of params) {
+      const base = GOOD[param]?.[0] ?? 'x';
+      for (const meta of SHELL_METACHARACTERS) {
+        for (const value of [`${base}${meta}reboot`, `${meta}${base}`]) {
+          expect({ param, value, ok: new RegExp(spec.allowedPattern).test(value) }).toEqual({
+            param,
+            value,
+            ok: false,
+          });
+        }
+      }
+    }
+  });
+
+  it('means the same thing to bash as to a JavaScript RegExp', () => {
+    const cases = params.flatMap(([param, spec]) =>
+      [
+        ...(GOOD[param] ?? []),
+        ...SHELL_METACHARACTERS.map((m) => `${GOOD[param]?.[0] ?? 'x'}${m}x`),
+        '',
+        '/{host}',
+      ]
+        .filter((value) => !value.includes('\n'))
+        .map((value) => ({ pattern: spec.allowedPattern, value })),
+    );
+    // one bash for all cases: pattern and value alternate on stdin, a verdict per pair comes back
+    const input = cases.map((c) => `${c.pattern}\n${c.value}\n`).join('');
+    const out = execFileSync(
+      'bash',
+      [
+        '-c',
+        'while IFS= read -r re && IFS= read -r v; do if [[ $v =~ $re ]]; then echo 1; else echo 0; fi; done',
+      ],
+      { input, encoding: 'utf8' },
+    );
+    const bash = out.trim().split('\n');
+    expect(bash).toEqual(cases.map((c) => (new RegExp(c.pattern).test(c.value) ? '1' : '0')));
+  });
+});
