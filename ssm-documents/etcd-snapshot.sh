@@ -39,7 +39,7 @@ require_param CertFile '^/[A-Za-z0-9._/-]*(\{hostname\}[A-Za-z0-9._/-]*)*$'
 require_param KeyFile '^/[A-Za-z0-9._/-]*(\{hostname\}[A-Za-z0-9._/-]*)*$'
 require_param EtcdctlMode '^(host|crictl)$'
 require_param DataDir '^/[A-Za-z0-9._/-]+$'
-require_param ExecutionId '^[A-Za-z0-9][A-Za-z0-9:._/-]{0,255}$'
+require_param ExecutionId '^[A-Za-z0-9:_./-]{1,256}$'
 if ((10#$SSM_EtcdPort < 1 || 10#$SSM_EtcdPort > 65535)); then
   die "parameter EtcdPort is invalid: ${SSM_EtcdPort} is not a port (1-65535)"
 fi

@@ -3,6 +3,8 @@ import { createHash } from 'node:crypto';
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { manifest as manifestSchema, snapshotResult } from '../../functions/shared/domain/schemas';
+import { parseSnapshotKey } from '../../functions/shared/domain/snapshot-key';
 import { freePorts, registryKeys, startEtcdCluster, type EtcdCluster } from '../support/etcd-cluster';
 import { generateEtcdPki, type EtcdPki } from '../support/pki';
 import { runScript, STAND_IN_BIN_DIR, type ScriptRun } from '../support/run-script';
@@ -155,6 +157,17 @@ describe('etcd-snapshot.sh in host mode against a 3-member TLS cluster', () => {
     const day = t.slice(0, 10).replace(/-/g, '/');
     expect(result.key).toBe(`${CLUSTER}/etcd/${day}/${stamp}-r${result.revision}.db`);
     expect(result.manifestKey).toBe(`${CLUSTER}/etcd/${day}/${stamp}-r${result.revision}.json`);
+  });
+
+  it("satisfies the Lambda side's schemas and key parser", () => {
+    expect(() => snapshotResult.parse(result)).not.toThrow();
+    expect(() => manifestSchema.parse(manifest)).not.toThrow();
+    expect(parseSnapshotKey(result.key as string)).toEqual({
+      key: result.key,
+      cluster: CLUSTER,
+      takenAt: new Date(result.takenAt as string),
+      revision: result.revision,
+    });
   });
 
   it('uploads the snapshot with its sha256 and revision as metadata', async () => {

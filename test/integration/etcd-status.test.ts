@@ -1,6 +1,7 @@
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { memberStatus } from '../../functions/shared/domain/schemas';
 import { startEtcdCluster, type EtcdCluster } from '../support/etcd-cluster';
 import { generateEtcdPki, type EtcdPki } from '../support/pki';
 import { runScript, STAND_IN_BIN_DIR, type ScriptRun } from '../support/run-script';
@@ -84,6 +85,10 @@ describe('etcd-status.sh against a healthy 3-member TLS cluster', () => {
       expect(result.revision).toBeGreaterThan(1);
       expect(result.dbSize).toBeGreaterThan(0);
     }
+  });
+
+  it("satisfies the Lambda side's schema", () => {
+    for (const result of results) expect(() => memberStatus.parse(result)).not.toThrow();
   });
 
   it('gives member ids as exact decimal strings (uint64 does not fit a JS number)', async () => {
@@ -194,6 +199,7 @@ describe('etcd-status.sh when something is wrong', () => {
       ),
     });
     expect(Object.keys(stopped.run.result ?? {}).sort()).toEqual(RESULT_FIELDS);
+    expect(() => memberStatus.parse(stopped.run.result)).not.toThrow();
     expect(alive.run.result).toMatchObject({ healthy: true });
     expect(await readdir(stopped.workDir)).toEqual([]);
   });
