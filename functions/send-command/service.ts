@@ -13,7 +13,9 @@ export interface SendCommandDeps {
   bucket: string;
 }
 
-/** how long past SSM's own timeout the reconciler waits before it calls a command lost */
+/** a node that is briefly unreachable still gets the command within this time */
+export const DELIVERY_TIMEOUT_SECONDS = 300;
+/** how long past delivery and execution the reconciler waits before it calls a command lost */
 const DEADLINE_GRACE_SECONDS = 300;
 
 /**
@@ -48,7 +50,7 @@ export async function sendCommand(
     documentName,
     instanceId: input.instanceId,
     parameters: plan.parameters,
-    timeoutSeconds: plan.timeoutSeconds,
+    deliveryTimeoutSeconds: DELIVERY_TIMEOUT_SECONDS,
     comment: `caretaker ${plan.command} ${cluster.name}`,
   });
   const now = deps.clock.now();
@@ -59,7 +61,10 @@ export async function sendCommand(
     cluster: cluster.name,
     command: plan.command,
     sentAt: now.toISOString(),
-    deadline: new Date(now.getTime() + (plan.timeoutSeconds + DEADLINE_GRACE_SECONDS) * 1000).toISOString(),
+    deadline: new Date(
+      now.getTime() +
+        (DELIVERY_TIMEOUT_SECONDS + plan.executionTimeoutSeconds + DEADLINE_GRACE_SECONDS) * 1000,
+    ).toISOString(),
   });
   return { commandId };
 }

@@ -31,7 +31,8 @@ export interface CommandRequest {
   documentName: string;
   instanceId: string;
   parameters: Record<string, string>;
-  timeoutSeconds: number;
+  /** SendCommand's TimeoutSeconds: how long the command may wait to be delivered and start */
+  deliveryTimeoutSeconds: number;
   comment: string;
 }
 

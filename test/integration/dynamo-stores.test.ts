@@ -28,11 +28,15 @@ describe('dynamoLockStore against the DynamoDB protocol', () => {
     const locks = dynamoLockStore('locks', db.doc);
     const first = lease('exec-1', '2026-11-25T06:00:00.000Z', '2026-11-25T08:00:00.000Z', 'a');
     expect(await locks.acquire(first)).toEqual({ acquired: true });
-    expect(await locks.acquire(lease('exec-2', '2026-11-25T06:10:00.000Z', '2026-11-25T08:10:00.000Z', 'a'))).toEqual({
+    expect(
+      await locks.acquire(lease('exec-2', '2026-11-25T06:10:00.000Z', '2026-11-25T08:10:00.000Z', 'a')),
+    ).toEqual({
       acquired: false,
       heldBy: first,
     });
-    expect(await locks.acquire(lease('exec-1', '2026-11-25T06:20:00.000Z', '2026-11-25T08:20:00.000Z', 'a'))).toEqual({
+    expect(
+      await locks.acquire(lease('exec-1', '2026-11-25T06:20:00.000Z', '2026-11-25T08:20:00.000Z', 'a')),
+    ).toEqual({
       acquired: true,
     });
   });
@@ -40,7 +44,9 @@ describe('dynamoLockStore against the DynamoDB protocol', () => {
   it('lets a stale lease be reclaimed once it has expired', async () => {
     const locks = dynamoLockStore('locks', db.doc);
     await locks.acquire(lease('exec-1', '2026-11-25T06:00:00.000Z', '2026-11-25T06:30:00.000Z', 'b'));
-    expect(await locks.acquire(lease('exec-2', '2026-11-25T06:30:01.000Z', '2026-11-25T08:30:01.000Z', 'b'))).toEqual({
+    expect(
+      await locks.acquire(lease('exec-2', '2026-11-25T06:30:01.000Z', '2026-11-25T08:30:01.000Z', 'b')),
+    ).toEqual({
       acquired: true,
     });
   });
@@ -51,7 +57,9 @@ describe('dynamoLockStore against the DynamoDB protocol', () => {
     expect(await locks.release('c', 'exec-2')).toBe(false);
     expect(await locks.release('c', 'exec-1')).toBe(true);
     expect(await locks.release('c', 'exec-1')).toBe(false);
-    expect(await locks.acquire(lease('exec-3', '2026-11-25T06:01:00.000Z', '2026-11-25T08:01:00.000Z', 'c'))).toEqual({
+    expect(
+      await locks.acquire(lease('exec-3', '2026-11-25T06:01:00.000Z', '2026-11-25T08:01:00.000Z', 'c')),
+    ).toEqual({
       acquired: true,
     });
   });
@@ -82,10 +90,15 @@ describe('dynamoCommandTokenStore against the DynamoDB protocol', () => {
     const tokens = dynamoCommandTokenStore('tokens', db.doc);
     await tokens.put(pending('c-1'));
     await tokens.put(pending('c-2'));
-    await dynamoLockStore('tokens', db.doc).acquire(lease('x', '2026-11-25T06:00:00.000Z', '2026-11-25T07:00:00.000Z'));
+    await dynamoLockStore('tokens', db.doc).acquire(
+      lease('x', '2026-11-25T06:00:00.000Z', '2026-11-25T07:00:00.000Z'),
+    );
 
     expect((await tokens.list()).map((p) => p.commandId).sort()).toEqual(['c-1', 'c-2']);
-    const takes = await Promise.all([tokens.take('c-1', 'i-0a1b2c3d4e5f60001'), tokens.take('c-1', 'i-0a1b2c3d4e5f60001')]);
+    const takes = await Promise.all([
+      tokens.take('c-1', 'i-0a1b2c3d4e5f60001'),
+      tokens.take('c-1', 'i-0a1b2c3d4e5f60001'),
+    ]);
     expect(takes.filter(Boolean)).toEqual([pending('c-1')]);
     expect((await tokens.list()).map((p) => p.commandId)).toEqual(['c-2']);
   });

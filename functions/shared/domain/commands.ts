@@ -11,8 +11,11 @@ export type CommandName = (typeof COMMANDS)[number];
 export interface CommandPlan {
   command: CommandName;
   parameters: Record<string, string>;
-  /** SSM execution timeout; the Step Functions Task has its own, longer TimeoutSeconds */
-  timeoutSeconds: number;
+  /**
+   * how long the script may run: the document's own `timeoutSeconds` (ssm-documents/*.yaml).
+   * The Step Functions Task's TimeoutSeconds is longer; the reconciler's deadline derives from it.
+   */
+  executionTimeoutSeconds: number;
 }
 
 export interface CommandContext {
@@ -41,7 +44,7 @@ export function planCommand(
   };
   switch (command) {
     case 'etcd-status':
-      return { command, parameters: access, timeoutSeconds: 60 };
+      return { command, parameters: access, executionTimeoutSeconds: 120 };
     case 'etcd-snapshot':
       return {
         command,
@@ -52,7 +55,7 @@ export function planCommand(
           DataDir: etcd.dataDir,
           ExecutionId: context.executionId,
         },
-        timeoutSeconds: 3000,
+        executionTimeoutSeconds: 1800,
       };
   }
 }

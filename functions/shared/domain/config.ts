@@ -21,7 +21,10 @@ const dnsLabel = z
 
 const absolutePath = z
   .string()
-  .regex(/^\/[A-Za-z0-9._/{}-]+$/, 'must be an absolute path (letters, digits, . _ - / {hostname})');
+  .regex(
+    /^\/([A-Za-z0-9._/-]|\{hostname\})+$/,
+    'must be an absolute path (letters, digits, . _ - /, {hostname})',
+  );
 
 const tagMap = z
   .record(z.string().min(1).max(128), z.string().max(256))

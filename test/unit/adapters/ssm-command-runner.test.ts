@@ -19,7 +19,7 @@ const request: CommandRequest = {
   documentName: 'Caretaker-EtcdSnapshot',
   instanceId: 'i-0aaa',
   parameters: { Cluster: 'prod', Bucket: 'caretaker-snapshots' },
-  timeoutSeconds: 600,
+  deliveryTimeoutSeconds: 600,
   comment: 'caretaker etcd-backup prod',
 };
 
@@ -60,7 +60,7 @@ describe('send', () => {
     const runner = makeRunner();
 
     // Act
-    await runner.send({ ...request, timeoutSeconds: 5 });
+    await runner.send({ ...request, deliveryTimeoutSeconds: 5 });
 
     // Assert
     expect(ssm).toHaveReceivedCommandWith(SendCommandCommand, { TimeoutSeconds: 30 });
@@ -72,7 +72,7 @@ describe('send', () => {
     const runner = makeRunner();
 
     // Act
-    await runner.send({ ...request, timeoutSeconds: 3_000_000 });
+    await runner.send({ ...request, deliveryTimeoutSeconds: 3_000_000 });
 
     // Assert
     expect(ssm).toHaveReceivedCommandWith(SendCommandCommand, { TimeoutSeconds: 2_592_000 });

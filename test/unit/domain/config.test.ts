@@ -62,6 +62,10 @@ describe('parseConfig', () => {
       /clusters\[0\] \(prod\)\.etcd\.caFile: must be an absolute path/,
     ],
     [
+      { name: 'prod', kind: 'kubeadm', region: 'eu-west-1', etcd: { certFile: '/etc/{user}/client.crt' } },
+      /clusters\[0\] \(prod\)\.etcd\.certFile: must be an absolute path/,
+    ],
+    [
       { name: 'prod', kind: 'kubeadm', region: 'eu-west-1', backup: { schedule: 'every hour' } },
       /clusters\[0\] \(prod\)\.backup\.schedule: must be rate/,
     ],

@@ -49,7 +49,7 @@ describe('sendCommand', () => {
           EtcdctlMode: 'crictl',
           ExecutionId: request.executionId,
         }),
-        timeoutSeconds: 3000,
+        deliveryTimeoutSeconds: 300,
         comment: 'caretaker etcd-snapshot prod-eu',
       },
     ]);
@@ -60,7 +60,7 @@ describe('sendCommand', () => {
       cluster: 'prod-eu',
       command: 'etcd-snapshot',
       sentAt: '2026-11-25T06:00:00.000Z',
-      deadline: '2026-11-25T06:55:00.000Z',
+      deadline: '2026-11-25T06:40:00.000Z',
     });
   });
 

@@ -17,7 +17,7 @@ export function ssmCommandRunner(client = new SSMClient({})): CommandRunner {
             DocumentName: req.documentName,
             InstanceIds: [req.instanceId],
             Parameters: Object.fromEntries(Object.entries(req.parameters).map(([k, v]) => [k, [v]])),
-            TimeoutSeconds: Math.max(30, Math.min(req.timeoutSeconds, 2_592_000)),
+            TimeoutSeconds: Math.max(30, Math.min(req.deliveryTimeoutSeconds, 2_592_000)),
             Comment: req.comment.slice(0, 100),
           }),
         )
