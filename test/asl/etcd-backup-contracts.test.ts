@@ -19,7 +19,7 @@ import {
   type MemberStatus,
 } from '../../functions/shared/domain/member-selection';
 import { CommandFailedError } from '../../functions/shared/errors';
-import { REPO_ROOT, runWorkflow, type Fake, type Json, type RunResult } from '../support/asl';
+import { REPO_ROOT, runWorkflow, type Fake, type Json, type RunResult } from '../../sandbox/asl-runner';
 import { InMemoryLock, OutcomeRecorder, obj } from './fakes';
 
 const schemas: Record<string, z.ZodType> = {

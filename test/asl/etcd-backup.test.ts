@@ -13,7 +13,14 @@ import {
   type MemberFailure,
   type MemberStatus,
 } from '../../functions/shared/domain/member-selection';
-import { FAKE_TASK_TOKEN, REPO_ROOT, readWorkflow, runWorkflow, type Fake, type Json } from '../support/asl';
+import {
+  FAKE_TASK_TOKEN,
+  REPO_ROOT,
+  readWorkflow,
+  runWorkflow,
+  type Fake,
+  type Json,
+} from '../../sandbox/asl-runner';
 import { InMemoryLock, OutcomeRecorder, never, obj } from './fakes';
 
 // Arrange helpers ---------------------------------------------------------------------------

@@ -2,7 +2,7 @@
  * Small stand-ins for the Lambdas the workflows call, shaped as in docs/contracts.md. They keep
  * state in memory so a test can assert on the world after the run (is the lock free again?).
  */
-import type { Fake, Json, JsonObject } from '../support/asl';
+import type { Fake, Json, JsonObject } from '../../sandbox/asl-runner';
 
 /** the input of a fake as an object; the workflows only ever pass objects */
 export function obj(input: Json): JsonObject {

@@ -6,7 +6,7 @@ import {
   fakeSubstitutionValue,
   runWorkflow,
   substitute,
-} from '../support/asl';
+} from '../../sandbox/asl-runner';
 
 describe('test/support/asl harness', () => {
   it('rejects a workflow run when a Task state has no fake', async () => {

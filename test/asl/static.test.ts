@@ -13,7 +13,7 @@ import {
   readWorkflowText,
   substitute,
   taskTargets,
-} from '../support/asl';
+} from '../../sandbox/asl-runner';
 
 const LAMBDA_SERVICE_ERRORS = [
   'Lambda.ServiceException',

@@ -1,7 +1,7 @@
 import { dynamoCommandTokenStore } from '../../functions/shared/adapters/aws/dynamo-command-token-store';
 import { dynamoLockStore } from '../../functions/shared/adapters/aws/dynamo-lock-store';
 import type { Lease } from '../../functions/shared/ports';
-import { startDynalite, type LocalDynamo } from '../support/dynalite';
+import { startDynalite, type LocalDynamo } from '../../sandbox/dynalite';
 
 let db: LocalDynamo;
 

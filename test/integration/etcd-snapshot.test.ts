@@ -5,10 +5,11 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { manifest as manifestSchema, snapshotResult } from '../../functions/shared/domain/schemas';
 import { parseSnapshotKey } from '../../functions/shared/domain/snapshot-key';
-import { freePorts, registryKeys, startEtcdCluster, type EtcdCluster } from '../support/etcd-cluster';
-import { generateEtcdPki, type EtcdPki } from '../support/pki';
-import { runScript, STAND_IN_BIN_DIR, type ScriptRun } from '../support/run-script';
-import { startLocalS3, type LocalS3 } from '../support/s3rver';
+import { freePorts, registryKeys, startEtcdCluster, type EtcdCluster } from '../../sandbox/etcd-cluster';
+import { generateEtcdPki, type EtcdPki } from '../../sandbox/pki';
+import { runScript, type ScriptRun } from '../../sandbox/run-script';
+import { STAND_IN_BIN_DIR } from '../support/stand-ins';
+import { startLocalS3, type LocalS3 } from '../../sandbox/s3rver';
 
 jest.setTimeout(60_000);
 

@@ -2,9 +2,10 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { memberStatus } from '../../functions/shared/domain/schemas';
-import { startEtcdCluster, type EtcdCluster } from '../support/etcd-cluster';
-import { generateEtcdPki, type EtcdPki } from '../support/pki';
-import { runScript, STAND_IN_BIN_DIR, type ScriptRun } from '../support/run-script';
+import { startEtcdCluster, type EtcdCluster } from '../../sandbox/etcd-cluster';
+import { generateEtcdPki, type EtcdPki } from '../../sandbox/pki';
+import { runScript, type ScriptRun } from '../../sandbox/run-script';
+import { STAND_IN_BIN_DIR } from '../support/stand-ins';
 
 jest.setTimeout(60_000);
 

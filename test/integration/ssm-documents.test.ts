@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { ETCD_DEFAULTS } from '../../functions/shared/domain/config';
-import { SSM_DOCUMENTS_DIR } from '../support/run-script';
+import { SSM_DOCUMENTS_DIR } from '../../sandbox/run-script';
 
 /** the shape of a Caretaker SSM Command document, as far as these checks need it */
 interface CommandDocument {

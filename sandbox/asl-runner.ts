@@ -57,7 +57,7 @@ export interface AslMachine {
   [key: string]: unknown;
 }
 
-export const REPO_ROOT = join(__dirname, '..', '..');
+export const REPO_ROOT = join(__dirname, '..');
 export const STATE_MACHINES_DIR = join(REPO_ROOT, 'state-machines');
 const CONTRACTS_MD = join(REPO_ROOT, 'docs', 'contracts.md');
 

@@ -2,10 +2,7 @@ import { spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
 
 /** the repository's ssm-documents directory */
-export const SSM_DOCUMENTS_DIR = resolve(__dirname, '..', '..', 'ssm-documents');
-
-/** directory of the recording stand-ins (crictl); put it first on PATH to use them */
-export const STAND_IN_BIN_DIR = resolve(__dirname, 'bin');
+export const SSM_DOCUMENTS_DIR = resolve(__dirname, '..', 'ssm-documents');
 
 export interface RunScriptOptions {
   /** document parameters; each becomes `SSM_<Name>` (interpolationType ENV_VAR) */
@@ -16,7 +13,7 @@ export interface RunScriptOptions {
   region?: string | null;
   /** more environment (CARETAKER_*, AWS CLI settings); wins over everything else */
   env?: Readonly<Record<string, string>>;
-  /** directories put in front of PATH (e.g. {@link STAND_IN_BIN_DIR}) */
+  /** directories put in front of PATH (e.g. the tests' recording stand-ins) */
   pathPrepend?: readonly string[];
   /** the shell the script is started with; the SSM agent uses `sh` (dash on Debian), the default */
   shell?: string;
