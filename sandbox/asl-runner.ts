@@ -248,7 +248,19 @@ export interface RunOptions {
   timeoutMs?: Record<string, number>;
   /** `$$.Execution.Name`; the id is derived from it */
   executionName?: string;
+  /** every event of the run as it happens (the sandbox prints progress from these) */
+  onEvent?: (event: RunEvent) => void;
 }
+
+/** an event of aws-local-stepfunctions' eventLogs, as the runner passes it on */
+export type RunEvent = {
+  type: string;
+  timestamp: number;
+  state?: { name: string; type: string; input?: unknown; output?: unknown };
+  index?: number;
+  Error?: unknown;
+  Cause?: unknown;
+};
 
 export type ExecutionStatus = 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT';
 
@@ -387,6 +399,7 @@ export async function runWorkflow(name: string, input: Json, options: RunOptions
   let timedOut = false;
   const collecting = (async () => {
     for await (const event of execution.eventLogs) {
+      options.onEvent?.(event as unknown as RunEvent);
       if (event.type === 'StateEntered') {
         if (event.index === undefined) states.push(event.state.name);
         else iterationStates.push({ index: event.index, state: event.state.name });

@@ -1,0 +1,268 @@
+/**
+ * `npm run sandbox -- [workflow] [--keep] [--keys N] [--value-bytes N]`: brings the local
+ * sandbox up, runs a workflow end to end with progress, prints a report, and stops everything
+ * it started (Ctrl-C included). See README "Local sandbox".
+ */
+import { parseArgs } from 'node:util';
+import type { RunEvent, RunResult } from './asl-runner';
+import type { CommandRecord } from './local-fleet';
+import type { Sandbox as SandboxType } from './sandbox';
+
+const WORKFLOWS: Record<string, string> = { backup: 'etcd-backup', 'etcd-backup': 'etcd-backup' };
+const PLANNED = ['restore-verify', 'patch', 'upgrade'];
+
+const USAGE = `usage: npm run sandbox -- [workflow] [options]
+
+Brings up, on 127.0.0.1 only, a 3-member etcd cluster (TLS, kubeadm-layout certificates),
+S3 (s3rver), DynamoDB (dynalite) and a local fleet that runs Caretaker's SSM documents, then
+runs the workflow's real state machine with the real handlers and prints a report.
+
+workflows:
+  backup            the etcd backup (default)
+
+options:
+  --keep            leave everything running after the workflow and print the endpoints;
+                    Ctrl-C stops it
+  --keys N          /registry keys to seed (default 3000)
+  --value-bytes N   bytes per value (default 200); keys × bytes ≈ database size
+  --json            print the report as JSON
+  -h, --help        this text`;
+
+export interface Io {
+  out: (line: string) => void;
+  err: (line: string) => void;
+}
+
+const defaultIo: Io = {
+  out: (l) => process.stdout.write(`${l}\n`),
+  err: (l) => process.stderr.write(`${l}\n`),
+};
+
+/** the sandbox runs offline: dummy credentials, no instance metadata, quiet Lambda logs */
+export function offlineEnvironment(): void {
+  process.env.AWS_ACCESS_KEY_ID ??= 'sandbox';
+  process.env.AWS_SECRET_ACCESS_KEY ??= 'sandbox';
+  process.env.AWS_REGION ??= 'eu-west-1';
+  process.env.AWS_EC2_METADATA_DISABLED = 'true';
+  process.env.AWS_REQUEST_CHECKSUM_CALCULATION = 'WHEN_REQUIRED';
+  process.env.AWS_RESPONSE_CHECKSUM_VALIDATION = 'WHEN_REQUIRED';
+  process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
+  process.env.AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE = '1';
+}
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+/** prints each state as it is entered and left, with the time it took */
+export function progressPrinter(io: Io) {
+  const entered = new Map<string, number>();
+  const timings: { state: string; ms: number; outcome: 'ok' | 'failed' }[] = [];
+  const key = (e: RunEvent) => `${e.index ?? ''}/${e.state?.name ?? ''}`;
+  const indent = (e: RunEvent) => (e.index === undefined ? '' : `    [member ${e.index + 1}] `);
+  return {
+    timings,
+    onEvent(e: RunEvent) {
+      if (!e.state) return;
+      if (e.type === 'StateEntered') {
+        entered.set(key(e), e.timestamp);
+        if (e.state.type !== 'Pass' || e.index === undefined) io.out(`${indent(e)}▶ ${e.state.name}`);
+      } else if (e.type === 'StateExited' || e.type === 'StateFailed') {
+        const ms = e.timestamp - (entered.get(key(e)) ?? e.timestamp);
+        const ok = e.type === 'StateExited';
+        if (e.index === undefined) timings.push({ state: e.state.name, ms, outcome: ok ? 'ok' : 'failed' });
+        io.out(
+          `${indent(e)}${ok ? '✓' : '✗'} ${e.state.name} (${seconds(ms)})${ok ? '' : `: ${String(e.Error ?? '')}`}`,
+        );
+      }
+    },
+    onCommand(r: CommandRecord) {
+      const ms = (r.endedAt ?? Date.now()) - r.startedAt;
+      io.out(
+        `      · ${r.instanceId} ran ${r.documentName}: ${r.invocation.status}, exit ${r.invocation.exitCode} (${seconds(ms)})`,
+      );
+    },
+  };
+}
+
+export interface Report {
+  workflow: string;
+  status: RunResult['status'];
+  outcome?: string;
+  totalMs: number;
+  steps: { state: string; ms: number; outcome: string }[];
+  commands: { instanceId: string; document: string; status: string; ms: number }[];
+  snapshot?: {
+    key: string;
+    size: number;
+    revision: number;
+    sha256: string;
+    totalKeys?: number;
+    nodeMs?: number;
+  };
+  error?: { Error: string; Cause: string };
+  notification?: { subject: string; message: string };
+}
+
+export function buildReport(
+  sandbox: SandboxType,
+  workflow: string,
+  result: RunResult,
+  totalMs: number,
+  timings: Report['steps'],
+): Report {
+  const out = (result.output ?? {}) as { snapshot?: Record<string, unknown> };
+  const snap = out.snapshot;
+  const notification = sandbox.notifier.messages.at(-1);
+  return {
+    workflow,
+    status: result.status,
+    outcome: notification?.attributes.outcome,
+    totalMs,
+    steps: timings,
+    commands: sandbox.fleet.commands.map((c) => ({
+      instanceId: c.instanceId,
+      document: c.documentName,
+      status: c.invocation.status,
+      ms: (c.endedAt ?? c.startedAt) - c.startedAt,
+    })),
+    snapshot: snap
+      ? {
+          key: String(snap.key),
+          size: Number(snap.size),
+          revision: Number(snap.revision),
+          sha256: String(snap.sha256),
+          totalKeys: snap.totalKeys === undefined ? undefined : Number(snap.totalKeys),
+          nodeMs: snap.durationMs === undefined ? undefined : Number(snap.durationMs),
+        }
+      : undefined,
+    error: result.error,
+    notification: notification && { subject: notification.subject, message: notification.message },
+  };
+}
+
+function printReport(io: Io, r: Report): void {
+  io.out('');
+  io.out(`── ${r.workflow}: ${r.outcome ?? r.status} in ${seconds(r.totalMs)} ──`);
+  for (const s of r.steps)
+    io.out(`  ${s.outcome === 'ok' ? '✓' : '✗'} ${s.state.padEnd(48)} ${seconds(s.ms).padStart(8)}`);
+  if (r.snapshot) {
+    io.out('  snapshot');
+    io.out(`    key       ${r.snapshot.key}`);
+    io.out(`    size      ${r.snapshot.size} bytes`);
+    io.out(`    revision  ${r.snapshot.revision}`);
+    io.out(`    sha256    ${r.snapshot.sha256}`);
+    if (r.snapshot.totalKeys !== undefined) io.out(`    keys      ${r.snapshot.totalKeys}`);
+    if (r.snapshot.nodeMs !== undefined)
+      io.out(`    on node   ${seconds(r.snapshot.nodeMs)} (snapshot + checks + upload)`);
+  }
+  if (r.error) io.out(`  error: ${r.error.Error}: ${r.error.Cause}`);
+  if (r.notification) io.out(`  notification: ${r.notification.subject}`);
+}
+
+/**
+ * The sandbox command. Returns the exit code: 0 when the workflow succeeded (Skipped included),
+ * 1 when it failed, 2 for bad arguments.
+ */
+export async function runSandbox(argv: string[], io: Io = defaultIo): Promise<number> {
+  let args;
+  try {
+    args = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        keep: { type: 'boolean' },
+        keys: { type: 'string' },
+        'value-bytes': { type: 'string' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (e) {
+    io.err(`sandbox: ${(e as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (args.values.help) {
+    io.out(USAGE);
+    return 0;
+  }
+  const asked = args.positionals[0] ?? 'backup';
+  const workflow = WORKFLOWS[asked];
+  if (!workflow) {
+    const why = PLANNED.includes(asked)
+      ? `the ${asked} workflow is not built yet`
+      : `unknown workflow "${asked}"`;
+    io.err(`sandbox: ${why}; available: backup`);
+    return 2;
+  }
+  const number = (name: string, raw: string | undefined, fallback: number, max: number) => {
+    if (raw === undefined) return fallback;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < 1 || n > max)
+      throw new RangeError(`--${name} must be a whole number from 1 to ${max}, not "${raw}"`);
+    return n;
+  };
+  let keys: number;
+  let valueBytes: number;
+  try {
+    keys = number('keys', args.values.keys, 3000, 2_000_000);
+    valueBytes = number('value-bytes', args.values['value-bytes'], 200, 100_000);
+  } catch (e) {
+    io.err(`sandbox: ${(e as Error).message}`);
+    return 2;
+  }
+
+  offlineEnvironment();
+  // after the environment: the handlers read it when they load
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { Sandbox } = require('./sandbox') as typeof import('./sandbox');
+  const progress = progressPrinter(args.values.json ? { out: () => undefined, err: io.err } : io);
+
+  io.err(`sandbox: starting etcd ×3, s3rver, dynalite (${keys} keys × ${valueBytes} bytes)…`);
+  let sandbox: SandboxType | undefined;
+  let stopping: Promise<void> | undefined;
+  const stop = () => (stopping ??= sandbox ? sandbox.stop() : Promise.resolve());
+  const onSignal = (signal: NodeJS.Signals) => {
+    io.err(`\nsandbox: ${signal}: stopping everything it started…`);
+    void stop().then(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const upStarted = Date.now();
+    sandbox = await Sandbox.start({ keys, valueBytes, afterCommand: (r) => progress.onCommand(r) });
+    io.err(`sandbox: up in ${seconds(Date.now() - upStarted)}; running ${workflow}`);
+    const started = Date.now();
+    const result = await sandbox.run(workflow, (e) => progress.onEvent(e));
+    const report = buildReport(sandbox, workflow, result, Date.now() - started, progress.timings);
+    if (args.values.json) io.out(JSON.stringify(report, null, 2));
+    else printReport(io, report);
+
+    if (args.values.keep) {
+      const ep = sandbox.endpoints();
+      io.out('\nThe sandbox stays up; Ctrl-C stops it.');
+      io.out(`  etcd:      ${ep.etcd.join(' ')}`);
+      io.out(`  S3:        ${ep.s3} (bucket ${ep.bucket})`);
+      io.out(`  DynamoDB:  ${ep.dynamodb} (table ${ep.table})`);
+      io.out(`  try:       ${ep.etcdctl}`);
+      io.out(`  try:       ${ep.awsS3Ls}`);
+      await new Promise<void>(() => undefined); // until a signal stops it
+    }
+    return result.status === 'SUCCEEDED' ? 0 : 1;
+  } catch (e) {
+    io.err(`sandbox: ${(e as Error).stack ?? String(e)}`);
+    return 1;
+  } finally {
+    await stop();
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+  }
+}
+
+if (require.main === module) {
+  runSandbox(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e: unknown) => {
+      process.stderr.write(`${String(e)}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,293 @@
+/**
+ * The local sandbox: a real 3-member etcd cluster with kubeadm-layout TLS, S3 (s3rver) and
+ * DynamoDB (dynalite) on loopback, a LocalFleet playing EC2 + SSM, and the real ASL files run
+ * in aws-local-stepfunctions with every Task wired to the real handlers over local adapters.
+ * Nothing listens anywhere but 127.0.0.1, and `stop()` ends every process it started.
+ */
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Context } from 'aws-lambda';
+import { dynamoCommandTokenStore } from '../functions/shared/adapters/aws/dynamo-command-token-store';
+import { dynamoLockStore } from '../functions/shared/adapters/aws/dynamo-lock-store';
+import { s3SnapshotStore } from '../functions/shared/adapters/aws/s3-snapshot-store';
+import { parseConfig, type ClusterConfig } from '../functions/shared/domain/config';
+import type { Clock } from '../functions/shared/ports';
+import * as acquireLock from '../functions/acquire-lock/handler';
+import * as completeCommand from '../functions/complete-command/handler';
+import * as findControlPlane from '../functions/find-control-plane/handler';
+import * as pickMember from '../functions/pick-member/handler';
+import * as publishOutcome from '../functions/publish-outcome/handler';
+import * as pruneSnapshots from '../functions/prune-snapshots/handler';
+import * as releaseLock from '../functions/release-lock/handler';
+import * as sendCommand from '../functions/send-command/handler';
+import * as verifyUpload from '../functions/verify-upload/handler';
+import { runWorkflow, type Fake, type Json, type RunEvent, type RunResult } from './asl-runner';
+import { startDynalite, type LocalDynamo } from './dynalite';
+import { registryKeys, startEtcdCluster, type EtcdCluster } from './etcd-cluster';
+import { configDirectory, memoryMetrics, memoryNotifier } from './local-adapters';
+import { LocalFleet, type CommandRecord, type LocalNode } from './local-fleet';
+import { generateEtcdPki } from './pki';
+import { startLocalS3, type LocalS3 } from './s3rver';
+import { TaskBroker } from './task-broker';
+
+export const SANDBOX_CLUSTER = 'sandbox';
+const TABLE = 'caretaker-sandbox';
+const BUCKET = 'caretaker-sandbox-snapshots';
+const AWS_CLI = '/usr/bin/aws';
+
+export interface SandboxOptions {
+  /** /registry keys to seed (spread over deployments, pods, secrets, configmaps, …) */
+  keys?: number;
+  /** bytes per seeded value; keys × valueBytes ≈ the database size */
+  valueBytes?: number;
+  workers?: number;
+  /** hooks for failure injection and progress */
+  beforeCommand?: (record: CommandRecord, sandbox: Sandbox) => Promise<void> | void;
+  afterCommand?: (record: CommandRecord) => void;
+}
+
+/** how the seeded keys split across resources: roughly a small real cluster's shape */
+const RESOURCE_SHARES: Record<string, number> = {
+  pods: 0.4,
+  configmaps: 0.15,
+  secrets: 0.15,
+  'deployments.apps': 0.05,
+  'replicasets.apps': 0.1,
+  services: 0.05,
+  events: 0.08,
+  namespaces: 0.02,
+};
+
+export function seedCounts(total: number): Record<string, number> {
+  const counts: Record<string, number> = {};
+  let left = total;
+  const entries = Object.entries(RESOURCE_SHARES);
+  entries.forEach(([resource, share], i) => {
+    const n = i === entries.length - 1 ? left : Math.max(1, Math.floor(total * share));
+    counts[resource] = Math.max(0, Math.min(n, left));
+    left -= counts[resource]!;
+  });
+  return counts;
+}
+
+const lambdaContext = (name: string): Context => ({
+  callbackWaitsForEmptyEventLoop: false,
+  functionName: `caretaker-${name}`,
+  functionVersion: '$LATEST',
+  invokedFunctionArn: `arn:aws:lambda:eu-west-1:000000000000:function:caretaker-${name}`,
+  memoryLimitInMB: '256',
+  awsRequestId: `sandbox-${Date.now()}`,
+  logGroupName: `/aws/lambda/caretaker-${name}`,
+  logStreamName: 'sandbox',
+  getRemainingTimeInMillis: () => 900_000,
+  done: () => undefined,
+  fail: () => undefined,
+  succeed: () => undefined,
+});
+
+type Invocable = (event: unknown, context: Context) => Promise<unknown>;
+
+export class Sandbox {
+  readonly notifier = memoryNotifier();
+  readonly metrics = memoryMetrics();
+  readonly broker = new TaskBroker();
+  readonly seeded: Record<string, number>;
+  fleet!: LocalFleet;
+  private handlers!: Record<string, Invocable>;
+
+  private constructor(
+    readonly dir: string,
+    readonly etcd: EtcdCluster,
+    readonly s3: LocalS3,
+    readonly dynamo: LocalDynamo,
+    readonly cluster: ClusterConfig,
+    seeded: Record<string, number>,
+  ) {
+    this.seeded = seeded;
+  }
+
+  static async start(options: SandboxOptions = {}): Promise<Sandbox> {
+    const dir = await mkdtemp(join(tmpdir(), 'caretaker-sandbox-'));
+    const started: { stop(): Promise<void> }[] = [];
+    try {
+      const pki = await generateEtcdPki(join(dir, 'pki'));
+      const etcd = await startEtcdCluster({ pki, dir: join(dir, 'etcd') });
+      started.push(etcd);
+      const seeded = seedCounts(options.keys ?? 3000);
+      await etcd.seed(registryKeys(seeded), 'v'.repeat(options.valueBytes ?? 200));
+      const s3 = await startLocalS3({ bucket: BUCKET });
+      started.push(s3);
+      const dynamo = await startDynalite();
+      started.push(dynamo);
+      await dynamo.createTable(TABLE);
+
+      const [cluster] = parseConfig({
+        clusters: [
+          {
+            name: SANDBOX_CLUSTER,
+            kind: 'kubeadm',
+            region: 'eu-west-1',
+            etcd: {
+              etcdctl: 'host',
+              caFile: pki.ca.cert,
+              certFile: pki.healthcheckClient.cert,
+              keyFile: pki.healthcheckClient.key,
+              dataDir: join(dir, 'nodes'),
+            },
+            backup: { retention: { keepLast: 3, hourly: 0, daily: 0, weekly: 0, monthly: 0 } },
+          },
+        ],
+      }).clusters;
+      const sandbox = new Sandbox(dir, etcd, s3, dynamo, cluster!, seeded);
+      await sandbox.wire(options);
+      return sandbox;
+    } catch (e) {
+      for (const s of started.reverse()) await s.stop().catch(() => undefined);
+      await rm(dir, { recursive: true, force: true });
+      throw e;
+    }
+  }
+
+  private async wire(options: SandboxOptions): Promise<void> {
+    const nodes: LocalNode[] = [];
+    for (const [i, member] of this.etcd.members.entries()) {
+      const workDir = join(this.dir, 'nodes', `cp-${i}`);
+      await mkdir(workDir, { recursive: true });
+      nodes.push({
+        instanceId: `i-0c0ffee00000000${i + 1}`,
+        name: `control-plane-${i + 1}`,
+        tags: { ...this.cluster.controlPlaneTags, Name: `control-plane-${i + 1}` },
+        env: {
+          ...this.s3.cliEnv,
+          CARETAKER_AWS_CLI: AWS_CLI,
+          CARETAKER_ETCD_ENDPOINT: member.clientUrl,
+          CARETAKER_WORK_DIR: workDir,
+        },
+        online: true,
+      });
+    }
+    for (let i = 0; i < (options.workers ?? 2); i++) {
+      nodes.push({
+        instanceId: `i-0beef000000000${String(i + 1).padStart(2, '0')}`,
+        name: `worker-${i + 1}`,
+        tags: { ...this.cluster.workerTags, Name: `worker-${i + 1}` },
+        env: { ...this.s3.cliEnv, CARETAKER_AWS_CLI: AWS_CLI },
+        online: true,
+      });
+    }
+
+    const clock: Clock = { now: () => new Date() };
+    const clusters = configDirectory([this.cluster]);
+    const locks = dynamoLockStore(TABLE, this.dynamo.doc);
+    const tokens = dynamoCommandTokenStore(TABLE, this.dynamo.doc);
+    const store = s3SnapshotStore(BUCKET, this.s3.client());
+
+    this.fleet = new LocalFleet({
+      nodes,
+      beforeCommand: (record) => options.beforeCommand?.(record, this),
+      afterCommand: options.afterCommand,
+      // EventBridge: the status-change event goes to the real completion handler
+      onStatusChange: async (event) => {
+        await this.handlers['complete-command']!(event, lambdaContext('complete-command'));
+      },
+    });
+    const fleet = this.fleet;
+    const documents = { 'etcd-status': 'etcd-status', 'etcd-snapshot': 'etcd-snapshot' };
+    this.handlers = {
+      'acquire-lock': acquireLock.makeHandler({ locks, clock }),
+      'release-lock': releaseLock.makeHandler({ locks }),
+      'find-control-plane': findControlPlane.makeHandler({ clusters, inventory: fleet }),
+      'send-command': sendCommand.makeHandler({
+        clusters,
+        inventory: fleet,
+        runner: fleet,
+        tokens,
+        clock,
+        documents,
+        bucket: BUCKET,
+      }),
+      'pick-member': pickMember.makeHandler(),
+      'verify-upload': verifyUpload.makeHandler({ store, bucket: BUCKET }),
+      'prune-snapshots': pruneSnapshots.makeHandler({ clusters, store, clock }),
+      'publish-outcome': publishOutcome.makeHandler({
+        notifier: this.notifier,
+        metrics: this.metrics,
+        clock,
+      }),
+      'complete-command': completeCommand.makeHandler({
+        runner: fleet,
+        tokens,
+        callbacks: this.broker,
+        clock,
+      }),
+    } as Record<string, Invocable>;
+  }
+
+  /** the fakes table for the ASL runner: every function is its real handler */
+  private tasks(): Record<string, Fake> {
+    const fakes: Record<string, Fake> = {};
+    for (const [name, handler] of Object.entries(this.handlers)) {
+      fakes[name] = async (input) => (await handler(input, lambdaContext(name))) as Json;
+    }
+    // a .waitForTaskToken step: send, then wait until complete-command settles the token
+    fakes['send-command'] = async (input) => {
+      const { token, settled } = this.broker.issue();
+      try {
+        await this.handlers['send-command']!(
+          { ...(input as object), taskToken: token },
+          lambdaContext('send-command'),
+        );
+      } catch (e) {
+        void this.broker.fail(token, 'States.TaskFailed', (e as Error).message);
+        settled.catch(() => undefined);
+        throw e;
+      }
+      return (await settled) as Json;
+    };
+    return fakes;
+  }
+
+  /** runs state-machines/<workflow>.asl.json for the sandbox cluster */
+  async run(workflow: string, onEvent?: (e: RunEvent) => void): Promise<RunResult> {
+    const name = `${workflow}-${SANDBOX_CLUSTER}-${new Date()
+      .toISOString()
+      .replace(/[-:]/g, '')
+      .replace(/\.\d+Z$/, 'Z')}`;
+    return runWorkflow(
+      workflow,
+      { cluster: SANDBOX_CLUSTER },
+      { fakes: this.tasks(), executionName: name, onEvent },
+    );
+  }
+
+  /** what a user can point etcdctl and the AWS CLI at while the sandbox is up */
+  endpoints() {
+    const tls = this.etcd.clientTls;
+    return {
+      etcd: this.etcd.members.map((m) => m.clientUrl),
+      etcdctl: `ETCDCTL_API=3 etcdctl --endpoints=${this.etcd.members.map((m) => m.clientUrl).join(',')} --cacert=${tls.caFile} --cert=${tls.certFile} --key=${tls.keyFile} endpoint status -w table`,
+      s3: this.s3.endpoint,
+      awsS3Ls: `AWS_CONFIG_FILE=${this.s3.cliEnv.AWS_CONFIG_FILE} AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER ${AWS_CLI} --endpoint-url ${this.s3.endpoint} s3 ls --recursive s3://${BUCKET}/`,
+      dynamodb: this.dynamo.endpoint,
+      bucket: BUCKET,
+      table: TABLE,
+      dir: this.dir,
+    };
+  }
+
+  /** every PID the sandbox started that still runs */
+  get pids(): number[] {
+    return this.etcd.pids;
+  }
+
+  /** stops every process and server it started, by PID, and removes its directory */
+  async stop(): Promise<void> {
+    this.broker.abandon('the sandbox is stopping');
+    await this.fleet?.settle();
+    await this.etcd.stop();
+    await this.s3.stop();
+    await this.dynamo.stop();
+    await rm(this.dir, { recursive: true, force: true });
+  }
+}
