@@ -36,15 +36,20 @@ const TABLE = 'caretaker-sandbox';
 const BUCKET = 'caretaker-sandbox-snapshots';
 const AWS_CLI = '/usr/bin/aws';
 
-export interface SandboxOptions {
+/** where tests and the CLI inject failures and watch progress; settable while the sandbox is up */
+export interface SandboxHooks {
+  /** before a node command's script starts (e.g. stop an etcd member "mid-run") */
+  beforeCommand?: (record: CommandRecord, sandbox: Sandbox) => Promise<void> | void;
+  /** after a node command's script ended */
+  afterCommand?: (record: CommandRecord) => void;
+}
+
+export interface SandboxOptions extends SandboxHooks {
   /** /registry keys to seed (spread over deployments, pods, secrets, configmaps, …) */
   keys?: number;
   /** bytes per seeded value; keys × valueBytes ≈ the database size */
   valueBytes?: number;
   workers?: number;
-  /** hooks for failure injection and progress */
-  beforeCommand?: (record: CommandRecord, sandbox: Sandbox) => Promise<void> | void;
-  afterCommand?: (record: CommandRecord) => void;
 }
 
 /** how the seeded keys split across resources: roughly a small real cluster's shape */
@@ -93,8 +98,11 @@ export class Sandbox {
   readonly metrics = memoryMetrics();
   readonly broker = new TaskBroker();
   readonly seeded: Record<string, number>;
+  readonly hooks: SandboxHooks = {};
   fleet!: LocalFleet;
   private handlers!: Record<string, Invocable>;
+  /** the operation lock as the workflows see it (tests hold it to force a Skipped run) */
+  locks!: ReturnType<typeof dynamoLockStore>;
 
   private constructor(
     readonly dir: string,
@@ -140,6 +148,8 @@ export class Sandbox {
         ],
       }).clusters;
       const sandbox = new Sandbox(dir, etcd, s3, dynamo, cluster!, seeded);
+      sandbox.hooks.beforeCommand = options.beforeCommand;
+      sandbox.hooks.afterCommand = options.afterCommand;
       await sandbox.wire(options);
       return sandbox;
     } catch (e) {
@@ -180,13 +190,14 @@ export class Sandbox {
     const clock: Clock = { now: () => new Date() };
     const clusters = configDirectory([this.cluster]);
     const locks = dynamoLockStore(TABLE, this.dynamo.doc);
+    this.locks = locks;
     const tokens = dynamoCommandTokenStore(TABLE, this.dynamo.doc);
     const store = s3SnapshotStore(BUCKET, this.s3.client());
 
     this.fleet = new LocalFleet({
       nodes,
-      beforeCommand: (record) => options.beforeCommand?.(record, this),
-      afterCommand: options.afterCommand,
+      beforeCommand: (record) => this.hooks.beforeCommand?.(record, this),
+      afterCommand: (record) => this.hooks.afterCommand?.(record),
       // EventBridge: the status-change event goes to the real completion handler
       onStatusChange: async (event) => {
         await this.handlers['complete-command']!(event, lambdaContext('complete-command'));
@@ -281,8 +292,14 @@ export class Sandbox {
     return this.etcd.pids;
   }
 
-  /** stops every process and server it started, by PID, and removes its directory */
-  async stop(): Promise<void> {
+  private stopping?: Promise<void>;
+
+  /** stops every process and server it started, by PID, and removes its directory; once */
+  stop(): Promise<void> {
+    return (this.stopping ??= this.stopAll());
+  }
+
+  private async stopAll(): Promise<void> {
     this.broker.abandon('the sandbox is stopping');
     await this.fleet?.settle();
     await this.etcd.stop();
