@@ -1,0 +1,63 @@
+import { StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { executionName } from '../../functions/shared/domain/execution-name';
+import { findCluster, loadConfig } from '../config';
+import { CliError, UsageError, type CliDeps, type Io } from '../context';
+import { json } from '../format';
+import { arnRegion, StackLookup } from '../stack';
+import type { WorkflowInfo } from '../workflows';
+import { followExecution } from './follow';
+
+export interface StartOptions {
+  cluster: string;
+  follow: boolean;
+  json: boolean;
+  region?: string;
+  stateMachineArn?: string;
+  config?: string;
+}
+
+/**
+ * `caretaker backup|restore-verify|patch|upgrade <cluster>`: starts the workflow for one
+ * cluster under a name from executionName(…, 'cli'), and with --follow tails it to the end.
+ * @throws CliError for a cluster not in the configuration (nothing is started) or a workflow
+ *   that is not deployed; InvalidInputError for a bad configuration
+ */
+export async function startWorkflow(
+  io: Io,
+  deps: CliDeps,
+  workflow: WorkflowInfo,
+  options: StartOptions,
+): Promise<number> {
+  if (options.follow && options.json)
+    throw new UsageError(
+      `${workflow.command}: --json prints the started execution; it cannot be combined with --follow`,
+    );
+  const { file, config } = loadConfig(io, deps, options.config);
+  const cluster = findCluster(config, file, options.cluster);
+  if (!cluster.etcd && workflow.etcd) {
+    throw new CliError(
+      `${cluster.name} is an EKS cluster: AWS runs its etcd, so the ${workflow.workflow} workflow does not apply`,
+    );
+  }
+  const region = options.region ?? cluster.region;
+  const stateMachineArn = await new StackLookup(region, io, deps).stateMachineArn(
+    workflow,
+    options.stateMachineArn,
+  );
+  const name = executionName(workflow.workflow, cluster.name, deps.now(), 'cli');
+  const sfn = deps.sfn(arnRegion(stateMachineArn) ?? region);
+  const started = await sfn.send(
+    new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify({ cluster: cluster.name }) }),
+  );
+  const executionArn = started.executionArn!;
+  if (options.json) {
+    io.stdout.write(json({ executionArn, name, stateMachineArn, startDate: started.startDate }));
+    return 0;
+  }
+  if (!options.follow) {
+    io.stdout.write(`${executionArn}\n`);
+    return 0;
+  }
+  io.stdout.write(`following ${workflow.workflow} of ${cluster.name} in ${region}\n`);
+  return followExecution(io, deps, sfn, executionArn, started.startDate ?? deps.now());
+}
