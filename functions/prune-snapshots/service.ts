@@ -5,6 +5,7 @@ import {
   snapshotPrefix,
   type SnapshotRef,
 } from '../shared/domain/snapshot-key';
+import { verificationReportKey } from '../shared/domain/verification';
 import type { Clock, ClusterDirectory, SnapshotStore } from '../shared/ports';
 
 export interface PruneDeps {
@@ -50,7 +51,8 @@ export async function pruneSnapshots(input: { cluster: string }, deps: PruneDeps
       skippedLocked.push(key);
       continue;
     }
-    // manifest first: a snapshot without a manifest is still listed and retried next run
+    // report and manifest first: a snapshot without them is still listed and retried next run
+    await deps.store.delete(verificationReportKey(key));
     await deps.store.delete(manifestKeyFor(key));
     await deps.store.delete(key);
     deleted.push(key);

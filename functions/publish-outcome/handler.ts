@@ -32,6 +32,16 @@ export const input = z.object({
     .object({ owner: z.string(), operation: z.string(), acquiredAt: z.string(), expiresAt: z.string() })
     .optional(),
   error: z.object({ Error: z.string(), Cause: z.string().optional() }).optional(),
+  verification: z
+    .object({
+      key: z.string(),
+      verified: z.boolean(),
+      failedCheck: z.string().optional(),
+      reason: z.string().optional(),
+      restoreSeconds: z.number().nullable().optional(),
+    })
+    .optional(),
+  note: z.string().max(1000).optional(),
 });
 
 export const makeHandler = (deps: DepsSource<PublishDeps>) =>

@@ -15,6 +15,15 @@ export interface OutcomeInput {
   snapshot?: { key: string; size: number; sha256: string; revision: number; totalKeys?: number };
   pruned?: { deleted: string[]; skippedLocked: string[]; kept: number; note?: string };
   heldBy?: { owner: string; operation: string; acquiredAt: string; expiresAt: string };
+  verification?: {
+    key: string;
+    verified: boolean;
+    failedCheck?: string;
+    reason?: string;
+    restoreSeconds?: number | null;
+  };
+  /** why a run had nothing to do (restore-verify with no new snapshot) */
+  note?: string;
   error?: { Error: string; Cause?: string };
 }
 
@@ -49,6 +58,17 @@ export function describeOutcome(i: OutcomeInput, seconds: number): { subject: st
         (i.pruned.note ? ` (${i.pruned.note})` : ''),
     );
   }
+  if (i.verification) {
+    const v = i.verification;
+    lines.push(
+      v.verified
+        ? `Verified: ${v.key} restored and passed every check` +
+            (v.restoreSeconds != null ? `; restore took ${v.restoreSeconds} s (measured RTO)` : '') +
+            '.'
+        : `NOT verified: ${v.key} failed the ${v.failedCheck || 'unknown'} check: ${v.reason ?? ''}. It stays tagged caretaker:verified=false; retention will not count it.`,
+    );
+  }
+  if (i.note) lines.push(i.note);
   if (i.heldBy) {
     lines.push(
       `Skipped: the cluster's operation lock is held by ${i.heldBy.operation} (${i.heldBy.owner}) until ${i.heldBy.expiresAt}. Nothing was touched.`,
@@ -56,7 +76,11 @@ export function describeOutcome(i: OutcomeInput, seconds: number): { subject: st
   }
   if (i.error) {
     lines.push(`Error: ${i.error.Error}`, causeText(i.error.Cause));
-    lines.push('The operation lock was released; no snapshot was pruned.');
+    lines.push(
+      i.workflow === 'restore-verify'
+        ? 'The scratch instance was terminated (the janitor removes it at its expiry otherwise).'
+        : 'The operation lock was released; no snapshot was pruned.',
+    );
   }
   lines.push(`Execution: ${i.executionId}`);
   return { subject, message: lines.filter(Boolean).join('\n') };

@@ -13,6 +13,11 @@ export const input = z.object({
   instanceId,
   command: commandName,
   executionId,
+  /** what one command needs beyond the cluster's config: the snapshot a restore checks */
+  args: z
+    .object({ key: z.string().max(1024).optional() })
+    .strict()
+    .optional(),
 });
 
 export const makeHandler = (deps: DepsSource<SendCommandDeps>) =>

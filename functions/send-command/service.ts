@@ -1,4 +1,5 @@
 import { planCommand, type CommandName } from '../shared/domain/commands';
+import { scratchTags } from '../shared/domain/scratch';
 import { InvalidInputError } from '../shared/errors';
 import type { Clock, ClusterDirectory, CommandRunner, CommandTokenStore, Inventory } from '../shared/ports';
 
@@ -30,19 +31,26 @@ export async function sendCommand(
     instanceId: string;
     command: CommandName;
     executionId: string;
+    args?: { key?: string };
   },
   deps: SendCommandDeps,
 ) {
   const cluster = await deps.clusters.get(input.cluster);
-  const plan = planCommand(input.command, cluster, { executionId: input.executionId, bucket: deps.bucket });
+  const plan = planCommand(input.command, cluster, {
+    executionId: input.executionId,
+    bucket: deps.bucket,
+    snapshotKey: input.args?.key,
+  });
   const documentName = deps.documents[plan.command];
   if (!documentName) throw new InvalidInputError(`command: no SSM document is deployed for ${plan.command}`);
 
-  // look again instead of trusting the state: the node must still be a live control-plane node
-  const live = await deps.inventory.findManagedInstances(cluster.controlPlaneTags);
+  // look again instead of trusting the state: the node must still be a live node of the kind
+  // the command is for (a restore never runs on a cluster member, a snapshot never on scratch)
+  const tags = plan.target === 'scratch' ? scratchTags(cluster.name) : cluster.controlPlaneTags;
+  const live = await deps.inventory.findManagedInstances(tags);
   if (!live.some((i) => i.instanceId === input.instanceId)) {
     throw new InvalidInputError(
-      `instanceId: ${input.instanceId} is not a running, SSM-managed control-plane node of ${cluster.name}`,
+      `instanceId: ${input.instanceId} is not a running, SSM-managed ${plan.target} node of ${cluster.name}`,
     );
   }
 

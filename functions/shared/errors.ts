@@ -49,6 +49,16 @@ export class UploadMismatchError extends CaretakerError {
   override readonly name = 'UploadMismatchError';
 }
 
+/** The scratch instance is not (yet) reachable through SSM; the state machine retries, then gives up. */
+export class ScratchNotReadyError extends CaretakerError {
+  override readonly name = 'ScratchNotReadyError';
+}
+
+/** A snapshot was restored and checked, and a check failed; the snapshot is tagged unverified. */
+export class VerificationFailedError extends CaretakerError {
+  override readonly name = 'VerificationFailedError';
+}
+
 /** A call to AWS failed in a way worth retrying (throttling, 5xx); state machines retry it. */
 export class TransientError extends CaretakerError {
   override readonly name = 'TransientError';
@@ -63,6 +73,8 @@ export const ERROR_NAMES = [
   'CommandTimedOutError',
   'UploadMismatchError',
   'TransientError',
+  'ScratchNotReadyError',
+  'VerificationFailedError',
 ] as const;
 
 export type ErrorName = (typeof ERROR_NAMES)[number];

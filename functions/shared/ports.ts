@@ -110,7 +110,35 @@ export interface SnapshotStore {
   head(key: string): Promise<ObjectHead | undefined>;
   getJson(key: string): Promise<unknown>;
   getTags(key: string): Promise<Record<string, string>>;
+  /** replaces the object's whole tag set */
+  putTags(key: string, tags: Record<string, string>): Promise<void>;
+  putJson(key: string, value: unknown): Promise<void>;
   delete(key: string): Promise<void>;
+}
+
+export interface ScratchLaunch {
+  cluster: string;
+  launchTemplate: string;
+  launchTemplateVersion: string;
+  subnetId?: string;
+  instanceType?: string;
+  tags: Record<string, string>;
+  /** makes a retried launch return the same instance instead of a second one */
+  clientToken: string;
+}
+
+export interface ScratchInstance {
+  instanceId: string;
+  tags: Record<string, string>;
+  state: string;
+}
+
+/** throwaway instances for restore verification; never used on a cluster's own nodes */
+export interface ScratchFleet {
+  launch(request: ScratchLaunch): Promise<{ instanceId: string }>;
+  /** every instance carrying the scratch role tag, in any state but terminated */
+  listScratch(): Promise<ScratchInstance[]>;
+  terminate(instanceId: string): Promise<void>;
 }
 
 export interface Notifier {

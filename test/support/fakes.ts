@@ -181,6 +181,14 @@ export function memoryStore(objects: Record<string, MemoryObject> = {}): Snapsho
     async getTags(key) {
       return map.get(key)?.tags ?? {};
     },
+    async putTags(key, tags) {
+      const o = map.get(key);
+      if (!o) throw new Error(`NoSuchKey: ${key}`);
+      o.tags = { ...tags };
+    },
+    async putJson(key, value) {
+      map.set(key, { body: JSON.stringify(value) });
+    },
     async delete(key) {
       deleted.push(key);
       map.delete(key);

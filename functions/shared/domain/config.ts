@@ -88,6 +88,37 @@ const clusterInput = z
       })
       .strict()
       .optional(),
+    restoreVerify: z
+      .object({
+        enabled: z.boolean().optional(),
+        schedule: schedule.optional(),
+        timeZone: timeZone.optional(),
+        /** the scratch instance: an image with etcd (or etcdutl), the AWS CLI and the SSM agent */
+        launchTemplate: z
+          .string()
+          .regex(
+            /^(lt-[0-9a-f]{8,17}|[A-Za-z0-9().\/_-]{3,128})$/,
+            'must be a launch template id (lt-…) or name',
+          ),
+        launchTemplateVersion: z
+          .string()
+          .regex(/^(\$Latest|\$Default|\d+)$/, 'must be $Latest, $Default or a number')
+          .optional(),
+        subnetId: z
+          .string()
+          .regex(/^subnet-[0-9a-f]{8,17}$/, 'must be a subnet id')
+          .optional(),
+        instanceType: z
+          .string()
+          .regex(/^[a-z0-9]+\.[a-z0-9]+$/, 'must be an instance type such as t3.medium')
+          .optional(),
+        /** the janitor terminates a scratch instance this long after launch, whatever happened */
+        scratchTtlMinutes: z.number().int().min(15).max(1440).optional(),
+        /** the alarm fires when no snapshot was verified in this many hours */
+        alarmAfterHours: z.number().int().min(1).max(720).optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -140,6 +171,20 @@ export interface ClusterConfig {
   /** absent for EKS: AWS runs etcd */
   etcd?: EtcdAccess;
   backup: { enabled: boolean; schedule: string; timeZone: string; retention: Retention };
+  /** absent when the cluster has no restoreVerify block (or is EKS) */
+  restoreVerify?: RestoreVerifyConfig;
+}
+
+export interface RestoreVerifyConfig {
+  enabled: boolean;
+  schedule: string;
+  timeZone: string;
+  launchTemplate: string;
+  launchTemplateVersion: string;
+  subnetId?: string;
+  instanceType?: string;
+  scratchTtlMinutes: number;
+  alarmAfterHours: number;
 }
 
 export interface CaretakerConfig {
@@ -181,6 +226,11 @@ export const ETCD_DEFAULTS: Record<Exclude<ClusterKind, 'eks'>, EtcdAccess> = {
 
 export const RETENTION_DEFAULTS: Retention = { keepLast: 6, hourly: 24, daily: 7, weekly: 4, monthly: 6 };
 export const BACKUP_SCHEDULE_DEFAULT = 'rate(1 hour)';
+export const RESTORE_VERIFY_SCHEDULE_DEFAULT = 'rate(1 day)';
+/** tags Caretaker puts on scratch instances; the janitor and terminate-scratch act only on these */
+export const ROLE_TAG = 'caretaker:role';
+export const SCRATCH_ROLE = 'scratch';
+export const EXPIRES_TAG = 'caretaker:expires-at';
 
 /** turns zod issues into one line per field: `clusters[0] (prod).etcd.caFile: must be ...` */
 function describeIssues(issues: readonly z.core.$ZodIssue[], input: unknown): string[] {
@@ -226,6 +276,10 @@ export function parseConfig(input: unknown): CaretakerConfig {
     if (c.kind === 'eks' && backupEnabled) {
       problems.push(`${at}.backup.enabled: etcd backups are not possible on EKS (AWS owns etcd)`);
     }
+    if (c.kind === 'eks' && c.restoreVerify) {
+      problems.push(`${at}.restoreVerify: EKS has no etcd snapshots to verify; remove this block`);
+    }
+    const rv = c.restoreVerify;
     return {
       name: c.name,
       kind: c.kind,
@@ -242,6 +296,19 @@ export function parseConfig(input: unknown): CaretakerConfig {
         timeZone: c.backup?.timeZone ?? 'UTC',
         retention: { ...RETENTION_DEFAULTS, ...c.backup?.retention },
       },
+      ...(rv && {
+        restoreVerify: {
+          enabled: rv.enabled ?? true,
+          schedule: rv.schedule ?? RESTORE_VERIFY_SCHEDULE_DEFAULT,
+          timeZone: rv.timeZone ?? c.backup?.timeZone ?? 'UTC',
+          launchTemplate: rv.launchTemplate,
+          launchTemplateVersion: rv.launchTemplateVersion ?? '$Default',
+          subnetId: rv.subnetId,
+          instanceType: rv.instanceType,
+          scratchTtlMinutes: rv.scratchTtlMinutes ?? 120,
+          alarmAfterHours: rv.alarmAfterHours ?? 48,
+        },
+      }),
     };
   });
   for (const [i, c] of clusters.entries()) {

@@ -70,3 +70,20 @@ export const manifest = z
   })
   .loose();
 export type Manifest = z.infer<typeof manifest>;
+
+/** the etcd-restore-verify document's CARETAKER_RESULT */
+export const verificationResult = z.object({
+  instanceId: instanceId.optional(),
+  key: z.string(),
+  verified: z.boolean(),
+  failedCheck: z.string().default(''),
+  reason: z.string().default(''),
+  checks: z
+    .array(z.object({ name: z.string(), ok: z.boolean().nullable(), detail: z.string().default('') }))
+    .default([]),
+  revision: z.number().int().nonnegative().optional(),
+  totalKeys: z.number().int().nonnegative().optional(),
+  restoreSeconds: z.number().nonnegative().optional(),
+  etcdVersion: z.string().optional(),
+});
+export type VerificationResult = z.infer<typeof verificationResult>;

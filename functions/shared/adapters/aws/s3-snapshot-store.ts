@@ -6,6 +6,8 @@ import {
   NotFound,
   NoSuchKey,
   paginateListObjectsV2,
+  PutObjectCommand,
+  PutObjectTaggingCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
 import type { ObjectHead, SnapshotStore, StoredObject } from '../../ports';
@@ -60,6 +62,31 @@ export function s3SnapshotStore(bucket: string, client = new S3Client({})): Snap
         .send(new GetObjectTaggingCommand({ Bucket: bucket, Key: key }))
         .catch(rethrowTransient);
       return Object.fromEntries((out.TagSet ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
+    },
+
+    async putTags(key, tags) {
+      await client
+        .send(
+          new PutObjectTaggingCommand({
+            Bucket: bucket,
+            Key: key,
+            Tagging: { TagSet: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) },
+          }),
+        )
+        .catch(rethrowTransient);
+    },
+
+    async putJson(key, value) {
+      await client
+        .send(
+          new PutObjectCommand({
+            Bucket: bucket,
+            Key: key,
+            Body: JSON.stringify(value, null, 2),
+            ContentType: 'application/json',
+          }),
+        )
+        .catch(rethrowTransient);
     },
 
     async delete(key) {

@@ -1,0 +1,17 @@
+import { z } from 'zod';
+import { s3SnapshotStore } from '../shared/adapters/aws/s3-snapshot-store';
+import { ssmClusterDirectory } from '../shared/adapters/aws/ssm-cluster-directory';
+import { clusterName } from '../shared/domain/schemas';
+import { createHandler, requireEnv, type DepsSource } from '../shared/handler';
+import { pickSnapshot, type PickSnapshotDeps } from './service';
+
+export const input = z.object({ cluster: clusterName, key: z.string().min(1).max(1024).optional() });
+
+export const makeHandler = (deps: DepsSource<PickSnapshotDeps>) =>
+  createHandler({ name: 'pick-snapshot', input, run: pickSnapshot }, deps);
+
+export const handler = makeHandler(() => ({
+  clusters: ssmClusterDirectory(requireEnv('CLUSTER_PARAMETER_PREFIX')),
+  store: s3SnapshotStore(requireEnv('SNAPSHOT_BUCKET')),
+  clock: { now: () => new Date() },
+}));
