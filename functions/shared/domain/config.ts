@@ -97,7 +97,7 @@ const clusterInput = z
         launchTemplate: z
           .string()
           .regex(
-            /^(lt-[0-9a-f]{8,17}|[A-Za-z0-9().\/_-]{3,128})$/,
+            /^(lt-[0-9a-f]{8,17}|[A-Za-z0-9()./_-]{3,128})$/,
             'must be a launch template id (lt-…) or name',
           ),
         launchTemplateVersion: z
