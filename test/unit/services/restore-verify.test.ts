@@ -1,0 +1,429 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { checkScratchReady } from '../../../functions/check-scratch-ready/service';
+import { sendCommand } from '../../../functions/send-command/service';
+import { launchScratch } from '../../../functions/launch-scratch/service';
+import { pickSnapshot } from '../../../functions/pick-snapshot/service';
+import { recordVerification } from '../../../functions/record-verification/service';
+import { reapScratch, terminateScratch } from '../../../functions/terminate-scratch/service';
+import { parseConfig } from '../../../functions/shared/domain/config';
+import { verificationResult } from '../../../functions/shared/domain/schemas';
+import { InvalidInputError, ScratchNotReadyError } from '../../../functions/shared/errors';
+import type { ScratchFleet, ScratchInstance, ScratchLaunch } from '../../../functions/shared/ports';
+import {
+  fakeRunner,
+  fixedClock,
+  memoryStore,
+  memoryTokens,
+  recordingMetrics,
+  staticDirectory,
+  staticInventory,
+  testConfig,
+} from '../../support/fakes';
+
+const verified = verificationResult.parse(
+  JSON.parse(readFileSync(join(__dirname, '../../../events/restore-verify/verified.json'), 'utf8')),
+);
+const KEY = verified.key; // prod-eu/etcd/2026/11/25/20261125T060012Z-r4711.db
+const OLDER = 'prod-eu/etcd/2026/11/25/20261125T050012Z-r4000.db';
+
+const clusters = () =>
+  staticDirectory([
+    ...testConfig(),
+    ...parseConfig({
+      clusters: [
+        {
+          name: 'lab',
+          kind: 'kubeadm',
+          region: 'eu-west-1',
+          restoreVerify: {
+            launchTemplate: 'lt-0123456789abcdef0',
+            subnetId: 'subnet-0123456789abcdef0',
+            scratchTtlMinutes: 60,
+          },
+        },
+      ],
+    }).clusters,
+  ]);
+
+function memoryFleet(
+  instances: ScratchInstance[] = [],
+): ScratchFleet & { launched: ScratchLaunch[]; terminated: string[] } {
+  const launched: ScratchLaunch[] = [];
+  const terminated: string[] = [];
+  return {
+    launched,
+    terminated,
+    async launch(req) {
+      launched.push(req);
+      return { instanceId: 'i-0badc0ffee0000001' };
+    },
+    async listScratch() {
+      return instances.filter((i) => !terminated.includes(i.instanceId));
+    },
+    async terminate(id) {
+      terminated.push(id);
+    },
+  };
+}
+
+describe('pickSnapshot', () => {
+  const store = (tags: Record<string, string> = {}) =>
+    memoryStore({
+      [KEY]: { body: 'x', tags },
+      [OLDER]: { body: 'y' },
+      'prod-eu/etcd/notes.txt': { body: 'z' },
+    });
+
+  it('picks the newest snapshot while no verification has judged it', async () => {
+    const out = await pickSnapshot(
+      { cluster: 'prod-eu' },
+      { clusters: staticDirectory(), store: store(), clock: fixedClock('2026-11-25T06:10:12Z') },
+    );
+    expect(out).toEqual({
+      found: true,
+      key: KEY,
+      manifestKey: KEY.replace(/\.db$/, '.json'),
+      takenAt: '2026-11-25T06:00:12.000Z',
+      ageSeconds: 600,
+    });
+  });
+
+  it('finds nothing to do when the newest snapshot was already judged, saying so', async () => {
+    const out = await pickSnapshot(
+      { cluster: 'prod-eu' },
+      { clusters: staticDirectory(), store: store({ 'caretaker:verified': 'false' }), clock: fixedClock() },
+    );
+    expect(out).toEqual({
+      found: false,
+      reason: expect.stringMatching(/already verified \(caretaker:verified=false\)/),
+    });
+  });
+
+  it('finds nothing when the cluster has no snapshot yet', async () => {
+    const out = await pickSnapshot(
+      { cluster: 'prod-eu' },
+      { clusters: staticDirectory(), store: memoryStore(), clock: fixedClock() },
+    );
+    expect(out).toEqual({ found: false, reason: 'cluster prod-eu has no snapshot yet' });
+  });
+
+  it('takes a given key even when it is older or already judged', async () => {
+    const out = await pickSnapshot(
+      { cluster: 'prod-eu', key: OLDER },
+      { clusters: staticDirectory(), store: store(), clock: fixedClock() },
+    );
+    expect(out).toMatchObject({ found: true, key: OLDER });
+  });
+
+  it.each([
+    [
+      'another cluster',
+      'other/etcd/2026/11/25/20261125T060012Z-r4711.db',
+      /is not a snapshot key of cluster prod-eu/,
+    ],
+    ['a manifest', KEY.replace(/\.db$/, '.json'), /is not a snapshot key/],
+    ['a missing object', 'prod-eu/etcd/2026/11/24/20261124T060012Z-r1.db', /does not exist/],
+  ])('rejects a given key of %s', async (_what, key, message) => {
+    await expect(
+      pickSnapshot(
+        { cluster: 'prod-eu', key },
+        { clusters: staticDirectory(), store: store(), clock: fixedClock() },
+      ),
+    ).rejects.toThrow(message);
+  });
+});
+
+describe('launchScratch', () => {
+  it('launches from the cluster launch template with scratch tags, an expiry and an idempotency token', async () => {
+    const fleet = memoryFleet();
+    const out = await launchScratch(
+      {
+        cluster: 'lab',
+        executionId: 'arn:aws:states:eu-west-1:1:execution:rv:restore-verify-lab-20261125T060000Z',
+      },
+      { clusters: clusters(), fleet, clock: fixedClock() },
+    );
+    expect(out).toEqual({ instanceId: 'i-0badc0ffee0000001', expiresAt: '2026-11-25T07:00:00.000Z' });
+    expect(fleet.launched).toEqual([
+      {
+        cluster: 'lab',
+        launchTemplate: 'lt-0123456789abcdef0',
+        launchTemplateVersion: '$Default',
+        subnetId: 'subnet-0123456789abcdef0',
+        instanceType: undefined,
+        tags: {
+          'caretaker:cluster': 'lab',
+          'caretaker:role': 'scratch',
+          'caretaker:expires-at': '2026-11-25T07:00:00.000Z',
+          'caretaker:execution':
+            'arn:aws:states:eu-west-1:1:execution:rv:restore-verify-lab-20261125T060000Z',
+          Name: 'caretaker-scratch-lab',
+        },
+        clientToken: 'restore-verify-lab-20261125T060000Z',
+      },
+    ]);
+  });
+
+  it('rejects a cluster without restoreVerify settings, launching nothing', async () => {
+    const fleet = memoryFleet();
+    await expect(
+      launchScratch(
+        { cluster: 'prod-eu', executionId: 'x' },
+        { clusters: clusters(), fleet, clock: fixedClock() },
+      ),
+    ).rejects.toThrow(InvalidInputError);
+    expect(fleet.launched).toEqual([]);
+  });
+});
+
+describe('checkScratchReady', () => {
+  it('is ready when the instance is online with the scratch tags', async () => {
+    const inventory = staticInventory([{ instanceId: 'i-0badc0ffee0000001' }]);
+    await expect(
+      checkScratchReady({ cluster: 'lab', instanceId: 'i-0badc0ffee0000001' }, { inventory }),
+    ).resolves.toEqual({ ready: true });
+    expect(inventory.findManagedInstances).toHaveBeenCalledWith({
+      'caretaker:cluster': 'lab',
+      'caretaker:role': 'scratch',
+    });
+  });
+
+  it('fails with ScratchNotReadyError while it is not online', async () => {
+    await expect(
+      checkScratchReady(
+        { cluster: 'lab', instanceId: 'i-0badc0ffee0000001' },
+        { inventory: staticInventory([]) },
+      ),
+    ).rejects.toThrow(ScratchNotReadyError);
+  });
+});
+
+describe('recordVerification', () => {
+  it('tags the snapshot verified, keeps its other tags, writes the report and the RTO metric', async () => {
+    const store = memoryStore({ [KEY]: { body: 'x', tags: { team: 'platform' } } });
+    const metrics = recordingMetrics();
+    const out = await recordVerification(
+      { cluster: 'prod-eu', executionId: 'exec-1', key: KEY, verification: verified },
+      { store, metrics, clock: fixedClock('2026-11-25T07:00:12Z') },
+    );
+    expect(out).toEqual({
+      verified: true,
+      failedCheck: '',
+      reason: verified.reason,
+      key: KEY,
+      reportKey: KEY.replace(/\.db$/, '.verification.json'),
+      restoreSeconds: 2.4,
+    });
+    expect(store.objects.get(KEY)!.tags).toEqual({
+      team: 'platform',
+      'caretaker:verified': 'true',
+      'caretaker:verified-at': '2026-11-25T07:00:12.000Z',
+      'caretaker:verified-by': 'exec-1',
+    });
+    const report = JSON.parse(store.objects.get(out.reportKey)!.body);
+    expect(report).toMatchObject({
+      key: KEY,
+      verified: true,
+      restoreSeconds: 2.4,
+      snapshotAgeSeconds: 3600,
+      verifiedBy: 'exec-1',
+    });
+    expect(metrics.records).toEqual([
+      [
+        { cluster: 'prod-eu', workflow: 'restore-verify' },
+        {
+          Verified: { value: 1, unit: 'Count' },
+          SnapshotAgeSeconds: { value: 3600, unit: 'Seconds' },
+          RestoreSeconds: { value: 2.4, unit: 'Seconds' },
+        },
+      ],
+    ]);
+  });
+
+  it.each([
+    [
+      'a failed check',
+      {
+        ...verified,
+        verified: false,
+        failedCheck: 'key-counts',
+        reason: 'pods: 40 in manifest, 39 restored',
+      },
+      'key-counts',
+    ],
+    ['a result about another key', { ...verified, key: OLDER }, 'key'],
+    [
+      '"verified" with a failed check inside',
+      { ...verified, checks: [{ name: 'revision', ok: false, detail: 'lower' }] },
+      'revision',
+    ],
+  ])('records %s as not verified, naming the check', async (_what, result, check) => {
+    const store = memoryStore({ [KEY]: { body: 'x' } });
+    const out = await recordVerification(
+      { cluster: 'prod-eu', executionId: 'exec-1', key: KEY, verification: result },
+      { store, metrics: recordingMetrics(), clock: fixedClock() },
+    );
+    expect(out.verified).toBe(false);
+    expect(out.failedCheck).toBe(check);
+    expect(store.objects.get(KEY)!.tags!['caretaker:verified']).toBe('false');
+  });
+});
+
+describe('terminateScratch and the janitor', () => {
+  const scratch = (id: string, cluster: string, expires: string, role = 'scratch'): ScratchInstance => ({
+    instanceId: id,
+    state: 'running',
+    tags: { 'caretaker:cluster': cluster, 'caretaker:role': role, 'caretaker:expires-at': expires },
+  });
+
+  it('terminates the execution scratch instance of its cluster', async () => {
+    const fleet = memoryFleet([scratch('i-0badc0ffee0000001', 'lab', '2026-11-25T07:00:00Z')]);
+    expect(await terminateScratch({ cluster: 'lab', instanceId: 'i-0badc0ffee0000001' }, { fleet })).toEqual({
+      terminated: true,
+      reason: '',
+    });
+    expect(fleet.terminated).toEqual(['i-0badc0ffee0000001']);
+  });
+
+  it('leaves an instance alone that is not a scratch instance of that cluster', async () => {
+    const fleet = memoryFleet([scratch('i-0badc0ffee0000001', 'other', '2026-11-25T07:00:00Z')]);
+    const out = await terminateScratch({ cluster: 'lab', instanceId: 'i-0badc0ffee0000001' }, { fleet });
+    expect(out.terminated).toBe(false);
+    expect(fleet.terminated).toEqual([]);
+    const gone = await terminateScratch({ cluster: 'lab', instanceId: 'i-0a1b2c3d4e5f60001' }, { fleet });
+    expect(gone).toEqual({ terminated: false, reason: expect.stringMatching(/not a live scratch instance/) });
+  });
+
+  it('reaps only scratch instances past their expiry (or without one)', async () => {
+    const fleet = memoryFleet([
+      scratch('i-0000000000000000a', 'lab', '2026-11-25T05:00:00Z'),
+      scratch('i-0000000000000000b', 'lab', '2026-11-25T09:00:00Z'),
+      scratch('i-0000000000000000c', 'lab', 'garbage'),
+      scratch('i-0000000000000000d', 'lab', '2026-11-25T05:00:00Z', 'control-plane'),
+    ]);
+    const out = await reapScratch({ fleet, clock: fixedClock() });
+    expect(fleet.terminated).toEqual(['i-0000000000000000a', 'i-0000000000000000c']);
+    expect(out.terminated).toEqual([
+      { instanceId: 'i-0000000000000000a', cluster: 'lab' },
+      { instanceId: 'i-0000000000000000c', cluster: 'lab' },
+    ]);
+  });
+});
+
+describe('the restore command', () => {
+  it('runs only on a live scratch instance of the cluster, with the snapshot key as its one argument', async () => {
+    const inventory = staticInventory([{ instanceId: 'i-0badc0ffee0000001' }]);
+    const runner = fakeRunner();
+    await sendCommand(
+      {
+        taskToken: 't',
+        cluster: 'lab',
+        instanceId: 'i-0badc0ffee0000001',
+        command: 'etcd-restore-verify',
+        executionId: 'exec-1',
+        args: { key: 'lab/etcd/2026/11/25/20261125T060012Z-r1.db' },
+      },
+      {
+        clusters: clusters(),
+        inventory,
+        runner,
+        tokens: memoryTokens(),
+        clock: fixedClock(),
+        documents: { 'etcd-restore-verify': 'Doc-RV' },
+        bucket: 'b',
+      },
+    );
+    expect(inventory.findManagedInstances).toHaveBeenCalledWith({
+      'caretaker:cluster': 'lab',
+      'caretaker:role': 'scratch',
+    });
+    expect(runner.sent[0]!.parameters).toEqual({
+      Cluster: 'lab',
+      Bucket: 'b',
+      Key: 'lab/etcd/2026/11/25/20261125T060012Z-r1.db',
+      ExecutionId: 'exec-1',
+    });
+  });
+
+  it('rejects a restore of a key that is not the cluster snapshot, sending nothing', async () => {
+    const runner = fakeRunner();
+    await expect(
+      sendCommand(
+        {
+          taskToken: 't',
+          cluster: 'lab',
+          instanceId: 'i-0badc0ffee0000001',
+          command: 'etcd-restore-verify',
+          executionId: 'e',
+          args: { key: 'prod-eu/etcd/2026/11/25/20261125T060012Z-r1.db' },
+        },
+        {
+          clusters: clusters(),
+          inventory: staticInventory([{ instanceId: 'i-0badc0ffee0000001' }]),
+          runner,
+          tokens: memoryTokens(),
+          clock: fixedClock(),
+          documents: { 'etcd-restore-verify': 'Doc-RV' },
+          bucket: 'b',
+        },
+      ),
+    ).rejects.toThrow(/args.key: .* is not a snapshot key of lab/);
+    expect(runner.sent).toEqual([]);
+  });
+});
+
+describe('restoreVerify configuration', () => {
+  it('fills defaults and takes the backup time zone', () => {
+    const [c] = parseConfig({
+      clusters: [
+        {
+          name: 'lab',
+          kind: 'kubeadm',
+          region: 'eu-west-1',
+          backup: { timeZone: 'Europe/Berlin' },
+          restoreVerify: { launchTemplate: 'scratch-etcd' },
+        },
+      ],
+    }).clusters;
+    expect(c!.restoreVerify).toEqual({
+      enabled: true,
+      schedule: 'rate(1 day)',
+      timeZone: 'Europe/Berlin',
+      launchTemplate: 'scratch-etcd',
+      launchTemplateVersion: '$Default',
+      subnetId: undefined,
+      instanceType: undefined,
+      scratchTtlMinutes: 120,
+      alarmAfterHours: 48,
+    });
+  });
+
+  it.each([
+    [{ launchTemplate: 'my template!' }, /restoreVerify\.launchTemplate: must be a launch template id/],
+    [
+      { launchTemplate: 'lt-0123456789abcdef0', subnetId: 'sn-1' },
+      /restoreVerify\.subnetId: must be a subnet id/,
+    ],
+    [{ launchTemplate: 'lt-0123456789abcdef0', scratchTtlMinutes: 5 }, /restoreVerify\.scratchTtlMinutes/],
+  ])('rejects bad restoreVerify settings, naming the field (%#)', (rv, message) => {
+    expect(() =>
+      parseConfig({ clusters: [{ name: 'lab', kind: 'kubeadm', region: 'eu-west-1', restoreVerify: rv }] }),
+    ).toThrow(message);
+  });
+
+  it('rejects restoreVerify on EKS', () => {
+    expect(() =>
+      parseConfig({
+        clusters: [
+          {
+            name: 'm',
+            kind: 'eks',
+            region: 'eu-west-1',
+            restoreVerify: { launchTemplate: 'lt-0123456789abcdef0' },
+          },
+        ],
+      }),
+    ).toThrow(/restoreVerify: EKS has no etcd snapshots to verify/);
+  });
+});
