@@ -8,7 +8,11 @@ import type {
   Inventory,
   Invocation,
   InvocationStatus,
+  ScratchFleet,
+  ScratchInstance,
+  ScratchLaunch,
 } from '../functions/shared/ports';
+import { ROLE_TAG, SCRATCH_ROLE } from '../functions/shared/domain/config';
 import { runScript } from './run-script';
 
 /** a machine of the local fleet: a directory, tags, and the environment its commands run with */
@@ -62,6 +66,8 @@ export interface LocalFleetOptions {
   beforeCommand?: (record: CommandRecord) => Promise<void> | void;
   /** called when a command's script has ended, before the event is emitted */
   afterCommand?: (record: CommandRecord) => void;
+  /** the environment a launched scratch node gets (its S3, its work dir); EC2 would boot an image */
+  scratchEnv?: (instanceId: string) => Record<string, string>;
 }
 
 /** SSM refuses a SendCommand whose parameters break the document's rules; so does the fleet */
@@ -75,9 +81,15 @@ export class InvalidParametersError extends Error {
  * environment and the parameters as SSM_<Name>, checked against the document's allowedPattern,
  * and its end is announced with the same status-change event SSM sends.
  */
-export class LocalFleet implements Inventory, CommandRunner {
+export class LocalFleet implements Inventory, CommandRunner, ScratchFleet {
   readonly nodes = new Map<string, LocalNode>();
   readonly commands: CommandRecord[] = [];
+  /** every scratch launch, and which were terminated: the sandbox report and tests read these */
+  readonly launches: (ScratchLaunch & { instanceId: string })[] = [];
+  readonly terminated: string[] = [];
+  /** false plays scratch instances whose SSM agent never comes Online */
+  scratchComesOnline = true;
+  private launchCount = 0;
   private readonly documents: Map<string, CommandDocument>;
   private readonly running = new Set<Promise<void>>();
 
@@ -138,6 +150,33 @@ export class LocalFleet implements Inventory, CommandRunner {
   async getInvocation(commandId: string, instanceId: string): Promise<Invocation | undefined> {
     const r = this.commands.find((c) => c.commandId === commandId && c.instanceId === instanceId);
     return r ? { ...r.invocation } : undefined;
+  }
+
+  async launch(request: ScratchLaunch): Promise<{ instanceId: string }> {
+    // RunInstances with the same client token returns the same instance
+    const again = this.launches.find((l) => l.clientToken === request.clientToken);
+    if (again) return { instanceId: again.instanceId };
+    this.launchCount += 1;
+    const instanceId = `i-05c7a7c400000${String(this.launchCount).padStart(4, '0')}`;
+    this.launches.push({ ...request, instanceId });
+    this.nodes.set(instanceId, {
+      instanceId,
+      name: request.tags.Name ?? 'scratch',
+      tags: { ...request.tags },
+      env: this.options.scratchEnv?.(instanceId) ?? {},
+      online: this.scratchComesOnline,
+    });
+    return { instanceId };
+  }
+
+  async listScratch(): Promise<ScratchInstance[]> {
+    return [...this.nodes.values()]
+      .filter((n) => n.tags[ROLE_TAG] === SCRATCH_ROLE)
+      .map((n) => ({ instanceId: n.instanceId, tags: { ...n.tags }, state: 'running' }));
+  }
+
+  async terminate(instanceId: string): Promise<void> {
+    if (this.nodes.delete(instanceId)) this.terminated.push(instanceId);
   }
 
   /** waits for every command still running (the sandbox does this before it stops) */

@@ -8,8 +8,13 @@ import type { RunEvent, RunResult } from './asl-runner';
 import type { CommandRecord } from './local-fleet';
 import type { Sandbox as SandboxType } from './sandbox';
 
-const WORKFLOWS: Record<string, string> = { backup: 'etcd-backup', 'etcd-backup': 'etcd-backup' };
-const PLANNED = ['restore-verify', 'patch', 'upgrade'];
+/** what each sandbox command runs, in order: a verification needs a snapshot to verify */
+const WORKFLOWS: Record<string, string[]> = {
+  backup: ['etcd-backup'],
+  'etcd-backup': ['etcd-backup'],
+  'restore-verify': ['etcd-backup', 'restore-verify'],
+};
+const PLANNED = ['patch', 'upgrade'];
 
 const USAGE = `usage: npm run sandbox -- [workflow] [options]
 
@@ -19,6 +24,7 @@ runs the workflow's real state machine with the real handlers and prints a repor
 
 workflows:
   backup            the etcd backup (default)
+  restore-verify    a backup, then its restore verification on a scratch node; prints the RTO
 
 options:
   --keep            leave everything running after the workflow and print the endpoints;
@@ -66,7 +72,10 @@ export function progressPrinter(io: Io) {
         entered.set(key(e), e.timestamp);
         if (e.state.type !== 'Pass' || e.index === undefined) io.out(`${indent(e)}▶ ${e.state.name}`);
       } else if (e.type === 'StateExited' || e.type === 'StateFailed') {
+        // a caught failure is followed by an exit of the same state: the failure is what happened
+        if (e.type === 'StateExited' && !entered.has(key(e))) return;
         const ms = e.timestamp - (entered.get(key(e)) ?? e.timestamp);
+        entered.delete(key(e));
         const ok = e.type === 'StateExited';
         if (e.index === undefined) timings.push({ state: e.state.name, ms, outcome: ok ? 'ok' : 'failed' });
         io.out(
@@ -98,6 +107,13 @@ export interface Report {
     totalKeys?: number;
     nodeMs?: number;
   };
+  verification?: {
+    key: string;
+    verified: boolean;
+    failedCheck: string;
+    reason: string;
+    restoreSeconds: number | null;
+  };
   error?: { Error: string; Cause: string };
   notification?: { subject: string; message: string };
 }
@@ -109,7 +125,10 @@ export function buildReport(
   totalMs: number,
   timings: Report['steps'],
 ): Report {
-  const out = (result.output ?? {}) as { snapshot?: Record<string, unknown> };
+  const out = (result.output ?? {}) as {
+    snapshot?: Record<string, unknown>;
+    recorded?: Report['verification'];
+  };
   const snap = out.snapshot;
   const notification = sandbox.notifier.messages.at(-1);
   return {
@@ -134,6 +153,7 @@ export function buildReport(
           nodeMs: snap.durationMs === undefined ? undefined : Number(snap.durationMs),
         }
       : undefined,
+    verification: out.recorded,
     error: result.error,
     notification: notification && { subject: notification.subject, message: notification.message },
   };
@@ -153,6 +173,13 @@ function printReport(io: Io, r: Report): void {
     if (r.snapshot.totalKeys !== undefined) io.out(`    keys      ${r.snapshot.totalKeys}`);
     if (r.snapshot.nodeMs !== undefined)
       io.out(`    on node   ${seconds(r.snapshot.nodeMs)} (snapshot + checks + upload)`);
+  }
+  if (r.verification) {
+    const v = r.verification;
+    io.out(`  verification of ${v.key}`);
+    io.out(`    verdict   ${v.verified ? 'verified' : `NOT verified: ${v.failedCheck}: ${v.reason}`}`);
+    if (v.restoreSeconds != null)
+      io.out(`    RTO       ${v.restoreSeconds} s (restore + start until healthy, measured on the node)`);
   }
   if (r.error) io.out(`  error: ${r.error.Error}: ${r.error.Cause}`);
   if (r.notification) io.out(`  notification: ${r.notification.subject}`);
@@ -185,12 +212,12 @@ export async function runSandbox(argv: string[], io: Io = defaultIo): Promise<nu
     return 0;
   }
   const asked = args.positionals[0] ?? 'backup';
-  const workflow = WORKFLOWS[asked];
-  if (!workflow) {
+  const workflows = WORKFLOWS[asked];
+  if (!workflows) {
     const why = PLANNED.includes(asked)
       ? `the ${asked} workflow is not built yet`
       : `unknown workflow "${asked}"`;
-    io.err(`sandbox: ${why}; available: backup`);
+    io.err(`sandbox: ${why}; available: backup, restore-verify`);
     return 2;
   }
   const number = (name: string, raw: string | undefined, fallback: number, max: number) => {
@@ -229,12 +256,18 @@ export async function runSandbox(argv: string[], io: Io = defaultIo): Promise<nu
   try {
     const upStarted = Date.now();
     sandbox = await Sandbox.start({ keys, valueBytes, afterCommand: (r) => progress.onCommand(r) });
-    io.err(`sandbox: up in ${seconds(Date.now() - upStarted)}; running ${workflow}`);
-    const started = Date.now();
-    const result = await sandbox.run(workflow, (e) => progress.onEvent(e));
-    const report = buildReport(sandbox, workflow, result, Date.now() - started, progress.timings);
-    if (args.values.json) io.out(JSON.stringify(report, null, 2));
-    else printReport(io, report);
+    io.err(`sandbox: up in ${seconds(Date.now() - upStarted)}; running ${workflows.join(', then ')}`);
+    const reports: Report[] = [];
+    for (const workflow of workflows) {
+      const started = Date.now();
+      progress.timings.length = 0;
+      const result = await sandbox.run(workflow, (e) => progress.onEvent(e));
+      const report = buildReport(sandbox, workflow, result, Date.now() - started, [...progress.timings]);
+      reports.push(report);
+      if (!args.values.json) printReport(io, report);
+      if (result.status !== 'SUCCEEDED') break;
+    }
+    if (args.values.json) io.out(JSON.stringify(reports.length === 1 ? reports[0] : reports, null, 2));
 
     if (args.values.keep) {
       const ep = sandbox.endpoints();
@@ -246,7 +279,7 @@ export async function runSandbox(argv: string[], io: Io = defaultIo): Promise<nu
       io.out(`  try:       ${ep.awsS3Ls}`);
       await new Promise<void>(() => undefined); // until a signal stops it
     }
-    return result.status === 'SUCCEEDED' ? 0 : 1;
+    return reports.length === workflows.length && reports.every((r) => r.status === 'SUCCEEDED') ? 0 : 1;
   } catch (e) {
     io.err(`sandbox: ${(e as Error).stack ?? String(e)}`);
     return 1;

@@ -4,6 +4,7 @@
  * in aws-local-stepfunctions with every Task wired to the real handlers over local adapters.
  * Nothing listens anywhere but 127.0.0.1, and `stop()` ends every process it started.
  */
+import { mkdirSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +14,11 @@ import { dynamoLockStore } from '../functions/shared/adapters/aws/dynamo-lock-st
 import { s3SnapshotStore } from '../functions/shared/adapters/aws/s3-snapshot-store';
 import { parseConfig, type ClusterConfig } from '../functions/shared/domain/config';
 import type { Clock } from '../functions/shared/ports';
+import * as checkScratchReady from '../functions/check-scratch-ready/handler';
+import * as launchScratch from '../functions/launch-scratch/handler';
+import * as pickSnapshot from '../functions/pick-snapshot/handler';
+import * as recordVerification from '../functions/record-verification/handler';
+import * as terminateScratch from '../functions/terminate-scratch/handler';
 import * as acquireLock from '../functions/acquire-lock/handler';
 import * as completeCommand from '../functions/complete-command/handler';
 import * as findControlPlane from '../functions/find-control-plane/handler';
@@ -144,6 +150,8 @@ export class Sandbox {
               dataDir: join(dir, 'nodes'),
             },
             backup: { retention: { keepLast: 3, hourly: 0, daily: 0, weekly: 0, monthly: 0 } },
+            // the LocalFleet "launches" scratch nodes on this machine; the name is only recorded
+            restoreVerify: { launchTemplate: 'sandbox-scratch', scratchTtlMinutes: 30 },
           },
         ],
       }).clusters;
@@ -198,13 +206,24 @@ export class Sandbox {
       nodes,
       beforeCommand: (record) => this.hooks.beforeCommand?.(record, this),
       afterCommand: (record) => this.hooks.afterCommand?.(record),
+      scratchEnv: (instanceId) => {
+        // a fresh machine: its own empty work dir
+        const workDir = join(this.dir, 'nodes', instanceId);
+        mkdirSync(workDir, { recursive: true });
+        return { ...this.s3.cliEnv, CARETAKER_AWS_CLI: AWS_CLI, CARETAKER_WORK_DIR: workDir };
+      },
       // EventBridge: the status-change event goes to the real completion handler
       onStatusChange: async (event) => {
         await this.handlers['complete-command']!(event, lambdaContext('complete-command'));
       },
     });
     const fleet = this.fleet;
-    const documents = { 'etcd-status': 'etcd-status', 'etcd-snapshot': 'etcd-snapshot' };
+    // the fleet runs documents by their logical names
+    const documents = {
+      'etcd-status': 'etcd-status',
+      'etcd-snapshot': 'etcd-snapshot',
+      'etcd-restore-verify': 'etcd-restore-verify',
+    };
     this.handlers = {
       'acquire-lock': acquireLock.makeHandler({ locks, clock }),
       'release-lock': releaseLock.makeHandler({ locks }),
@@ -232,6 +251,11 @@ export class Sandbox {
         callbacks: this.broker,
         clock,
       }),
+      'pick-snapshot': pickSnapshot.makeHandler({ clusters, store, clock }),
+      'launch-scratch': launchScratch.makeHandler({ clusters, fleet, clock }),
+      'check-scratch-ready': checkScratchReady.makeHandler({ inventory: fleet }),
+      'record-verification': recordVerification.makeHandler({ store, metrics: this.metrics, clock }),
+      'terminate-scratch': terminateScratch.makeHandler({ fleet }),
     } as Record<string, Invocable>;
   }
 

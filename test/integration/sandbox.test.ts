@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
-import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { GetObjectCommand, GetObjectTaggingCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { restoreSnapshot } from '../../sandbox/etcd-cluster';
 import { Sandbox } from '../../sandbox/sandbox';
 
@@ -108,6 +108,41 @@ describe('the sandbox', () => {
       expect(statuses.find((s) => s.instanceId === killed)?.healthy).toBe(false);
     } finally {
       sandbox.hooks.beforeCommand = undefined;
+    }
+  });
+
+  it('verifies the newest backup on a scratch node, tags it verified and terminates the node', async () => {
+    const result = await sandbox.run('restore-verify');
+
+    expect(result.status).toBe('SUCCEEDED');
+    const recorded = (
+      result.output as { recorded: { key: string; verified: boolean; restoreSeconds: number } }
+    ).recorded;
+    expect(recorded.verified).toBe(true);
+    expect(recorded.restoreSeconds).toBeGreaterThan(0);
+    const tags = await sandbox.s3
+      .client()
+      .send(new GetObjectTaggingCommand({ Bucket: sandbox.endpoints().bucket, Key: recorded.key }));
+    expect(tags.TagSet).toContainEqual({ Key: 'caretaker:verified', Value: 'true' });
+    expect(await objectKeys()).toContain(recorded.key.replace(/\.db$/, '.verification.json'));
+    const [launched] = sandbox.fleet.launches;
+    expect(sandbox.fleet.terminated).toEqual([launched!.instanceId]);
+    expect(await sandbox.fleet.listScratch()).toEqual([]);
+  });
+
+  it('fails and still terminates a scratch node that never reaches SSM, leaving the snapshot unjudged', async () => {
+    await sandbox.run('etcd-backup');
+    sandbox.fleet.scratchComesOnline = false;
+    try {
+      const result = await sandbox.run('restore-verify');
+
+      expect(result.status).toBe('FAILED');
+      expect(result.error?.Error).toBe('ScratchNotReadyError');
+      expect(await sandbox.fleet.listScratch()).toEqual([]);
+      expect(sandbox.fleet.commands.at(-1)?.documentName).not.toBe('etcd-restore-verify');
+      expect(sandbox.notifier.messages.at(-1)?.attributes.outcome).toBe('Failed');
+    } finally {
+      sandbox.fleet.scratchComesOnline = true;
     }
   });
 
