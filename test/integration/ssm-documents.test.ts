@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { ETCD_DEFAULTS } from '../../functions/shared/domain/config';
@@ -16,7 +16,11 @@ interface CommandDocument {
   mainSteps: { action: string; name: string; inputs: { timeoutSeconds: number; runCommand: string[] } }[];
 }
 
-const DOCUMENTS = ['etcd-status', 'etcd-snapshot'] as const;
+// every document in the folder, so a new one is checked without anyone remembering to list it
+const DOCUMENTS = readdirSync(SSM_DOCUMENTS_DIR)
+  .filter((f) => f.endsWith('.yaml'))
+  .map((f) => f.slice(0, -'.yaml'.length))
+  .sort();
 
 function load(name: string): { doc: CommandDocument; script: string } {
   return {
