@@ -59,18 +59,44 @@ export function offlineEnvironment(): void {
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 /** prints each state as it is entered and left, with the time it took */
-export function progressPrinter(io: Io) {
+export function progressPrinter(io: Io, tty = false) {
   const entered = new Map<string, number>();
+  // on a terminal, a ticking line shows that a long step (a 200 MB snapshot) is still going
+  let ticking: { state: string; since: number } | undefined;
+  let ticker: NodeJS.Timeout | undefined;
+  const clearTick = () => {
+    if (tty) process.stdout.write('\r\x1b[2K');
+  };
+  const out = (line: string) => {
+    clearTick();
+    io.out(line);
+  };
+  if (tty) {
+    ticker = setInterval(() => {
+      if (!ticking) return;
+      const frames = '⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏';
+      const n = Math.floor((Date.now() - ticking.since) / 100);
+      process.stdout.write(
+        `\r\x1b[2K${frames[n % frames.length]} ${ticking.state} ${seconds(Date.now() - ticking.since)}`,
+      );
+    }, 100);
+    ticker.unref();
+  }
   const timings: { state: string; ms: number; outcome: 'ok' | 'failed' }[] = [];
   const key = (e: RunEvent) => `${e.index ?? ''}/${e.state?.name ?? ''}`;
   const indent = (e: RunEvent) => (e.index === undefined ? '' : `    [member ${e.index + 1}] `);
   return {
     timings,
+    stop() {
+      clearTick();
+      if (ticker) clearInterval(ticker);
+    },
     onEvent(e: RunEvent) {
       if (!e.state) return;
       if (e.type === 'StateEntered') {
         entered.set(key(e), e.timestamp);
-        if (e.state.type !== 'Pass' || e.index === undefined) io.out(`${indent(e)}▶ ${e.state.name}`);
+        if (e.index === undefined) ticking = { state: e.state.name, since: e.timestamp };
+        if (e.state.type !== 'Pass' || e.index === undefined) out(`${indent(e)}▶ ${e.state.name}`);
       } else if (e.type === 'StateExited' || e.type === 'StateFailed') {
         // a caught failure is followed by an exit of the same state: the failure is what happened
         if (e.type === 'StateExited' && !entered.has(key(e))) return;
@@ -78,14 +104,15 @@ export function progressPrinter(io: Io) {
         entered.delete(key(e));
         const ok = e.type === 'StateExited';
         if (e.index === undefined) timings.push({ state: e.state.name, ms, outcome: ok ? 'ok' : 'failed' });
-        io.out(
+        if (e.index === undefined) ticking = undefined;
+        out(
           `${indent(e)}${ok ? '✓' : '✗'} ${e.state.name} (${seconds(ms)})${ok ? '' : `: ${String(e.Error ?? '')}`}`,
         );
       }
     },
     onCommand(r: CommandRecord) {
       const ms = (r.endedAt ?? Date.now()) - r.startedAt;
-      io.out(
+      out(
         `      · ${r.instanceId} ran ${r.documentName}: ${r.invocation.status}, exit ${r.invocation.exitCode} (${seconds(ms)})`,
       );
     },
@@ -241,7 +268,11 @@ export async function runSandbox(argv: string[], io: Io = defaultIo): Promise<nu
   // after the environment: the handlers read it when they load
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { Sandbox } = require('./sandbox') as typeof import('./sandbox');
-  const progress = progressPrinter(args.values.json ? { out: () => undefined, err: io.err } : io);
+  const quiet = args.values.json === true;
+  const progress = progressPrinter(
+    quiet ? { out: () => undefined, err: io.err } : io,
+    !quiet && io === defaultIo && process.stdout.isTTY === true,
+  );
 
   io.err(`sandbox: starting etcd ×3, s3rver, dynalite (${keys} keys × ${valueBytes} bytes)…`);
   let sandbox: SandboxType | undefined;
@@ -284,6 +315,7 @@ export async function runSandbox(argv: string[], io: Io = defaultIo): Promise<nu
     io.err(`sandbox: ${(e as Error).stack ?? String(e)}`);
     return 1;
   } finally {
+    progress.stop();
     await stop();
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
