@@ -1,0 +1,75 @@
+/**
+ * `npm run -s bench -- [--only bundles|backup] [--sizes small,large|<keys>x<valueBytes>,…] [--load-runs N]`
+ *
+ * Prints ONE JSON document to stdout (progress goes to stderr; `-s` keeps npm's banner off stdout). No assertions: figures only,
+ * with the targets and a `meetsTarget` next to each. Environment: BENCH_ONLY, BENCH_SIZES,
+ * BENCH_LOAD_RUNS do the same as the flags. Every sandbox it starts is stopped, Ctrl-C included.
+ */
+import { cpus, loadavg } from 'node:os';
+import { parseArgs } from 'node:util';
+import { parseSizes, runBackupBench, stopActiveSandboxes } from './backup';
+import { runBundlesBench } from './bundles';
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      only: { type: 'string' },
+      sizes: { type: 'string' },
+      'load-runs': { type: 'string' },
+    },
+  });
+  const only = values.only ?? process.env.BENCH_ONLY;
+  if (only !== undefined && only !== 'bundles' && only !== 'backup') {
+    log(`bench: --only must be bundles or backup, not "${only}"`);
+    return 2;
+  }
+  const sizes = parseSizes(values.sizes ?? process.env.BENCH_SIZES ?? 'small,large');
+  const loadRuns = Number(values['load-runs'] ?? process.env.BENCH_LOAD_RUNS ?? 7);
+  if (!Number.isInteger(loadRuns) || loadRuns < 1) {
+    log('bench: --load-runs must be a whole number >= 1');
+    return 2;
+  }
+
+  let stopping: Promise<void> | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    log(`\nbench: ${signal}: stopping the sandbox…`);
+    void (stopping ??= stopActiveSandboxes()).then(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  const started = Date.now();
+  const doc: Record<string, unknown> = {
+    startedAt: new Date(started).toISOString(),
+    // load timings are only as good as the machine is quiet: the 1-minute load average at the
+    // start and the end says how busy it was (other jobs running on 2 cores skew them a lot)
+    machine: {
+      node: process.version,
+      cpus: cpus().length,
+      cpu: cpus()[0]?.model,
+      loadAvgAtStart: loadavg()[0],
+    },
+  };
+  try {
+    if (only !== 'backup') doc.bundles = await runBundlesBench({ loadRuns, log });
+    if (only !== 'bundles') doc.backup = await runBackupBench(sizes, log);
+    (doc.machine as Record<string, unknown>).loadAvgAtEnd = loadavg()[0];
+    doc.totalSeconds = Math.round((Date.now() - started) / 100) / 10;
+    process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+    return 0;
+  } finally {
+    await (stopping ??= stopActiveSandboxes());
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    log(`bench: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    process.exit(1);
+  },
+);
