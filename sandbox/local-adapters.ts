@@ -31,12 +31,12 @@ export function memoryNotifier(): Notifier & { messages: Notification[] } {
 }
 
 /** CloudWatch in the sandbox: the datapoints are kept for the report */
-export function memoryMetrics(): MetricSink & { datapoints: Parameters<MetricSink['record']>[] } {
-  const datapoints: Parameters<MetricSink['record']>[] = [];
+export function memoryMetrics(): MetricSink & { records: Parameters<MetricSink['record']>[] } {
+  const records: Parameters<MetricSink['record']>[] = [];
   return {
-    datapoints,
+    records,
     async record(dimensions, values) {
-      datapoints.push([dimensions, values]);
+      records.push([dimensions, values]);
     },
   };
 }

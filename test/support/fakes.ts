@@ -15,8 +15,6 @@ import type {
   Invocation,
   Lease,
   LockStore,
-  MetricSink,
-  Notifier,
   ObjectHead,
   PendingCommand,
   SnapshotStore,
@@ -196,24 +194,8 @@ export function memoryStore(objects: Record<string, MemoryObject> = {}): Snapsho
   };
 }
 
-export function recordingNotifier(): Notifier & {
-  messages: { subject: string; message: string; attributes: Record<string, string> }[];
-} {
-  const messages: { subject: string; message: string; attributes: Record<string, string> }[] = [];
-  return {
-    messages,
-    async publish(subject, message, attributes) {
-      messages.push({ subject, message, attributes });
-    },
-  };
-}
-
-export function recordingMetrics(): MetricSink & { records: Parameters<MetricSink['record']>[] } {
-  const records: Parameters<MetricSink['record']>[] = [];
-  return {
-    records,
-    async record(dimensions, values) {
-      records.push([dimensions, values]);
-    },
-  };
-}
+// the sandbox's SNS and CloudWatch keep what they were given; tests read the same
+export {
+  memoryMetrics as recordingMetrics,
+  memoryNotifier as recordingNotifier,
+} from '../../sandbox/local-adapters';
