@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { CaretakerConfig } from '../functions/shared/domain/config';
 import { BackupAlarm } from './constructs/backup-alarm';
@@ -12,7 +13,9 @@ import { EtcdBackupWorkflow } from './constructs/etcd-backup-workflow';
 import { Inventory } from './constructs/inventory';
 import { NodePolicy } from './constructs/node-policy';
 import { Notifications } from './constructs/notifications';
+import { noSuccessAlarm } from './constructs/no-success-alarm';
 import { OperationsTable } from './constructs/operations-table';
+import { RestoreVerifyWorkflow } from './constructs/restore-verify-workflow';
 import { SnapshotBucket } from './constructs/snapshot-bucket';
 import { WorkflowStarter } from './constructs/workflow-starter';
 
@@ -32,6 +35,8 @@ export class CaretakerStack extends Stack {
   readonly table: OperationsTable;
   readonly runner: CommandRunner;
   readonly backup: EtcdBackupWorkflow;
+  /** only in a stack with at least one cluster that has a restoreVerify block */
+  readonly restoreVerify?: RestoreVerifyWorkflow;
   readonly starter: WorkflowStarter;
   readonly notifications: Notifications;
 
@@ -76,11 +81,23 @@ export class CaretakerStack extends Stack {
       sendCommand: this.runner.sendCommand,
       publishOutcome: this.notifications.publishOutcome,
     });
-    this.runner.allowTaskCallbacks([this.backup.stateMachine]);
-    this.starter = new WorkflowStarter(this, 'WorkflowStarter', {
-      ...common,
-      stateMachines: { 'etcd-backup': this.backup.stateMachine },
-    });
+    if (clusters.some((c) => c.restoreVerify)) {
+      this.restoreVerify = new RestoreVerifyWorkflow(this, 'RestoreVerify', {
+        ...common,
+        bucket: this.snapshots.bucket,
+        key: this.snapshots.key,
+        clusters,
+        sendCommand: this.runner.sendCommand,
+        publishOutcome: this.notifications.publishOutcome,
+        topic: this.notifications.topic,
+      });
+    }
+    const stateMachines: Record<string, sfn.IStateMachine> = {
+      'etcd-backup': this.backup.stateMachine,
+      ...(this.restoreVerify && { 'restore-verify': this.restoreVerify.stateMachine }),
+    };
+    this.runner.allowTaskCallbacks(Object.values(stateMachines));
+    this.starter = new WorkflowStarter(this, 'WorkflowStarter', { ...common, stateMachines });
 
     // every function may read the clusters' (non-secret) resolved configuration
     const parameterArns = parameters.parameters.map((p) => p.parameterArn);
@@ -96,6 +113,20 @@ export class CaretakerStack extends Stack {
       if (cluster.backup.enabled) {
         this.starter.schedule(cluster, 'etcd-backup', cluster.backup.schedule, cluster.backup.timeZone);
         new BackupAlarm(this, `BackupAlarm-${cluster.name}`, { cluster, topic: this.notifications.topic });
+      }
+      const rv = cluster.restoreVerify;
+      if (rv?.enabled) {
+        this.starter.schedule(cluster, 'restore-verify', rv.schedule, rv.timeZone);
+        noSuccessAlarm(this, `RestoreVerifyAlarm-${cluster.name}`, {
+          cluster: cluster.name,
+          workflow: 'restore-verify',
+          // record-verification records Verified (0/1) per cluster; a failed restore is 0
+          metricName: 'Verified',
+          windowSeconds: rv.alarmAfterHours * 3600,
+          what: `No etcd snapshot of cluster ${cluster.name} was verified by a restore`,
+          detail: `restoreVerify.alarmAfterHours ${rv.alarmAfterHours}, schedule ${rv.schedule}`,
+          topic: this.notifications.topic,
+        });
       }
       if (cluster.etcd) {
         const node = new NodePolicy(this, `NodePolicy-${cluster.name}`, {
@@ -117,5 +148,11 @@ export class CaretakerStack extends Stack {
       value: this.backup.stateMachine.stateMachineArn,
       exportName: `${this.stackName}-EtcdBackupStateMachineArn`,
     });
+    if (this.restoreVerify) {
+      new CfnOutput(this, 'RestoreVerifyStateMachineArn', {
+        value: this.restoreVerify.stateMachine.stateMachineArn,
+        exportName: `${this.stackName}-RestoreVerifyStateMachineArn`,
+      });
+    }
   }
 }

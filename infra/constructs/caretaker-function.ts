@@ -18,6 +18,12 @@ export const FUNCTION_NAMES = [
   'publish-outcome',
   'complete-command',
   'reconcile-commands',
+  'pick-snapshot',
+  'launch-scratch',
+  'check-scratch-ready',
+  'record-verification',
+  'terminate-scratch',
+  'reap-scratch',
 ] as const;
 export type FunctionName = (typeof FUNCTION_NAMES)[number];
 

@@ -43,6 +43,13 @@ export class CommandRunner extends Construct {
       projectRoot: props.projectRoot,
       shared: props.shared,
       environment: { DOCUMENTS: JSON.stringify(this.documents.names), SNAPSHOT_BUCKET: props.bucketName },
+      resourceStarReason:
+        'ec2:DescribeInstances and ssm:DescribeInstanceInformation have no resource-level permissions (read-only list calls)',
+    });
+    // before sending, it checks the target is still a live, SSM-online node of the right kind
+    this.sendCommand.allow({
+      actions: ['ec2:DescribeInstances', 'ssm:DescribeInstanceInformation'],
+      resources: ['*'],
     });
     this.sendCommand.allow({ actions: ['dynamodb:PutItem'], resources: [props.table.tableArn] });
     // our documents only: never AWS-RunShellScript

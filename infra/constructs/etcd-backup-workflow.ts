@@ -1,14 +1,10 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
-import * as iam from 'aws-cdk-lib/aws-iam';
+import { Duration } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { checkedSubstitutions } from '../definition-substitutions';
 import { CaretakerFunction, type SharedEnvironment } from './caretaker-function';
+import { acknowledgeBucketObjects, workflowStateMachine } from './workflow-state-machine';
 
 /** the ${Names} state-machines/etcd-backup.asl.json uses (docs/contracts.md) */
 export type EtcdBackupSubstitution =
@@ -103,41 +99,15 @@ export class EtcdBackupWorkflow extends Construct {
       PruneSnapshotsFunctionArn: this.pruneSnapshots,
       PublishOutcomeFunctionArn: props.publishOutcome,
     };
-    const arns = Object.fromEntries(Object.entries(tasks).map(([k, fn]) => [k, fn.fn.functionArn])) as Record<
-      EtcdBackupSubstitution,
-      string
-    >;
-    const definition = readFileSync(join(props.projectRoot, EtcdBackupWorkflow.DEFINITION_FILE), 'utf8');
-
-    const logGroup = new logs.LogGroup(this, 'Logs', {
-      retention: logs.RetentionDays.THREE_MONTHS,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
-      stateMachineType: sfn.StateMachineType.STANDARD,
-      definitionBody: sfn.DefinitionBody.fromString(definition),
-      definitionSubstitutions: checkedSubstitutions(EtcdBackupWorkflow.DEFINITION_FILE, definition, arns),
-      logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
-      tracingEnabled: true,
+    this.stateMachine = workflowStateMachine(this, {
+      projectRoot: props.projectRoot,
+      definitionFile: EtcdBackupWorkflow.DEFINITION_FILE,
+      tasks,
       comment: 'Caretaker etcd backup: lock, snapshot a healthy member, verify, prune, report, unlock',
-    });
-    // the unqualified ARNs the ASL names, nothing more (grantInvoke would add <arn>:*)
-    this.stateMachine.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['lambda:InvokeFunction'],
-        resources: Object.values(arns),
-      }),
-    );
-    Validations.of(this.stateMachine.role).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason:
-        'added by Step Functions for X-Ray (xray:PutTraceSegments, GetSamplingRules, …) and CloudWatch Logs delivery (logs:CreateLogDelivery, …): these APIs support only Resource "*"',
     });
   }
 }
 
 function acknowledgeObjects(fn: CaretakerFunction, bucket: s3.IBucket, reason: string): void {
-  const cfn = bucket.node.defaultChild as s3.CfnBucket;
-  const logicalId = cfn.stack.getLogicalId(cfn);
-  Validations.of(fn.role).acknowledge({ id: `AwsSolutions-IAM5[Resource::<${logicalId}.Arn>/*]`, reason });
+  acknowledgeBucketObjects(fn, bucket, '*', reason);
 }

@@ -1,13 +1,34 @@
+import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import { parseConfig, type ConfigInput } from '../../functions/shared/domain/config';
 import { addCaretakerStacks } from '../../infra/caretaker-app';
 import type { CaretakerStack } from '../../infra/caretaker-stack';
+import { loadCommandDocuments } from '../../infra/ssm-documents';
 
-/** two etcd clusters in eu-west-1 (one on a Berlin cron) and an EKS cluster in us-east-1 */
+export const ROOT = join(__dirname, '..', '..');
+
+/** every document in ssm-documents/, in the order infra deploys them (sorted by file name) */
+export const DOCUMENT_NAMES = loadCommandDocuments(join(ROOT, 'ssm-documents')).map((d) => d.name);
+
+/** matches `{ Ref: <the CfnDocument of name> }` (logical ids are PascalCase of the name) */
+export function documentRef(name: string): Record<string, unknown> {
+  const pascal = name.replace(/(^|-)([a-z0-9])/g, (_m, _dash: string, c: string) => c.toUpperCase());
+  return { Ref: Match.stringLikeRegexp(`Documents${pascal}[0-9A-F]{8}$`) };
+}
+
+/**
+ * two etcd clusters in eu-west-1 (one on a Berlin cron), one of them with restore
+ * verification, and an EKS cluster in us-east-1
+ */
 export const CONFIG: ConfigInput = {
   clusters: [
-    { name: 'prod-eu', kind: 'kubeadm', region: 'eu-west-1' },
+    {
+      name: 'prod-eu',
+      kind: 'kubeadm',
+      region: 'eu-west-1',
+      restoreVerify: { launchTemplate: 'lt-0123456789abcdef0' },
+    },
     {
       name: 'edge',
       kind: 'kubespray',

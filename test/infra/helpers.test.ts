@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { backupAlarmWindow } from '../../infra/constructs/backup-alarm';
+import { alarmWindow } from '../../infra/constructs/no-success-alarm';
 import { checkedSubstitutions, placeholdersIn } from '../../infra/definition-substitutions';
 import { loadCommandDocuments } from '../../infra/ssm-documents';
 
@@ -78,7 +79,10 @@ mainSteps:
 
   it('loads the real documents with every parameter constrained', () => {
     const docs = loadCommandDocuments(join(__dirname, '..', '..', 'ssm-documents'));
-    expect(docs.map((d) => d.name)).toEqual(['etcd-snapshot', 'etcd-status']);
+    // the workflows name these commands (etcd-backup: status, snapshot; restore-verify: restore-verify)
+    expect(docs.map((d) => d.name)).toEqual(
+      expect.arrayContaining(['etcd-restore-verify', 'etcd-snapshot', 'etcd-status']),
+    );
     for (const doc of docs) expect(Object.keys(doc.parameters).length).toBeGreaterThan(0);
   });
 });
@@ -129,6 +133,27 @@ describe('backupAlarmWindow', () => {
       const { periodSeconds, evaluationPeriods } = backupAlarmWindow(minutes * 60);
       expect(periodSeconds % 60).toBe(0);
       expect(periodSeconds * evaluationPeriods).toBeLessThanOrEqual(periodSeconds < 3600 ? 86_400 : 604_800);
+    }
+  });
+});
+
+describe('alarmWindow', () => {
+  it.each([
+    [3600, 1800, 2],
+    [48 * 3600, 86_400, 2],
+    [7 * 86_400, 302_400, 2],
+    [200 * 3600, 86_400, 7],
+    [720 * 3600, 86_400, 7],
+  ])('watches %i s with %i s periods × %i', (window, period, periods) => {
+    expect(alarmWindow(window)).toEqual({ periodSeconds: period, evaluationPeriods: periods });
+  });
+
+  it('covers every alarmAfterHours within CloudWatch limits, never longer than asked', () => {
+    for (let hours = 1; hours <= 720; hours++) {
+      const { periodSeconds, evaluationPeriods } = alarmWindow(hours * 3600);
+      expect(periodSeconds % 60).toBe(0);
+      expect(periodSeconds * evaluationPeriods).toBeLessThanOrEqual(periodSeconds < 3600 ? 86_400 : 604_800);
+      expect(periodSeconds * evaluationPeriods).toBeLessThanOrEqual(Math.max(hours * 3600, 2 * 60));
     }
   });
 });

@@ -5,7 +5,16 @@ import { buildStacks, CONFIG } from './build';
 describe('cdk-nag AwsSolutions', () => {
   it.each([
     ['the example-like configuration', CONFIG],
-    ['a configuration with Object Lock', { ...CONFIG, bucket: { objectLockDays: 30 } }],
+    [
+      'a configuration with Object Lock and a scratch launch template given by name',
+      {
+        ...CONFIG,
+        bucket: { objectLockDays: 30 },
+        clusters: CONFIG.clusters.map((c) =>
+          c.restoreVerify ? { ...c, restoreVerify: { launchTemplate: 'caretaker-scratch' } } : c,
+        ),
+      },
+    ],
   ])('reports no unacknowledged finding for %s', (_name, config) => {
     const { app } = buildStacks(config);
     app.synth();

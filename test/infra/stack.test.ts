@@ -1,5 +1,5 @@
 import { Match, type Template } from 'aws-cdk-lib/assertions';
-import { buildStacks, CONFIG, templateFor } from './build';
+import { buildStacks, CONFIG, DOCUMENT_NAMES, documentRef, templateFor } from './build';
 
 describe('the Caretaker stacks', () => {
   let eu: Template;
@@ -128,7 +128,7 @@ describe('the Caretaker stacks', () => {
   describe('SSM documents', () => {
     it('inlines each .sh file as the runCommand of its document', () => {
       const docs = eu.findResources('AWS::SSM::Document');
-      expect(Object.keys(docs)).toHaveLength(2);
+      expect(Object.keys(docs)).toHaveLength(DOCUMENT_NAMES.length);
       for (const doc of Object.values(docs)) {
         expect(doc.Properties).toMatchObject({ DocumentType: 'Command', UpdateMethod: 'NewVersion' });
         const run = doc.Properties.Content.mainSteps[0].inputs.runCommand as string[];
@@ -142,7 +142,8 @@ describe('the Caretaker stacks', () => {
   describe('functions', () => {
     it('runs every handler on Node 22, arm64, with X-Ray and Powertools settings', () => {
       const fns = Object.values(eu.findResources('AWS::Lambda::Function'));
-      expect(fns).toHaveLength(11);
+      // 11 shared and etcd-backup functions + 6 of restore-verify
+      expect(fns).toHaveLength(17);
       for (const fn of fns) {
         expect(fn.Properties).toMatchObject({
           Runtime: 'nodejs22.x',
@@ -173,13 +174,10 @@ describe('the Caretaker stacks', () => {
             DOCUMENTS: {
               'Fn::Join': [
                 '',
-                [
-                  '{"etcd-snapshot":"',
-                  { Ref: Match.stringLikeRegexp('EtcdSnapshot') },
-                  '","etcd-status":"',
-                  { Ref: Match.stringLikeRegexp('EtcdStatus') },
-                  '"}',
-                ],
+                DOCUMENT_NAMES.flatMap((name, i) => [
+                  `${i === 0 ? '{"' : '","'}${name}":"`,
+                  documentRef(name),
+                ]).concat(['"}']),
               ],
             },
             SNAPSHOT_BUCKET: { Ref: Match.stringLikeRegexp('SnapshotBucketSnapshots') },
@@ -198,10 +196,9 @@ describe('the Caretaker stacks', () => {
               Sid: 'SendOurDocuments',
               Effect: 'Allow',
               Action: 'ssm:SendCommand',
-              Resource: [
-                { 'Fn::Join': ['', Match.arrayWith([{ Ref: Match.stringLikeRegexp('EtcdSnapshot') }])] },
-                { 'Fn::Join': ['', Match.arrayWith([{ Ref: Match.stringLikeRegexp('EtcdStatus') }])] },
-              ],
+              Resource: DOCUMENT_NAMES.map((name) => ({
+                'Fn::Join': ['', Match.arrayWith([documentRef(name)])],
+              })),
             },
           ]),
         },
@@ -252,6 +249,17 @@ describe('the Caretaker stacks', () => {
               },
             },
             {
+              Sid: 'DownloadOwnClusterSnapshots',
+              Effect: 'Allow',
+              Action: 's3:GetObject',
+              Resource: {
+                'Fn::Join': [
+                  '',
+                  [{ 'Fn::GetAtt': [Match.stringLikeRegexp('SnapshotBucketSnapshots'), 'Arn'] }, '/edge/*'],
+                ],
+              },
+            },
+            {
               Sid: 'UseSnapshotKeyThroughS3',
               Effect: 'Allow',
               Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
@@ -280,10 +288,7 @@ describe('the Caretaker stacks', () => {
         source: ['aws.ssm'],
         'detail-type': ['EC2 Command Invocation Status-change Notification'],
         detail: {
-          'document-name': [
-            { Ref: Match.stringLikeRegexp('EtcdSnapshot') },
-            { Ref: Match.stringLikeRegexp('EtcdStatus') },
-          ],
+          'document-name': DOCUMENT_NAMES.map(documentRef),
           status: [{ 'anything-but': ['Pending', 'InProgress', 'Delayed', 'Cancelling'] }],
         },
       },
@@ -376,7 +381,9 @@ describe('the Caretaker stacks', () => {
     });
 
     it('substitutes every function the definition names', () => {
-      const [machine] = Object.values(eu.findResources('AWS::StepFunctions::StateMachine'));
+      const machine = Object.entries(eu.findResources('AWS::StepFunctions::StateMachine')).find(([id]) =>
+        id.startsWith('EtcdBackup'),
+      )?.[1];
       const substitutions = machine?.Properties.DefinitionSubstitutions as Record<string, unknown>;
       expect(Object.keys(substitutions).sort()).toEqual([
         'AcquireLockFunctionArn',
@@ -410,19 +417,35 @@ describe('the Caretaker stacks', () => {
       });
     });
 
-    it('lets the command completers answer its task tokens', () => {
-      eu.hasResourceProperties('AWS::IAM::Policy', {
-        Roles: [{ Ref: Match.stringLikeRegexp('CompleteCommandRole') }],
-        PolicyDocument: {
-          Statement: Match.arrayWith([
-            {
-              Effect: 'Allow',
-              Action: ['states:SendTaskSuccess', 'states:SendTaskFailure'],
-              Resource: { Ref: Match.stringLikeRegexp('EtcdBackupStateMachine') },
-            },
-          ]),
-        },
-      });
+    it("lets the command completers answer its task tokens (and restore-verify's where deployed)", () => {
+      for (const role of ['CompleteCommandRole', 'ReconcileCommandsRole']) {
+        eu.hasResourceProperties('AWS::IAM::Policy', {
+          Roles: [{ Ref: Match.stringLikeRegexp(role) }],
+          PolicyDocument: {
+            Statement: Match.arrayWith([
+              {
+                Effect: 'Allow',
+                Action: ['states:SendTaskSuccess', 'states:SendTaskFailure'],
+                Resource: [
+                  { Ref: Match.stringLikeRegexp('EtcdBackupStateMachine') },
+                  { Ref: Match.stringLikeRegexp('RestoreVerifyStateMachine') },
+                ],
+              },
+            ]),
+          },
+        });
+        us.hasResourceProperties('AWS::IAM::Policy', {
+          Roles: [{ Ref: Match.stringLikeRegexp(role) }],
+          PolicyDocument: {
+            Statement: Match.arrayWith([
+              Match.objectLike({
+                Action: ['states:SendTaskSuccess', 'states:SendTaskFailure'],
+                Resource: { Ref: Match.stringLikeRegexp('EtcdBackupStateMachine') },
+              }),
+            ]),
+          },
+        });
+      }
     });
   });
 

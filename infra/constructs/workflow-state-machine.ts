@@ -1,0 +1,80 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import type { Construct } from 'constructs';
+import { checkedSubstitutions } from '../definition-substitutions';
+import type { CaretakerFunction } from './caretaker-function';
+
+export interface WorkflowStateMachineProps<K extends string> {
+  projectRoot: string;
+  /** state-machines/<name>.asl.json, relative to projectRoot */
+  definitionFile: string;
+  /** every ${Name} the definition uses → the function it names */
+  tasks: Record<K, CaretakerFunction>;
+  comment: string;
+}
+
+/**
+ * A Caretaker workflow from its ASL file: Standard, typed substitutions checked at synth,
+ * logging ALL with execution data to its own log group, X-Ray, and a role that may invoke
+ * exactly the unqualified function ARNs the definition names. Creates `Logs` and
+ * `StateMachine` directly under `scope`.
+ */
+export function workflowStateMachine<K extends string>(
+  scope: Construct,
+  props: WorkflowStateMachineProps<K>,
+): sfn.StateMachine {
+  const arns = Object.fromEntries(
+    Object.entries<CaretakerFunction>(props.tasks).map(([k, fn]) => [k, fn.fn.functionArn]),
+  ) as Record<K, string>;
+  const definition = readFileSync(join(props.projectRoot, props.definitionFile), 'utf8');
+
+  const logGroup = new logs.LogGroup(scope, 'Logs', {
+    retention: logs.RetentionDays.THREE_MONTHS,
+    removalPolicy: RemovalPolicy.DESTROY,
+  });
+  const stateMachine = new sfn.StateMachine(scope, 'StateMachine', {
+    stateMachineType: sfn.StateMachineType.STANDARD,
+    definitionBody: sfn.DefinitionBody.fromString(definition),
+    definitionSubstitutions: checkedSubstitutions(props.definitionFile, definition, arns),
+    logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
+    tracingEnabled: true,
+    comment: props.comment,
+  });
+  // the unqualified ARNs the ASL names, nothing more (grantInvoke would add <arn>:*)
+  stateMachine.addToRolePolicy(
+    new iam.PolicyStatement({
+      actions: ['lambda:InvokeFunction'],
+      resources: Object.values<string>(arns),
+    }),
+  );
+  Validations.of(stateMachine.role).acknowledge({
+    id: 'AwsSolutions-IAM5[Resource::*]',
+    reason:
+      'added by Step Functions for X-Ray (xray:PutTraceSegments, GetSamplingRules, …) and CloudWatch Logs delivery (logs:CreateLogDelivery, …): these APIs support only Resource "*"',
+  });
+  return stateMachine;
+}
+
+/**
+ * Acknowledges AwsSolutions-IAM5 for `<bucket ARN>/<suffix>` on a function's role. The
+ * finding names the bucket by its logical id, so the acknowledgement does too.
+ */
+export function acknowledgeBucketObjects(
+  fn: CaretakerFunction | iam.ManagedPolicy,
+  bucket: s3.IBucket,
+  suffix: string,
+  reason: string,
+): void {
+  const cfn = bucket.node.defaultChild as s3.CfnBucket;
+  const logicalId = Stack.of(cfn).getLogicalId(cfn);
+  const target = fn instanceof iam.ManagedPolicy ? fn : fn.role;
+  Validations.of(target).acknowledge({
+    id: `AwsSolutions-IAM5[Resource::<${logicalId}.Arn>/${suffix}]`,
+    reason,
+  });
+}
