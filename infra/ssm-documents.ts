@@ -1,5 +1,5 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { parse } from 'yaml';
 
 /** one parameter of a Caretaker command document, as the YAML declares it */
@@ -19,7 +19,7 @@ export interface CommandDocument {
   /** the document content with mainSteps[0].inputs.runCommand replaced by the script's lines */
   content: Record<string, unknown>;
   parameters: Record<string, DocumentParameter>;
-  /** the sibling .sh file, verbatim */
+  /** the sibling .sh file with its shared helpers (lib/*.sh) inlined: what the SSM agent runs */
   script: string;
 }
 
@@ -68,7 +68,7 @@ export function loadCommandDocument(yamlPath: string): CommandDocument {
     parameters[param] = spec as DocumentParameter;
   }
 
-  const script = readFileSync(scriptPath, 'utf8');
+  const script = inlineLibraries(readFileSync(scriptPath, 'utf8'), dirname(scriptPath), fail);
   // one runCommand entry per line; the file's final newline is not an extra empty command
   const runCommand = script.replace(/\r\n/g, '\n').replace(/\n$/, '').split('\n');
   const content = {
@@ -76,6 +76,33 @@ export function loadCommandDocument(yamlPath: string): CommandDocument {
     mainSteps: [{ ...first, inputs: { ...first.inputs, runCommand } }, ...steps.slice(1)],
   };
   return { name, content, parameters, script };
+}
+
+/** `. "$(dirname "$0")/lib/x.sh" # caretaker:inline`: a shared helper file, sourced when run from the repository */
+const INLINE = /^\. "\$\(dirname "\$0"\)\/(lib\/[a-z0-9-]+\.sh)" # caretaker:inline$/;
+
+/**
+ * SSM runs one script with nothing beside it, so each `caretaker:inline` line is replaced by the
+ * helper file it sources (minus the file's header comment).
+ */
+export function inlineLibraries(script: string, dir: string, fail: (problem: string) => never): string {
+  return script
+    .split('\n')
+    .map((line) => {
+      const m = INLINE.exec(line);
+      if (!m) return line;
+      const lib = join(dir, m[1]!);
+      if (!existsSync(lib)) fail(`it inlines ${m[1]!}, which is missing`);
+      const body = readFileSync(lib, 'utf8').replace(/\n$/, '').split('\n');
+      // the file's header (shebang, shellcheck, how it is inlined) is about the file, not the script
+      const start = body.findIndex((l) => !l.startsWith('#'));
+      return [
+        `# --- inlined from ssm-documents/${m[1]!} ---`,
+        ...body.slice(start),
+        `# --- end of ${m[1]!} ---`,
+      ].join('\n');
+    })
+    .join('\n');
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -16,24 +16,10 @@ if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
 
 set -euo pipefail
 umask 077
-
-log() { printf 'etcd-restore-verify: %s\n' "$*" >&2; }
-die() {
-  log "error: $*"
-  exit 1
-}
-
-# parameters arrive as SSM_<Name> (interpolationType ENV_VAR, SSM Agent >= 3.3.2746.0).
-# the document's allowedPattern already checked them; check again so the script is safe alone.
-require_param() {
-  local name=$1 pattern=$2 var="SSM_$1"
-  if [[ -z ${!var+x} ]]; then
-    die "parameter ${name} is missing (\$${var} is not set; interpolationType ENV_VAR needs SSM Agent 3.3.2746.0 or later)"
-  fi
-  if [[ ! ${!var} =~ $pattern ]]; then
-    die "parameter ${name} is invalid: $(printf '%q' "${!var}") does not match ${pattern}"
-  fi
-}
+CARETAKER_SCRIPT=etcd-restore-verify
+# log, die, require_param, json_str, first_error: shared by every node script (see lib/common.sh)
+# shellcheck source-path=SCRIPTDIR source=lib/common.sh
+. "$(dirname "$0")/lib/common.sh" # caretaker:inline
 
 require_param Cluster '^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?$'
 require_param Bucket '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$'
@@ -117,28 +103,6 @@ trap cleanup EXIT
 trap 'exit 143' TERM
 trap 'exit 130' INT
 trap 'exit 129' HUP
-
-# --- helpers -----------------------------------------------------------------------------------
-json_str() {
-  local s=$1
-  s=${s//\\/\\\\}
-  s=${s//\"/\\\"}
-  s=${s//$'\n'/\\n}
-  s=${s//$'\r'/\\r}
-  s=${s//$'\t'/\\t}
-  printf '"%s"' "$(printf '%s' "$s" | tr -d '\000-\037')"
-}
-
-first_error() {
-  local line
-  while IFS= read -r line; do
-    [[ -n $line ]] && {
-      printf '%s' "$line"
-      return 0
-    }
-  done <"$1"
-  printf 'no output'
-}
 
 last_line() {
   local line last=''

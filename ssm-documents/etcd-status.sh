@@ -11,24 +11,10 @@ if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
 
 set -euo pipefail
 umask 077
-
-log() { printf 'etcd-status: %s\n' "$*" >&2; }
-die() {
-  log "error: $*"
-  exit 1
-}
-
-# parameters arrive as SSM_<Name> (interpolationType ENV_VAR, SSM Agent >= 3.3.2746.0).
-# the document's allowedPattern already checked them; check again so the script is safe alone.
-require_param() {
-  local name=$1 pattern=$2 var="SSM_$1"
-  if [[ -z ${!var+x} ]]; then
-    die "parameter ${name} is missing (\$${var} is not set; interpolationType ENV_VAR needs SSM Agent 3.3.2746.0 or later)"
-  fi
-  if [[ ! ${!var} =~ $pattern ]]; then
-    die "parameter ${name} is invalid: $(printf '%q' "${!var}") does not match ${pattern}"
-  fi
-}
+CARETAKER_SCRIPT=etcd-status
+# log, die, require_param, json_str, first_error: shared by every node script (see lib/common.sh)
+# shellcheck source-path=SCRIPTDIR source=lib/common.sh
+. "$(dirname "$0")/lib/common.sh" # caretaker:inline
 
 require_param EtcdPort '^[0-9]{1,5}$'
 require_param CaFile '^/[A-Za-z0-9._/-]*(\{hostname\}[A-Za-z0-9._/-]*)*$'
@@ -60,17 +46,6 @@ fi
 
 work_dir=$(mktemp -d "${CARETAKER_WORK_DIR:-/var/tmp}/caretaker-etcd-status.XXXXXX")
 trap 'rm -rf -- "$work_dir"' EXIT
-
-# --- json helpers: the result is built by hand, no jq on the node -------------------------------
-json_str() {
-  local s=$1
-  s=${s//\\/\\\\}
-  s=${s//\"/\\\"}
-  s=${s//$'\n'/\\n}
-  s=${s//$'\r'/\\r}
-  s=${s//$'\t'/\\t}
-  printf '"%s"' "$(printf '%s' "$s" | tr -d '\000-\037')"
-}
 
 # --- etcdctl, on the host or inside the etcd container ------------------------------------------
 container_id=''
@@ -116,18 +91,6 @@ emit() {
   printf 'CARETAKER_RESULT {"instanceId":%s,"healthy":%s,"reason":%s,"memberId":%s,"memberName":%s,"isLeader":%s,"revision":%s,"dbSize":%s,"version":%s,"alarms":[%s]}\n' \
     "$(json_str "$instance_id")" "$healthy" "$(json_str "$reason")" "$(json_str "$member_id")" \
     "$(json_str "$member_name")" "$is_leader" "$revision" "$db_size" "$(json_str "$version")" "$alarms_json"
-}
-
-# the first line of an etcdctl error, for a reason that fits in a notification
-first_error() {
-  local line
-  while IFS= read -r line; do
-    [[ -n $line ]] && {
-      printf '%s' "$line"
-      return 0
-    }
-  done <"$1"
-  printf 'no output'
 }
 
 unhealthy() {

@@ -1,8 +1,10 @@
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { ETCD_DEFAULTS } from '../../functions/shared/domain/config';
+import { loadCommandDocument } from '../../infra/ssm-documents';
 import { SSM_DOCUMENTS_DIR } from '../../sandbox/run-script';
 
 /** the shape of a Caretaker SSM Command document, as far as these checks need it */
@@ -143,5 +145,36 @@ describe.each(DOCUMENTS)('ssm-documents/%s', (name) => {
     );
     const bash = out.trim().split('\n');
     expect(bash).toEqual(cases.map((c) => (new RegExp(c.pattern).test(c.value) ? '1' : '0')));
+  });
+});
+
+describe.each(DOCUMENTS)('the script SSM receives for %s', (name) => {
+  const deployed = loadCommandDocument(join(SSM_DOCUMENTS_DIR, `${name}.yaml`));
+
+  it('is self-contained: the shared helpers are inlined, nothing is sourced', () => {
+    expect(deployed.script).not.toMatch(/caretaker:inline/);
+    expect(deployed.script).toMatch(/^require_param\(\) \{/m);
+    expect(() => execFileSync('bash', ['-n'], { input: deployed.script })).not.toThrow();
+  });
+
+  it('runs alone from a directory with nothing beside it, rejecting a missing parameter by name', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'caretaker-inlined-'));
+    try {
+      const file = join(dir, '_script.sh');
+      writeFileSync(file, deployed.script);
+      let stderr = '';
+      try {
+        execFileSync('sh', [file], {
+          env: { PATH: process.env.PATH ?? '' },
+          encoding: 'utf8',
+          stdio: 'pipe',
+        });
+      } catch (e) {
+        stderr = String((e as { stderr?: string }).stderr);
+      }
+      expect(stderr).toMatch(new RegExp(`^${name}: error: parameter \\w+ is missing`, 'm'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
