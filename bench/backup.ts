@@ -98,13 +98,13 @@ export interface BackupFigures {
   steps: { state: string; ms: number }[];
 }
 
-const median = (xs: number[]): number | undefined => {
+export const median = (xs: number[]): number | undefined => {
   if (xs.length === 0) return undefined;
   const s = [...xs].sort((a, b) => a - b);
   const mid = Math.floor(s.length / 2);
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 };
-const round = (n: number, digits = 3) => Number(n.toFixed(digits));
+export const round = (n: number, digits = 3) => Number(n.toFixed(digits));
 
 /** total length of the union of [start, end] intervals */
 export function unionMs(intervals: [number, number][]): number {
@@ -124,13 +124,21 @@ export function unionMs(intervals: [number, number][]): number {
 /** sandboxes still up: main.ts stops them on SIGINT/SIGTERM */
 const active = new Set<Sandbox>();
 
+/** registers a sandbox started elsewhere in bench/ so Ctrl-C stops it too; untrack once stopped */
+export function trackSandbox(sandbox: Sandbox): void {
+  active.add(sandbox);
+}
+export function untrackSandbox(sandbox: Sandbox): void {
+  active.delete(sandbox);
+}
+
 export async function stopActiveSandboxes(): Promise<void> {
   await Promise.allSettled([...active].map((s) => s.stop()));
   active.clear();
 }
 
 /** times EtcdCluster.seed (called inside Sandbox.start, which has no hook for it) */
-function timeSeeding(): { ms?: number; restore(): void } {
+export function timeSeeding(): { ms?: number; restore(): void } {
   const proto = EtcdCluster.prototype;
   const original = Object.getOwnPropertyDescriptor(proto, 'seed')!;
   const seed = proto.seed;

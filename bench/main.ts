@@ -1,5 +1,5 @@
 /**
- * `npm run -s bench -- [--only bundles|backup] [--sizes small,large|<keys>x<valueBytes>,…] [--load-runs N]`
+ * `npm run -s bench -- [--only bundles|backup|restore] [--sizes small,large|<keys>x<valueBytes>,…] [--load-runs N]`
  *
  * Prints ONE JSON document to stdout (progress goes to stderr; `-s` keeps npm's banner off stdout). No assertions: figures only,
  * with the targets and a `meetsTarget` next to each. Environment: BENCH_ONLY, BENCH_SIZES,
@@ -9,8 +9,15 @@ import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { parseSizes, runBackupBench, stopActiveSandboxes } from './backup';
 import { runBundlesBench } from './bundles';
+import { runRestoreBench, stopActiveRestores } from './restore';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
+
+/** bare restored members first (they are not the sandbox's), then the sandboxes */
+const stopEverything = async () => {
+  await stopActiveRestores();
+  await stopActiveSandboxes();
+};
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -21,8 +28,9 @@ async function main(): Promise<number> {
     },
   });
   const only = values.only ?? process.env.BENCH_ONLY;
-  if (only !== undefined && only !== 'bundles' && only !== 'backup') {
-    log(`bench: --only must be bundles or backup, not "${only}"`);
+  const parts = ['bundles', 'backup', 'restore'];
+  if (only !== undefined && !parts.includes(only)) {
+    log(`bench: --only must be one of ${parts.join(', ')}, not "${only}"`);
     return 2;
   }
   const sizes = parseSizes(values.sizes ?? process.env.BENCH_SIZES ?? 'small,large');
@@ -35,7 +43,7 @@ async function main(): Promise<number> {
   let stopping: Promise<void> | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
     log(`\nbench: ${signal}: stopping the sandbox…`);
-    void (stopping ??= stopActiveSandboxes()).then(() => process.exit(130));
+    void (stopping ??= stopEverything()).then(() => process.exit(130));
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
@@ -53,14 +61,16 @@ async function main(): Promise<number> {
     },
   };
   try {
-    if (only !== 'backup') doc.bundles = await runBundlesBench({ loadRuns, log });
-    if (only !== 'bundles') doc.backup = await runBackupBench(sizes, log);
+    const run = (part: string) => only === undefined || only === part;
+    if (run('bundles')) doc.bundles = await runBundlesBench({ loadRuns, log });
+    if (run('backup')) doc.backup = await runBackupBench(sizes, log);
+    if (run('restore')) doc.restore = await runRestoreBench(sizes, log);
     (doc.machine as Record<string, unknown>).loadAvgAtEnd = loadavg()[0];
     doc.totalSeconds = Math.round((Date.now() - started) / 100) / 10;
     process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
     return 0;
   } finally {
-    await (stopping ??= stopActiveSandboxes());
+    await (stopping ??= stopEverything());
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
   }
