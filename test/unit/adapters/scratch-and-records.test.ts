@@ -86,31 +86,27 @@ describe('ec2ScratchFleet', () => {
   });
 
   it('treats an instance that is already gone as terminated', async () => {
-    ec2
-      .on(TerminateInstancesCommand)
-      .rejects(
-        new EC2ServiceException({
-          name: 'InvalidInstanceID.NotFound',
-          $fault: 'client',
-          $metadata: {},
-          message: 'gone',
-        }),
-      );
+    ec2.on(TerminateInstancesCommand).rejects(
+      new EC2ServiceException({
+        name: 'InvalidInstanceID.NotFound',
+        $fault: 'client',
+        $metadata: {},
+        message: 'gone',
+      }),
+    );
     await expect(ec2ScratchFleet(new EC2Client({})).terminate('i-1')).resolves.toBeUndefined();
     expect(ec2).toHaveReceivedCommandWith(TerminateInstancesCommand, { InstanceIds: ['i-1'] });
   });
 
   it('rejects with the original error when termination is denied', async () => {
-    ec2
-      .on(TerminateInstancesCommand)
-      .rejects(
-        new EC2ServiceException({
-          name: 'UnauthorizedOperation',
-          $fault: 'client',
-          $metadata: {},
-          message: 'no',
-        }),
-      );
+    ec2.on(TerminateInstancesCommand).rejects(
+      new EC2ServiceException({
+        name: 'UnauthorizedOperation',
+        $fault: 'client',
+        $metadata: {},
+        message: 'no',
+      }),
+    );
     await expect(ec2ScratchFleet(new EC2Client({})).terminate('i-1')).rejects.toThrow('no');
   });
 });
