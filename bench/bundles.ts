@@ -21,7 +21,7 @@ export const REPO_ROOT = join(__dirname, '..');
 /** targets from the issue */
 export const TARGETS = { maxBytes: 500 * 1024, maxExtraLoadMs: 150 } as const;
 
-/** mirror of CaretakerFunction's `bundling` props: minify, sourceMap, node22, CJS, no externals */
+/** mirror of CaretakerFunction's `bundling` props: minify, sourceMap, node22, CJS, no externals, ESM main fields */
 export const CDK_BUNDLING = {
   bundle: true,
   minify: true,
@@ -30,6 +30,7 @@ export const CDK_BUNDLING = {
   target: 'node22',
   format: 'cjs',
   external: [],
+  mainFields: ['module', 'main'],
 } as const satisfies BuildOptions;
 
 export interface BundleFigures {

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../shared/zod';
 import { ec2Inventory } from '../shared/adapters/aws/ec2-inventory';
 import { clusterName, instanceId } from '../shared/domain/schemas';
 import { createHandler, type DepsSource } from '../shared/handler';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../shared/zod';
 import { dynamoCommandTokenStore } from '../shared/adapters/aws/dynamo-command-token-store';
 import { sfnTaskCallbacks } from '../shared/adapters/aws/sfn-task-callbacks';
 import { ssmCommandRunner } from '../shared/adapters/aws/ssm-command-runner';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../shared/zod';
 import { ec2Inventory } from '../shared/adapters/aws/ec2-inventory';
 import { ssmClusterDirectory } from '../shared/adapters/aws/ssm-cluster-directory';
 import { clusterName } from '../shared/domain/schemas';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../shared/zod';
 import { ec2ScratchFleet } from '../shared/adapters/aws/ec2-scratch-fleet';
 import { ssmClusterDirectory } from '../shared/adapters/aws/ssm-cluster-directory';
 import { clusterName, executionId } from '../shared/domain/schemas';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../shared/zod';
 import { pickMember } from '../shared/domain/member-selection';
 import { clusterName, memberFailure, memberStatus } from '../shared/domain/schemas';
 import { createHandler } from '../shared/handler';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../shared/zod';
 import { s3SnapshotStore } from '../shared/adapters/aws/s3-snapshot-store';
 import { ssmClusterDirectory } from '../shared/adapters/aws/ssm-cluster-directory';
 import { clusterName } from '../shared/domain/schemas';

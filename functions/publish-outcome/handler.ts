@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../shared/zod';
 import { powertoolsMetricSink } from '../shared/adapters/aws/powertools-metric-sink';
 import { snsNotifier } from '../shared/adapters/aws/sns-notifier';
 import { clusterName, executionId, isoTime, sha256 } from '../shared/domain/schemas';

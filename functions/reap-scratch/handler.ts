@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../shared/zod';
 import { ec2ScratchFleet } from '../shared/adapters/aws/ec2-scratch-fleet';
 import { createHandler, logger, type DepsSource } from '../shared/handler';
 import type { Clock, ScratchFleet } from '../shared/ports';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../shared/zod';
 import { powertoolsMetricSink } from '../shared/adapters/aws/powertools-metric-sink';
 import { s3SnapshotStore } from '../shared/adapters/aws/s3-snapshot-store';
 import { clusterName, executionId, verificationResult } from '../shared/domain/schemas';

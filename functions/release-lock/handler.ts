@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../shared/zod';
 import { dynamoLockStore } from '../shared/adapters/aws/dynamo-lock-store';
 import { clusterName, executionId } from '../shared/domain/schemas';
 import { createHandler, requireEnv, type DepsSource } from '../shared/handler';

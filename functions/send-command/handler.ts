@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../shared/zod';
 import { dynamoCommandTokenStore } from '../shared/adapters/aws/dynamo-command-token-store';
 import { ec2Inventory } from '../shared/adapters/aws/ec2-inventory';
 import { ssmClusterDirectory } from '../shared/adapters/aws/ssm-cluster-directory';

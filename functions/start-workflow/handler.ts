@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../shared/zod';
 import { sfnWorkflowStarter } from '../shared/adapters/aws/sfn-workflow-starter';
 import { ssmClusterDirectory } from '../shared/adapters/aws/ssm-cluster-directory';
 import { clusterName, isoTime } from '../shared/domain/schemas';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../shared/zod';
 import { ec2ScratchFleet } from '../shared/adapters/aws/ec2-scratch-fleet';
 import { clusterName, instanceId } from '../shared/domain/schemas';
 import { createHandler, type DepsSource } from '../shared/handler';

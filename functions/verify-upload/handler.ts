@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../shared/zod';
 import { s3SnapshotStore } from '../shared/adapters/aws/s3-snapshot-store';
 import { clusterName, snapshotResult } from '../shared/domain/schemas';
 import { createHandler, requireEnv, type DepsSource } from '../shared/handler';

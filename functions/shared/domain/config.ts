@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../zod';
 import { InvalidInputError } from '../errors';
 
 /**
@@ -233,7 +233,7 @@ export const SCRATCH_ROLE = 'scratch';
 export const EXPIRES_TAG = 'caretaker:expires-at';
 
 /** turns zod issues into one line per field: `clusters[0] (prod).etcd.caFile: must be ...` */
-function describeIssues(issues: readonly z.core.$ZodIssue[], input: unknown): string[] {
+function describeIssues(issues: readonly z.$ZodIssue[], input: unknown): string[] {
   return issues.map((issue) => {
     const path = issue.path
       .map((part, i) => {

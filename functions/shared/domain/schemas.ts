@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../zod';
 import { COMMANDS } from './commands';
 
 /** shapes that cross a boundary (state machine ↔ Lambda ↔ node script), parsed at each edge */

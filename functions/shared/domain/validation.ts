@@ -1,8 +1,8 @@
-import type { z } from 'zod';
+import type * as z from '../zod';
 import { InvalidInputError } from '../errors';
 
 /** one line per problem, naming the field: `statuses[1].revision: expected number` */
-export function describeIssues(issues: readonly z.core.$ZodIssue[]): string[] {
+export function describeIssues(issues: readonly z.$ZodIssue[]): string[] {
   return issues.map((issue) => {
     const path = issue.path
       .map((part) => (typeof part === 'number' ? `[${part}]` : `.${String(part)}`))
