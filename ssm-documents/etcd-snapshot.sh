@@ -12,7 +12,7 @@ if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
 set -euo pipefail
 umask 077
 CARETAKER_SCRIPT=etcd-snapshot
-# log, die, require_param, json_str, first_error: shared by every node script (see lib/common.sh)
+# log, die, require_param, json_str, first_error, field, member_name_in: shared by every node script (see lib/common.sh)
 # shellcheck source-path=SCRIPTDIR source=lib/common.sh
 . "$(dirname "$0")/lib/common.sh" # caretaker:inline
 
@@ -93,19 +93,6 @@ etcdctl_file() {
   fi
 }
 
-field() {
-  local name=$1 file=$2 line value
-  while IFS= read -r line; do
-    if [[ $line == "\"$name\" : "* ]]; then
-      value=${line#\""$name"\" : }
-      value=${value#\"}
-      printf '%s' "${value%\"}"
-      return 0
-    fi
-  done <"$file"
-  return 1
-}
-
 # prints the number after "name": in a one-line json document
 json_number() {
   local re="\"$1\":([0-9]+)" doc
@@ -130,19 +117,7 @@ member_id=$(field MemberID "$work_dir/status") || die "endpoint status gave no M
 etcd_version=$(field Version "$work_dir/status") || etcd_version=''
 member_name=''
 if etcdctl_tls 5s member list -w fields >"$work_dir/members" 2>"$work_dir/members.err"; then
-  current=''
-  while IFS= read -r line; do
-    case $line in
-      '"ID" : '*) current=${line#\"ID\" : } ;;
-      '"Name" : '*)
-        if [[ $current == "$member_id" ]]; then
-          member_name=${line#\"Name\" : }
-          member_name=${member_name#\"}
-          member_name=${member_name%\"}
-        fi
-        ;;
-    esac
-  done <"$work_dir/members"
+  member_name=$(member_name_in "$member_id" "$work_dir/members")
 else
   log "member list failed (member name left empty): $(first_error "$work_dir/members.err")"
 fi

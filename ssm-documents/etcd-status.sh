@@ -12,7 +12,7 @@ if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
 set -euo pipefail
 umask 077
 CARETAKER_SCRIPT=etcd-status
-# log, die, require_param, json_str, first_error: shared by every node script (see lib/common.sh)
+# log, die, require_param, json_str, first_error, field, member_name_in: shared by every node script (see lib/common.sh)
 # shellcheck source-path=SCRIPTDIR source=lib/common.sh
 . "$(dirname "$0")/lib/common.sh" # caretaker:inline
 
@@ -57,20 +57,6 @@ etcdctl_tls() {
   else
     crictl exec "$container_id" etcdctl "${flags[@]}" "$@"
   fi
-}
-
-# prints the value of one `"Name" : value` line of `-w fields` output, without quotes
-field() {
-  local name=$1 file=$2 line value
-  while IFS= read -r line; do
-    if [[ $line == "\"$name\" : "* ]]; then
-      value=${line#\""$name"\" : }
-      value=${value#\"}
-      printf '%s' "${value%\"}"
-      return 0
-    fi
-  done <"$file"
-  return 1
 }
 
 healthy=false
@@ -125,19 +111,7 @@ errors=$(field Errors "$work_dir/status") || errors='[]'
 
 # the member's name is only in the member list
 if etcdctl_tls member list -w fields >"$work_dir/members" 2>"$work_dir/members.err"; then
-  current=''
-  while IFS= read -r line; do
-    case $line in
-      '"ID" : '*) current=${line#\"ID\" : } ;;
-      '"Name" : '*)
-        if [[ $current == "$member_id" ]]; then
-          member_name=${line#\"Name\" : }
-          member_name=${member_name#\"}
-          member_name=${member_name%\"}
-        fi
-        ;;
-    esac
-  done <"$work_dir/members"
+  member_name=$(member_name_in "$member_id" "$work_dir/members")
 else
   log "member list failed: $(first_error "$work_dir/members.err")"
 fi

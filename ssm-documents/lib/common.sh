@@ -45,3 +45,35 @@ first_error() {
   done <"$1"
   printf 'no output'
 }
+
+# the value of "<Name>" in etcdctl's `-w fields` output
+field() {
+  local name=$1 file=$2 line value
+  while IFS= read -r line; do
+    if [[ $line == "\"$name\" : "* ]]; then
+      value=${line#\""$name"\" : }
+      value=${value#\"}
+      printf '%s' "${value%\"}"
+      return 0
+    fi
+  done <"$file"
+  return 1
+}
+
+# the Name of member <id> in `member list -w fields` output; empty when it is not listed
+member_name_in() {
+  local id=$1 file=$2 line current='' name=''
+  while IFS= read -r line; do
+    case $line in
+      '"ID" : '*) current=${line#\"ID\" : } ;;
+      '"Name" : '*)
+        if [[ $current == "$id" ]]; then
+          name=${line#\"Name\" : }
+          name=${name#\"}
+          name=${name%\"}
+        fi
+        ;;
+    esac
+  done <"$file"
+  printf '%s' "$name"
+}
