@@ -146,6 +146,29 @@ describe('the sandbox', () => {
     }
   });
 
+  it('prunes by retention around the snapshot restore-verify marked verified', async () => {
+    const dbKeys = async () => (await objectKeys()).filter((k) => k.endsWith('.db'));
+    const verifiedKey = sandbox.fleet.commands
+      .filter((c) => c.documentName === 'etcd-restore-verify')
+      .map((c) => c.parameters.Key!)[0]!;
+    const oldest = (await dbKeys())[0]!;
+    expect(oldest < verifiedKey).toBe(true);
+
+    // the sandbox keeps the last 3; the verified snapshot and everything newer stay regardless
+    type Pruned = { pruned: { deleted: string[]; newestVerified: string } };
+    const first = ((await sandbox.run('etcd-backup')).output as Pruned).pruned;
+    const second = ((await sandbox.run('etcd-backup')).output as Pruned).pruned;
+
+    expect(first.newestVerified).toBe(verifiedKey);
+    expect(first.deleted).toEqual([oldest]);
+    // now the verified snapshot is 4th newest, past keep-last 3, and still kept
+    expect(second.deleted).toEqual([]);
+    const left = await dbKeys();
+    expect(left).toContain(verifiedKey);
+    expect(left.every((k) => k >= verifiedKey)).toBe(true);
+    expect(await objectKeys()).not.toContain(oldest.replace(/\.db$/, '.json'));
+  });
+
   it('leaves no process running and nothing listening once stopped', async () => {
     await sandbox.stop();
 
