@@ -53,7 +53,8 @@ export function offlineEnvironment(): void {
   process.env.AWS_REQUEST_CHECKSUM_CALCULATION = 'WHEN_REQUIRED';
   process.env.AWS_RESPONSE_CHECKSUM_VALIDATION = 'WHEN_REQUIRED';
   process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
-  process.env.AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE = '1';
+  // the sandbox may run on Node 20; Lambda runs 22, so the SDK's upgrade warning is noise here
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 }
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
