@@ -3,6 +3,7 @@
  * sandbox up, runs a workflow end to end with progress, prints a report, and stops everything
  * it started (Ctrl-C included). See README "Local sandbox".
  */
+import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { RunEvent, RunResult } from './asl-runner';
 import type { CommandRecord } from './local-fleet';
@@ -55,6 +56,19 @@ export function offlineEnvironment(): void {
   process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
   // the sandbox may run on Node 20; Lambda runs 22, so the SDK's upgrade warning is noise here
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+}
+
+/** what the sandbox runs that npm does not bring: Debian's etcd and the AWS CLI v2 */
+export function missingTools(
+  exists: (path: string) => boolean = existsSync,
+): { path: string; pkg: string }[] {
+  const tools = [
+    { path: process.env.CARETAKER_ETCD_BIN ?? '/usr/bin/etcd', pkg: 'etcd-server' },
+    { path: process.env.CARETAKER_ETCDCTL_BIN ?? '/usr/bin/etcdctl', pkg: 'etcd-client' },
+    // the node scripts call it by path: another `aws` on PATH may be the old v1
+    { path: '/usr/bin/aws', pkg: 'awscli' },
+  ];
+  return tools.filter((t) => !exists(t.path));
 }
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
@@ -265,6 +279,14 @@ export async function runSandbox(argv: string[], io: Io = defaultIo): Promise<nu
     return 2;
   }
 
+  const missing = missingTools();
+  if (missing.length > 0) {
+    io.err(
+      `sandbox: missing ${missing.map((m) => m.path).join(', ')}; install the Debian packages ` +
+        `${[...new Set(missing.map((m) => m.pkg))].join(' ')} (npm run setup does it when run as root)`,
+    );
+    return 1;
+  }
   offlineEnvironment();
   // after the environment: the handlers read it when they load
   // eslint-disable-next-line @typescript-eslint/no-require-imports
