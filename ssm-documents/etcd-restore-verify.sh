@@ -130,13 +130,19 @@ checks_json=''
 failed_check=''
 reason=''
 declare -A check_done=()
+# each check's "ms" is the time since the previous one: where a slow verification spends it
+last_check_ms=$(now_ms)
 # keyCounts from the manifest and per resource in the restored etcd
 declare -A want=() have=()
 
-# record_check <name> <true|false|null> <detail>; the first false one is the verdict
+# record_check <name> <true|false|null> <detail>; the first false one is the verdict; each entry
+# carries the milliseconds since the previous check
 record_check() {
-  local name=$1 ok=$2 detail=$3
-  checks_json+="${checks_json:+,}{\"name\":$(json_str "$name"),\"ok\":${ok},\"detail\":$(json_str "$detail")}"
+  local name=$1 ok=$2 detail=$3 now elapsed=0
+  now=$(now_ms)
+  [[ -n ${check_done[$name]:-} || $detail == "not run: "* ]] || elapsed=$((now - last_check_ms))
+  last_check_ms=$now
+  checks_json+="${checks_json:+,}{\"name\":$(json_str "$name"),\"ok\":${ok},\"ms\":${elapsed},\"detail\":$(json_str "$detail")}"
   check_done[$name]=1
   case $ok in
     true) log "check ${name}: ok: ${detail}" ;;

@@ -29,6 +29,8 @@ const CHECKS = [
 interface Check {
   name: string;
   ok: boolean | null;
+  /** milliseconds since the previous check */
+  ms: number;
   detail: string;
 }
 
@@ -275,6 +277,13 @@ describe('etcd-restore-verify.sh on a good snapshot', () => {
     expect(typeof v.result.restoreSeconds).toBe('number');
     expect(v.result.restoreSeconds).toBeGreaterThan(0);
     expect(v.result.restoreSeconds).toBeLessThan(30);
+  });
+
+  it('says how long each check took, so a slow verification shows where its time went', () => {
+    for (const c of v.checks) expect(typeof c.ms).toBe('number');
+    const total = v.checks.reduce((sum, c) => sum + c.ms, 0);
+    expect(check(v, 'download').ms).toBeGreaterThan(0);
+    expect(total).toBeLessThanOrEqual(v.run.durationMs);
   });
 });
 

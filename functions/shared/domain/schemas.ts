@@ -79,7 +79,15 @@ export const verificationResult = z.object({
   failedCheck: z.string().default(''),
   reason: z.string().default(''),
   checks: z
-    .array(z.object({ name: z.string(), ok: z.boolean().nullable(), detail: z.string().default('') }))
+    .array(
+      z.object({
+        name: z.string(),
+        ok: z.boolean().nullable(),
+        /** milliseconds since the previous check: where a slow verification spends its time */
+        ms: z.number().nonnegative().optional(),
+        detail: z.string().default(''),
+      }),
+    )
     .default([]),
   revision: z.number().int().nonnegative().optional(),
   totalKeys: z.number().int().nonnegative().optional(),
