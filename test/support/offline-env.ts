@@ -15,3 +15,6 @@ process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 // Lambda runs nodejs22.x; the tests run on Node 20 on purpose (TOOLCHAIN.md), so the SDK's
 // "upgrade to Node 22" warning only buries real output here
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+// a safety net: an SDK client that no test mocked and no test pointed at a local server goes to
+// a closed loopback port and fails at once, instead of reaching for real AWS
+process.env.AWS_ENDPOINT_URL = 'http://127.0.0.1:9';
