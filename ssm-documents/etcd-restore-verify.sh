@@ -17,7 +17,7 @@ if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
 set -euo pipefail
 umask 077
 CARETAKER_SCRIPT=etcd-restore-verify
-# log, die, require_param, json_str, first_error, field, member_name_in: shared by every node script (see lib/common.sh)
+# log, die, require_param, json_str, first_error, field, member_name_in (see lib/common.sh)
 # shellcheck source-path=SCRIPTDIR source=lib/common.sh
 . "$(dirname "$0")/lib/common.sh" # caretaker:inline
 

@@ -12,32 +12,20 @@ if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
 set -euo pipefail
 umask 077
 CARETAKER_SCRIPT=etcd-snapshot
-# log, die, require_param, json_str, first_error, field, member_name_in: shared by every node script (see lib/common.sh)
+# log, die, require_param, json_str, first_error, field, member_name_in (see lib/common.sh)
 # shellcheck source-path=SCRIPTDIR source=lib/common.sh
 . "$(dirname "$0")/lib/common.sh" # caretaker:inline
+# EtcdPort, CaFile, CertFile, KeyFile, EtcdctlMode; etcdctl_tls, etcdctl_file (see lib/etcd-access.sh)
+# shellcheck source-path=SCRIPTDIR source=lib/etcd-access.sh
+. "$(dirname "$0")/lib/etcd-access.sh" # caretaker:inline
 
 started_ms=$(date +%s%3N)
 
 require_param Cluster '^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?$'
 require_param Bucket '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$'
-require_param EtcdPort '^[0-9]{1,5}$'
-require_param CaFile '^/[A-Za-z0-9._/-]*(\{hostname\}[A-Za-z0-9._/-]*)*$'
-require_param CertFile '^/[A-Za-z0-9._/-]*(\{hostname\}[A-Za-z0-9._/-]*)*$'
-require_param KeyFile '^/[A-Za-z0-9._/-]*(\{hostname\}[A-Za-z0-9._/-]*)*$'
-require_param EtcdctlMode '^(host|crictl)$'
 require_param DataDir '^/[A-Za-z0-9._/-]+$'
 require_param ExecutionId '^[A-Za-z0-9:_./-]{1,256}$'
-if ((10#$SSM_EtcdPort < 1 || 10#$SSM_EtcdPort > 65535)); then
-  die "parameter EtcdPort is invalid: ${SSM_EtcdPort} is not a port (1-65535)"
-fi
 
-# kubespray names client certificates after the node: admin-{hostname}.pem
-node_name=$(hostname 2>/dev/null || uname -n)
-ca_file=${SSM_CaFile//\{hostname\}/$node_name}
-cert_file=${SSM_CertFile//\{hostname\}/$node_name}
-key_file=${SSM_KeyFile//\{hostname\}/$node_name}
-endpoint=${CARETAKER_ETCD_ENDPOINT:-https://127.0.0.1:$((10#$SSM_EtcdPort))}
-mode=$SSM_EtcdctlMode
 cluster=$SSM_Cluster
 bucket=$SSM_Bucket
 data_dir=$SSM_DataDir
@@ -50,14 +38,7 @@ aws_opts=(--only-show-errors)
 [[ -n ${AWS_SSM_REGION_NAME:-} ]] && aws_opts+=(--region "$AWS_SSM_REGION_NAME")
 
 command -v "$aws_cli" >/dev/null || die "the AWS CLI (${aws_cli}) is not on PATH"
-if [[ $mode == host ]]; then
-  # in crictl mode these paths are the container's (kubeadm mounts them at the same place)
-  for f in "$ca_file" "$cert_file" "$key_file"; do
-    [[ -r $f ]] || die "cannot read ${f}: check the CaFile, CertFile and KeyFile parameters"
-  done
-  command -v etcdctl >/dev/null || die "etcdctl is not on PATH (EtcdctlMode host); use EtcdctlMode crictl"
-else
-  command -v crictl >/dev/null || die "crictl is not on PATH (EtcdctlMode crictl)"
+if [[ $mode == crictl ]]; then
   [[ -d $data_dir ]] || die "parameter DataDir: ${data_dir} is not a directory on this node"
 fi
 
@@ -70,28 +51,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# --- etcdctl, on the host or inside the etcd container ------------------------------------------
-container_id=''
-# etcdctl [command-timeout] args...: talks to the member over TLS
-etcdctl_tls() {
-  local timeout=$1
-  shift
-  local flags=(--endpoints="$endpoint" --cacert="$ca_file" --cert="$cert_file" --key="$key_file"
-    --dial-timeout=5s --command-timeout="$timeout")
-  if [[ $mode == host ]]; then
-    ETCDCTL_API=3 etcdctl "${flags[@]}" "$@"
-  else
-    crictl exec "$container_id" etcdctl "${flags[@]}" "$@"
-  fi
-}
-# etcdctl on a local file (snapshot status): no endpoint
-etcdctl_file() {
-  if [[ $mode == host ]]; then
-    ETCDCTL_API=3 etcdctl "$@"
-  else
-    crictl exec "$container_id" etcdctl "$@"
-  fi
-}
 
 # prints the number after "name": in a one-line json document
 json_number() {
@@ -102,11 +61,7 @@ json_number() {
 }
 
 # --- the member --------------------------------------------------------------------------------
-if [[ $mode == crictl ]]; then
-  container_id=$(crictl ps --name etcd -q --state running | head -n 1) || true
-  [[ -n $container_id ]] || die "no running etcd container (crictl ps --name etcd --state running found none)"
-  log "etcd container ${container_id}"
-fi
+find_etcd_container || die "no running etcd container (crictl ps --name etcd --state running found none)"
 
 log "reading member status from ${endpoint} (${mode})"
 if ! etcdctl_tls 5s endpoint status -w fields >"$work_dir/status" 2>"$work_dir/status.err"; then

@@ -12,52 +12,20 @@ if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
 set -euo pipefail
 umask 077
 CARETAKER_SCRIPT=etcd-status
-# log, die, require_param, json_str, first_error, field, member_name_in: shared by every node script (see lib/common.sh)
+# log, die, require_param, json_str, first_error, field, member_name_in (see lib/common.sh)
 # shellcheck source-path=SCRIPTDIR source=lib/common.sh
 . "$(dirname "$0")/lib/common.sh" # caretaker:inline
+# EtcdPort, CaFile, CertFile, KeyFile, EtcdctlMode; etcdctl_tls, etcdctl_file (see lib/etcd-access.sh)
+# shellcheck source-path=SCRIPTDIR source=lib/etcd-access.sh
+. "$(dirname "$0")/lib/etcd-access.sh" # caretaker:inline
 
-require_param EtcdPort '^[0-9]{1,5}$'
-require_param CaFile '^/[A-Za-z0-9._/-]*(\{hostname\}[A-Za-z0-9._/-]*)*$'
-require_param CertFile '^/[A-Za-z0-9._/-]*(\{hostname\}[A-Za-z0-9._/-]*)*$'
-require_param KeyFile '^/[A-Za-z0-9._/-]*(\{hostname\}[A-Za-z0-9._/-]*)*$'
-require_param EtcdctlMode '^(host|crictl)$'
-if ((10#$SSM_EtcdPort < 1 || 10#$SSM_EtcdPort > 65535)); then
-  die "parameter EtcdPort is invalid: ${SSM_EtcdPort} is not a port (1-65535)"
-fi
 
-# kubespray names client certificates after the node: admin-{hostname}.pem
-node_name=$(hostname 2>/dev/null || uname -n)
-ca_file=${SSM_CaFile//\{hostname\}/$node_name}
-cert_file=${SSM_CertFile//\{hostname\}/$node_name}
-key_file=${SSM_KeyFile//\{hostname\}/$node_name}
-endpoint=${CARETAKER_ETCD_ENDPOINT:-https://127.0.0.1:$((10#$SSM_EtcdPort))}
-mode=$SSM_EtcdctlMode
 instance_id=${AWS_SSM_INSTANCE_ID:-unknown}
 
-if [[ $mode == host ]]; then
-  # in crictl mode these paths are the container's (kubeadm mounts them at the same place)
-  for f in "$ca_file" "$cert_file" "$key_file"; do
-    [[ -r $f ]] || die "cannot read ${f}: check the CaFile, CertFile and KeyFile parameters"
-  done
-  command -v etcdctl >/dev/null || die "etcdctl is not on PATH (EtcdctlMode host); use EtcdctlMode crictl"
-else
-  command -v crictl >/dev/null || die "crictl is not on PATH (EtcdctlMode crictl)"
-fi
 
 work_dir=$(mktemp -d "${CARETAKER_WORK_DIR:-/var/tmp}/caretaker-etcd-status.XXXXXX")
 trap 'rm -rf -- "$work_dir"' EXIT
 
-# --- etcdctl, on the host or inside the etcd container ------------------------------------------
-container_id=''
-etcdctl_tls() {
-  local flags=(--endpoints="$endpoint" --cacert="$ca_file" --cert="$cert_file" --key="$key_file"
-    --dial-timeout=5s --command-timeout=5s)
-  if [[ $mode == host ]]; then
-    ETCDCTL_API=3 etcdctl "${flags[@]}" "$@"
-  else
-    crictl exec "$container_id" etcdctl "${flags[@]}" "$@"
-  fi
-}
 
 healthy=false
 reason=''
@@ -87,14 +55,10 @@ unhealthy() {
   exit 0
 }
 
-if [[ $mode == crictl ]]; then
-  container_id=$(crictl ps --name etcd -q --state running 2>"$work_dir/crictl.err" | head -n 1) || true
-  [[ -n $container_id ]] || unhealthy "no running etcd container (crictl ps --name etcd --state running found none)"
-  log "etcd container ${container_id}"
-fi
+find_etcd_container || unhealthy "no running etcd container (crictl ps --name etcd --state running found none)"
 
 log "checking ${endpoint} (${mode})"
-if ! etcdctl_tls endpoint status -w fields >"$work_dir/status" 2>"$work_dir/status.err"; then
+if ! etcdctl_tls 5s endpoint status -w fields >"$work_dir/status" 2>"$work_dir/status.err"; then
   cat "$work_dir/status.err" >&2
   unhealthy "etcd at ${endpoint} is unreachable: $(first_error "$work_dir/status.err")"
 fi
@@ -110,14 +74,14 @@ errors=$(field Errors "$work_dir/status") || errors='[]'
 [[ -n $leader && $leader != 0 && $leader == "$member_id" ]] && is_leader=true
 
 # the member's name is only in the member list
-if etcdctl_tls member list -w fields >"$work_dir/members" 2>"$work_dir/members.err"; then
+if etcdctl_tls 5s member list -w fields >"$work_dir/members" 2>"$work_dir/members.err"; then
   member_name=$(member_name_in "$member_id" "$work_dir/members")
 else
   log "member list failed: $(first_error "$work_dir/members.err")"
 fi
 
 problems=()
-if ! etcdctl_tls endpoint health >"$work_dir/health" 2>&1; then
+if ! etcdctl_tls 5s endpoint health >"$work_dir/health" 2>&1; then
   problems+=("health check failed: $(first_error "$work_dir/health")")
 fi
 if [[ $errors != '[]' ]]; then
@@ -126,7 +90,7 @@ fi
 if [[ -z $leader || $leader == 0 ]]; then
   problems+=("member sees no leader")
 fi
-if etcdctl_tls alarm list >"$work_dir/alarms" 2>"$work_dir/alarms.err"; then
+if etcdctl_tls 5s alarm list >"$work_dir/alarms" 2>"$work_dir/alarms.err"; then
   # lines look like: memberID:13668033151171901709 alarm:NOSPACE
   while IFS= read -r line; do
     [[ $line == *alarm:* ]] || continue

@@ -27,7 +27,8 @@ const DOCUMENTS = readdirSync(SSM_DOCUMENTS_DIR)
 function load(name: string): { doc: CommandDocument; script: string } {
   return {
     doc: parse(readFileSync(join(SSM_DOCUMENTS_DIR, `${name}.yaml`), 'utf8')) as CommandDocument,
-    script: readFileSync(join(SSM_DOCUMENTS_DIR, `${name}.sh`), 'utf8'),
+    // what the SSM agent runs: the .sh with its shared helpers (lib/*.sh) inlined
+    script: loadCommandDocument(join(SSM_DOCUMENTS_DIR, `${name}.yaml`)).script,
   };
 }
 
