@@ -4,6 +4,7 @@ import {
   snapshotPrefix,
   type SnapshotRef,
 } from '../../functions/shared/domain/snapshot-key';
+import { VERIFIED_TAG } from '../../functions/shared/domain/verification';
 import { findCluster, loadConfig } from '../config';
 import type { CliDeps, Io } from '../context';
 import { bytes, duration, isoSeconds, json } from '../format';
@@ -12,7 +13,6 @@ import { workflowByCommand } from '../workflows';
 import { executionRow, executionTable } from './history';
 
 /** the tag restore-verify writes on a snapshot it restored; only "true" counts */
-export const VERIFIED_TAG = 'caretaker:verified';
 const RECENT = 5;
 
 export interface StatusOptions {

@@ -6,7 +6,7 @@ import {
 } from '../shared/domain/snapshot-key';
 import { InvalidInputError } from '../shared/errors';
 import type { Clock, ClusterDirectory, SnapshotStore } from '../shared/ports';
-import { VERIFIED_TAG } from '../prune-snapshots/service';
+import { VERIFIED_TAG } from '../shared/domain/verification';
 
 export interface PickSnapshotDeps {
   clusters: ClusterDirectory;

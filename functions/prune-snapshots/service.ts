@@ -5,7 +5,7 @@ import {
   snapshotPrefix,
   type SnapshotRef,
 } from '../shared/domain/snapshot-key';
-import { verificationReportKey } from '../shared/domain/verification';
+import { VERIFIED_TAG, verificationReportKey } from '../shared/domain/verification';
 import type { Clock, ClusterDirectory, SnapshotStore } from '../shared/ports';
 
 export interface PruneDeps {
@@ -13,9 +13,6 @@ export interface PruneDeps {
   store: SnapshotStore;
   clock: Clock;
 }
-
-/** the tag restore-verify writes; only "true" counts */
-export const VERIFIED_TAG = 'caretaker:verified';
 
 /** walks newest first and stops at the first verified snapshot: a few tag reads, not thousands */
 async function newestVerified(sorted: SnapshotRef[], store: SnapshotStore): Promise<string | null> {

@@ -1,9 +1,8 @@
 import type { VerificationResult } from '../shared/domain/schemas';
 import { parseSnapshotKey } from '../shared/domain/snapshot-key';
-import { judge, verificationReportKey } from '../shared/domain/verification';
+import { judge, VERIFIED_TAG, verificationReportKey } from '../shared/domain/verification';
 import { InvalidInputError } from '../shared/errors';
 import type { Clock, MetricSink, SnapshotStore } from '../shared/ports';
-import { VERIFIED_TAG } from '../prune-snapshots/service';
 
 export interface RecordVerificationDeps {
   store: SnapshotStore;

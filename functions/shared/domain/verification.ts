@@ -1,5 +1,8 @@
 import type { VerificationResult } from './schemas';
 
+/** the S3 tag restore-verify writes on a snapshot; retention trusts only "true" */
+export const VERIFIED_TAG = 'caretaker:verified';
+
 /** the report restore-verify writes beside the snapshot: `<…>-r<rev>.verification.json` */
 export function verificationReportKey(snapshotKey: string): string {
   return snapshotKey.replace(/\.db$/, '.verification.json');
