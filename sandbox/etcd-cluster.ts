@@ -5,13 +5,13 @@ import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { etcdBinaries, type EtcdBinaries } from './etcd-versions';
 import type { EtcdPki } from './pki';
 
 const execFileAsync = promisify(execFile);
 
-/** Debian's etcd 3.4 (etcd-server, etcd-client packages) */
-export const ETCD_BIN = process.env.CARETAKER_ETCD_BIN ?? '/usr/bin/etcd';
-export const ETCDCTL_BIN = process.env.CARETAKER_ETCDCTL_BIN ?? '/usr/bin/etcdctl';
+/** Debian's etcd 3.4 (etcd-server, etcd-client packages): the binaries when none are given */
+const DEBIAN_ETCD = etcdBinaries('3.4');
 
 /**
  * Asks the OS for `count` distinct free TCP ports on 127.0.0.1 (listen on port 0, read the port,
@@ -58,6 +58,7 @@ export class Etcdctl {
   constructor(
     readonly endpoints: readonly string[],
     readonly tls?: EtcdClientTls,
+    readonly bin: string = DEBIAN_ETCD.etcdctl,
   ) {}
 
   /**
@@ -73,7 +74,7 @@ export class Etcdctl {
     if (this.tls) {
       flags.push(`--cacert=${this.tls.caFile}`, `--cert=${this.tls.certFile}`, `--key=${this.tls.keyFile}`);
     }
-    return runEtcdctl([...flags, ...args], input);
+    return runEtcdctl(this.bin, [...flags, ...args], input);
   }
 
   /** true when `endpoint health` passes for every endpoint */
@@ -140,8 +141,8 @@ export class Etcdctl {
   }
 }
 
-async function runEtcdctl(args: readonly string[], input?: string): Promise<string> {
-  const child = execFileAsync(ETCDCTL_BIN, args, {
+async function runEtcdctl(bin: string, args: readonly string[], input?: string): Promise<string> {
+  const child = execFileAsync(bin, args, {
     env: { ...process.env, ETCDCTL_API: '3' },
     maxBuffer: 256 * 1024 * 1024,
   });
@@ -166,11 +167,11 @@ export interface TrackedProcess {
   logFile: string;
 }
 
-function spawnEtcd(args: readonly string[], logFile: string): TrackedProcess {
+function spawnEtcd(bin: string, args: readonly string[], logFile: string): TrackedProcess {
   const fd = openSync(logFile, 'a');
-  const child = spawn(ETCD_BIN, args, { stdio: ['ignore', fd, fd] });
+  const child = spawn(bin, args, { stdio: ['ignore', fd, fd] });
   closeSync(fd);
-  if (child.pid === undefined) throw new Error(`could not start ${ETCD_BIN} (see ${logFile})`);
+  if (child.pid === undefined) throw new Error(`could not start ${bin} (see ${logFile})`);
   const exited = new Promise<void>((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) resolve();
     else child.once('exit', () => resolve());
@@ -264,6 +265,8 @@ export interface StartEtcdClusterOptions {
   dir?: string;
   /** how long to wait for the cluster to become healthy, default 20 s */
   startTimeoutMs?: number;
+  /** the etcd version's binaries (sandbox/etcd-versions.ts), default Debian's 3.4 */
+  binaries?: EtcdBinaries;
 }
 
 /** a member restored from a snapshot: plain http on loopback, stopped by PID */
@@ -289,6 +292,8 @@ export class EtcdCluster {
     readonly pki: EtcdPki,
     readonly dir: string,
     private readonly ownsDir: boolean,
+    /** the etcd version this cluster runs */
+    readonly binaries: EtcdBinaries,
   ) {}
 
   /** @internal used by {@link startEtcdCluster} */
@@ -311,7 +316,13 @@ export class EtcdCluster {
         logFile: join(dir, `member-${i}.log`),
       };
     });
-    const cluster = new EtcdCluster(members, options.pki, dir, options.dir === undefined);
+    const cluster = new EtcdCluster(
+      members,
+      options.pki,
+      dir,
+      options.dir === undefined,
+      options.binaries ?? DEBIAN_ETCD,
+    );
     const initialCluster = members.map((m) => `${m.name}=${m.peerUrl}`).join(',');
     const { pki } = options;
     try {
@@ -342,7 +353,7 @@ export class EtcdCluster {
             : []),
           ...COMMON_FLAGS,
         ];
-        cluster.procs.set(m.name, spawnEtcd(args, m.logFile));
+        cluster.procs.set(m.name, spawnEtcd(cluster.binaries.etcd, args, m.logFile));
       }
       await waitHealthy(cluster.client(), [...cluster.procs.values()], options.startTimeoutMs ?? 20_000);
     } catch (err) {
@@ -370,7 +381,7 @@ export class EtcdCluster {
   client(index?: number): Etcdctl {
     const endpoints =
       index === undefined ? this.members.map((m) => m.clientUrl) : [this.member(index).clientUrl];
-    return new Etcdctl(endpoints, this.clientTls);
+    return new Etcdctl(endpoints, this.clientTls, this.binaries.etcdctl);
   }
 
   member(index: number): EtcdMember {
@@ -394,6 +405,7 @@ export class EtcdCluster {
     const client = new Etcdctl(
       running.map((i) => this.member(i).clientUrl),
       this.clientTls,
+      this.binaries.etcdctl,
     );
     const batches: string[][] = [];
     for (let i = 0; i < keys.length; i += 1000) batches.push(keys.slice(i, i + 1000));
@@ -427,6 +439,7 @@ export class EtcdCluster {
       snapshotFile,
       join(this.dir, `restore-${this.extra.length}`),
       (p) => this.extra.push(p),
+      this.binaries,
     );
     return restored;
   }
@@ -452,16 +465,19 @@ export function startEtcdCluster(options: StartEtcdClusterOptions): Promise<Etcd
 }
 
 /**
- * Restores `snapshotFile` with `etcdctl snapshot restore` into `<dir>/data`, starts one member
- * on free loopback ports (plain http) and waits until it is healthy.
+ * Restores `snapshotFile` into `<dir>/data` (`etcdutl snapshot restore` where the version has it,
+ * `etcdctl snapshot restore` on 3.4), starts one member on free loopback ports (plain http) and
+ * waits until it is healthy.
  * @param dir a directory that does not exist yet or is empty; default a fresh temp dir
  * @param track receives the started process (for owners that stop everything by PID)
+ * @param binaries the etcd version to restore with, default Debian's 3.4
  * @throws Error when the restore fails (corrupt snapshot, hash mismatch) or the member won't start.
  */
 export async function restoreSnapshot(
   snapshotFile: string,
   dir?: string,
   track?: (proc: TrackedProcess) => void,
+  binaries: EtcdBinaries = DEBIAN_ETCD,
 ): Promise<RestoredMember> {
   const base = dir ?? (await mkdtemp(join(tmpdir(), 'caretaker-restore-')));
   const [clientPort, peerPort] = await freePorts(2);
@@ -471,7 +487,7 @@ export async function restoreSnapshot(
   const dataDir = join(base, 'data');
   await mkdir(base, { recursive: true });
   const cluster = `${name}=${peerUrl}`;
-  await runEtcdctl([
+  await runEtcdctl(binaries.etcdutl ?? binaries.etcdctl, [
     'snapshot',
     'restore',
     snapshotFile,
@@ -482,6 +498,7 @@ export async function restoreSnapshot(
     '--initial-cluster-token=caretaker-restore',
   ]);
   const proc = spawnEtcd(
+    binaries.etcd,
     [
       `--name=${name}`,
       `--data-dir=${dataDir}`,
@@ -495,7 +512,7 @@ export async function restoreSnapshot(
     join(base, 'etcd.log'),
   );
   track?.(proc);
-  const client = new Etcdctl([clientUrl]);
+  const client = new Etcdctl([clientUrl], undefined, binaries.etcdctl);
   try {
     await waitHealthy(client, [proc], 20_000);
   } catch (err) {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian/Ubuntu machine lacks for Caretaker's tests and sandbox:
-# npm packages (npm ci) and, from Debian, etcd, etcdctl, the AWS CLI v2, shellcheck, openssl.
+# npm packages (npm ci); from Debian, etcd 3.4, etcdctl, the AWS CLI v2, shellcheck, openssl; and
+# the test binaries built from Go modules into a cache, once per version (tools/build.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,3 +28,7 @@ fi
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
 fi
+
+# etcd 3.5 and 3.6 (and the Kubernetes control plane) for the tests and the sandbox: a cold build
+# takes minutes, later runs find the cache and return at once
+bash tools/build.sh etcd-3.5 etcd-3.6
