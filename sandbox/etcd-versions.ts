@@ -56,22 +56,30 @@ export function etcdBinaries(version: EtcdVersion): EtcdBinaries {
   };
 }
 
-/** the binaries of `b` that are not there (or not executable), each with how to get it */
-export function missingEtcdBinaries(b: EtcdBinaries): { path: string; remedy: string }[] {
+/**
+ * The binaries of `b` that are not there (`isMissing`, default: not an executable file), each
+ * with the command that provides it.
+ */
+export function missingEtcdBinaries(
+  b: EtcdBinaries,
+  isMissing: (path: string) => boolean = notExecutable,
+): { path: string; remedy: string }[] {
   const remedy =
     b.version === '3.4'
       ? 'apt-get install -y etcd-server etcd-client'
       : `bash tools/build.sh etcd-${b.version} (needs Go, once per version)`;
   return [b.etcd, b.etcdctl, ...(b.etcdutl ? [b.etcdutl] : [])]
-    .filter((path) => {
-      try {
-        accessSync(path, constants.X_OK);
-        return false;
-      } catch {
-        return true;
-      }
-    })
+    .filter(isMissing)
     .map((path) => ({ path, remedy }));
+}
+
+function notExecutable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return false;
+  } catch {
+    return true;
+  }
 }
 
 /**

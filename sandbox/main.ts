@@ -6,6 +6,14 @@
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { RunEvent, RunResult } from './asl-runner';
+import {
+  DEFAULT_ETCD_VERSION,
+  ETCD_VERSIONS,
+  etcdBinaries,
+  isEtcdVersion,
+  missingEtcdBinaries,
+  type EtcdVersion,
+} from './etcd-versions';
 import type { CommandRecord } from './local-fleet';
 import type { Sandbox as SandboxType } from './sandbox';
 
@@ -32,6 +40,8 @@ options:
                     Ctrl-C stops it
   --keys N          /registry keys to seed (default 3000)
   --value-bytes N   bytes per value (default 200); keys × bytes ≈ database size
+  --etcd VERSION    the etcd the cluster runs and the nodes' etcdctl/etcdutl: 3.6 (default,
+                    what Kubernetes ≥ 1.34 ships), 3.5, or 3.4 (Debian's)
   --json            print the report as JSON
   -h, --help        this text`;
 
@@ -58,15 +68,19 @@ export function offlineEnvironment(): void {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 }
 
-/** what the sandbox runs that npm does not bring: Debian's etcd and the AWS CLI v2 */
+/**
+ * What the sandbox runs that npm does not bring: the chosen etcd version's binaries (Debian's
+ * 3.4, or 3.5/3.6 from tools/build.sh) and the AWS CLI v2, each with the command that provides it.
+ */
 export function missingTools(
+  version: EtcdVersion = DEFAULT_ETCD_VERSION,
   exists: (path: string) => boolean = existsSync,
-): { path: string; pkg: string }[] {
+): { path: string; remedy: string }[] {
+  const binaries = etcdBinaries(version);
   const tools = [
-    { path: process.env.CARETAKER_ETCD_BIN ?? '/usr/bin/etcd', pkg: 'etcd-server' },
-    { path: process.env.CARETAKER_ETCDCTL_BIN ?? '/usr/bin/etcdctl', pkg: 'etcd-client' },
+    ...missingEtcdBinaries(binaries, () => true),
     // the node scripts call it by path: another `aws` on PATH may be the old v1
-    { path: '/usr/bin/aws', pkg: 'awscli' },
+    { path: '/usr/bin/aws', remedy: 'apt-get install -y awscli' },
   ];
   return tools.filter((t) => !exists(t.path));
 }
@@ -241,6 +255,7 @@ export async function runSandbox(argv: string[], io: Io = defaultIo): Promise<nu
         keep: { type: 'boolean' },
         keys: { type: 'string' },
         'value-bytes': { type: 'string' },
+        etcd: { type: 'string' },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -279,11 +294,17 @@ export async function runSandbox(argv: string[], io: Io = defaultIo): Promise<nu
     return 2;
   }
 
-  const missing = missingTools();
+  const etcdVersion = args.values.etcd ?? DEFAULT_ETCD_VERSION;
+  if (!isEtcdVersion(etcdVersion)) {
+    io.err(`sandbox: --etcd must be one of ${ETCD_VERSIONS.join(', ')}, not "${etcdVersion}"`);
+    return 2;
+  }
+
+  const missing = missingTools(etcdVersion);
   if (missing.length > 0) {
     io.err(
-      `sandbox: missing ${missing.map((m) => m.path).join(', ')}; install the Debian packages ` +
-        `${[...new Set(missing.map((m) => m.pkg))].join(' ')} (npm run setup does it when run as root)`,
+      `sandbox: missing ${missing.map((m) => m.path).join(', ')}; run ` +
+        `${[...new Set(missing.map((m) => m.remedy))].join('; ')} (npm run setup does both, as root)`,
     );
     return 1;
   }
@@ -297,7 +318,7 @@ export async function runSandbox(argv: string[], io: Io = defaultIo): Promise<nu
     !quiet && io === defaultIo && process.stdout.isTTY === true,
   );
 
-  io.err(`sandbox: starting etcd ×3, s3rver, dynalite (${keys} keys × ${valueBytes} bytes)…`);
+  io.err(`sandbox: starting etcd ${etcdVersion} ×3, s3rver, dynalite (${keys} keys × ${valueBytes} bytes)…`);
   let sandbox: SandboxType | undefined;
   let stopping: Promise<void> | undefined;
   const stop = () => (stopping ??= sandbox ? sandbox.stop() : Promise.resolve());
@@ -309,7 +330,12 @@ export async function runSandbox(argv: string[], io: Io = defaultIo): Promise<nu
   process.once('SIGTERM', onSignal);
   try {
     const upStarted = Date.now();
-    sandbox = await Sandbox.start({ keys, valueBytes, afterCommand: (r) => progress.onCommand(r) });
+    sandbox = await Sandbox.start({
+      keys,
+      valueBytes,
+      etcdVersion,
+      afterCommand: (r) => progress.onCommand(r),
+    });
     io.err(`sandbox: up in ${seconds(Date.now() - upStarted)}; running ${workflows.join(', then ')}`);
     const reports: Report[] = [];
     for (const workflow of workflows) {

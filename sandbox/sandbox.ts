@@ -31,6 +31,7 @@ import * as verifyUpload from '../functions/verify-upload/handler';
 import { runWorkflow, type Fake, type Json, type RunEvent, type RunResult } from './asl-runner';
 import { startDynalite, type LocalDynamo } from './dynalite';
 import { registryKeys, startEtcdCluster, type EtcdCluster } from './etcd-cluster';
+import { DEFAULT_ETCD_VERSION, etcdBinaries, type EtcdVersion } from './etcd-versions';
 import { configDirectory, memoryMetrics, memoryNotifier } from './local-adapters';
 import { LocalFleet, type CommandRecord, type LocalNode } from './local-fleet';
 import { generateEtcdPki } from './pki';
@@ -56,6 +57,8 @@ export interface SandboxOptions extends SandboxHooks {
   /** bytes per seeded value; keys × valueBytes ≈ the database size */
   valueBytes?: number;
   workers?: number;
+  /** the etcd version of the cluster and of the nodes' etcdctl/etcdutl, default 3.6 */
+  etcdVersion?: EtcdVersion;
 }
 
 /** how the seeded keys split across resources: roughly a small real cluster's shape */
@@ -126,7 +129,8 @@ export class Sandbox {
     const started: { stop(): Promise<void> }[] = [];
     try {
       const pki = await generateEtcdPki(join(dir, 'pki'));
-      const etcd = await startEtcdCluster({ pki, dir: join(dir, 'etcd') });
+      const binaries = etcdBinaries(options.etcdVersion ?? DEFAULT_ETCD_VERSION);
+      const etcd = await startEtcdCluster({ pki, dir: join(dir, 'etcd'), binaries });
       started.push(etcd);
       const seeded = seedCounts(options.keys ?? 3000);
       await etcd.seed(registryKeys(seeded), 'v'.repeat(options.valueBytes ?? 200));
@@ -167,6 +171,11 @@ export class Sandbox {
     }
   }
 
+  /** the nodes' PATH: the cluster's etcd version first, so scripts find its etcdctl and etcdutl */
+  private get nodePath(): string {
+    return `${this.etcd.binaries.binDir}:${process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin'}`;
+  }
+
   private async wire(options: SandboxOptions): Promise<void> {
     const nodes: LocalNode[] = [];
     for (const [i, member] of this.etcd.members.entries()) {
@@ -179,6 +188,7 @@ export class Sandbox {
         env: {
           ...this.s3.cliEnv,
           CARETAKER_AWS_CLI: AWS_CLI,
+          PATH: this.nodePath,
           CARETAKER_ETCD_ENDPOINT: member.clientUrl,
           CARETAKER_WORK_DIR: workDir,
         },
@@ -190,7 +200,7 @@ export class Sandbox {
         instanceId: `i-0beef000000000${String(i + 1).padStart(2, '0')}`,
         name: `worker-${i + 1}`,
         tags: { ...this.cluster.workerTags, Name: `worker-${i + 1}` },
-        env: { ...this.s3.cliEnv, CARETAKER_AWS_CLI: AWS_CLI },
+        env: { ...this.s3.cliEnv, CARETAKER_AWS_CLI: AWS_CLI, PATH: this.nodePath },
         online: true,
       });
     }
@@ -210,7 +220,12 @@ export class Sandbox {
         // a fresh machine: its own empty work dir
         const workDir = join(this.dir, 'nodes', instanceId);
         mkdirSync(workDir, { recursive: true });
-        return { ...this.s3.cliEnv, CARETAKER_AWS_CLI: AWS_CLI, CARETAKER_WORK_DIR: workDir };
+        return {
+          ...this.s3.cliEnv,
+          CARETAKER_AWS_CLI: AWS_CLI,
+          PATH: this.nodePath,
+          CARETAKER_WORK_DIR: workDir,
+        };
       },
       // EventBridge: the status-change event goes to the real completion handler
       onStatusChange: async (event) => {

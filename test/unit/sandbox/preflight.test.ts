@@ -1,12 +1,20 @@
 import { missingTools, runSandbox } from '../../../sandbox/main';
 
 describe('the sandbox preflight', () => {
-  it('names the missing tools and the Debian packages that bring them', () => {
-    expect(missingTools((p) => p === '/usr/bin/aws')).toEqual([
-      { path: '/usr/bin/etcd', pkg: 'etcd-server' },
-      { path: '/usr/bin/etcdctl', pkg: 'etcd-client' },
+  it('names the missing tools of etcd 3.4 and the Debian packages that bring them', () => {
+    expect(missingTools('3.4', (p) => p === '/usr/bin/aws')).toEqual([
+      { path: '/usr/bin/etcd', remedy: 'apt-get install -y etcd-server etcd-client' },
+      { path: '/usr/bin/etcdctl', remedy: 'apt-get install -y etcd-server etcd-client' },
     ]);
-    expect(missingTools(() => true)).toEqual([]);
+    expect(missingTools('3.4', () => true)).toEqual([]);
+  });
+
+  it('names the build command for a missing etcd 3.6 (the default), etcdutl included', () => {
+    const missing = missingTools(undefined, (p) => p === '/usr/bin/aws');
+    expect(missing.map((m) => m.path.split('/').pop())).toEqual(['etcd', 'etcdctl', 'etcdutl']);
+    expect(new Set(missing.map((m) => m.remedy))).toEqual(
+      new Set(['bash tools/build.sh etcd-3.6 (needs Go, once per version)']),
+    );
   });
 
   it('rejects an unknown workflow or a bad size before starting anything', async () => {
@@ -14,9 +22,11 @@ describe('the sandbox preflight', () => {
     const io = { out: () => undefined, err: (l: string) => err.push(l) };
     expect(await runSandbox(['patch'], io)).toBe(2);
     expect(await runSandbox(['backup', '--keys', '0'], io)).toBe(2);
+    expect(await runSandbox(['backup', '--etcd', '3.3'], io)).toBe(2);
     expect(err).toEqual([
       'sandbox: the patch workflow is not built yet; available: backup, restore-verify',
       'sandbox: --keys must be a whole number from 1 to 2000000, not "0"',
+      'sandbox: --etcd must be one of 3.4, 3.5, 3.6, not "3.3"',
     ]);
   });
 });
