@@ -1,6 +1,8 @@
 import { join } from 'node:path';
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { CaretakerConfig } from '../functions/shared/domain/config';
@@ -9,6 +11,7 @@ import { CaretakerFunction, type SharedEnvironment } from './constructs/caretake
 import { ClusterLock } from './constructs/cluster-lock';
 import { CLUSTER_PARAMETER_PREFIX, ClusterParameters } from './constructs/cluster-parameters';
 import { CommandRunner } from './constructs/command-runner';
+import { deadLetterAlarm } from './constructs/dead-letters';
 import { EtcdBackupWorkflow } from './constructs/etcd-backup-workflow';
 import { Inventory } from './constructs/inventory';
 import { NodePolicy } from './constructs/node-policy';
@@ -140,6 +143,25 @@ export class CaretakerStack extends Stack {
         });
       }
     }
+
+    // functions invoked asynchronously keep what still fails after Lambda's retries; every
+    // dead-letter queue of the stack alarms when anything lands in it
+    for (const fn of [
+      this.runner.completeCommand,
+      this.runner.reconcileCommands,
+      this.starter.startWorkflow,
+      ...(this.restoreVerify ? [this.restoreVerify.reapScratch] : []),
+    ]) {
+      fn.keepFailedEvents();
+    }
+    for (const queue of this.node.findAll().filter((c): c is sqs.Queue => c instanceof sqs.Queue)) {
+      deadLetterAlarm(queue, this.notifications.topic);
+    }
+
+    // last, so every alarm above is in the list: each may publish to the topic
+    this.notifications.allowAlarmsToPublish(
+      this.node.findAll().filter((c): c is cloudwatch.Alarm => c instanceof cloudwatch.Alarm),
+    );
 
     new CfnOutput(this, 'SnapshotBucketName', { value: this.snapshots.bucket.bucketName });
     new CfnOutput(this, 'OperationsTableName', { value: this.table.table.tableName });

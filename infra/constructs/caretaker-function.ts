@@ -2,9 +2,12 @@ import { join } from 'node:path';
 import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { deadLetterQueue } from './dead-letters';
 
 export const FUNCTION_NAMES = [
   'start-workflow',
@@ -124,5 +127,23 @@ export class CaretakerFunction extends Construct {
   /** adds one statement to this function's role */
   allow(statement: iam.PolicyStatementProps): void {
     this.role.addToPolicy(new iam.PolicyStatement(statement));
+  }
+
+  /**
+   * For a function invoked asynchronously (EventBridge rules, Scheduler): an event that still
+   * fails after Lambda's two retries goes to this queue (on-failure destination) instead of
+   * vanishing. The stack alarms on every dead-letter queue's depth.
+   */
+  keepFailedEvents(): sqs.Queue {
+    const queue = deadLetterQueue(
+      this,
+      'FailedEvents',
+      `the asynchronous invocations of ${this.fn.node.path} that failed after Lambda's retries (on-failure destination)`,
+    );
+    this.fn.configureAsyncInvoke({
+      onFailure: new destinations.SqsDestination(queue),
+      retryAttempts: 2,
+    });
+    return queue;
   }
 }

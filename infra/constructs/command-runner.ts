@@ -8,6 +8,7 @@ import { Construct } from 'constructs';
 import { CLUSTER_TAG } from '../../functions/shared/domain/config';
 import { CaretakerFunction, type SharedEnvironment } from './caretaker-function';
 import { CommandDocuments } from './command-documents';
+import { deadLetterQueue } from './dead-letters';
 
 export interface CommandRunnerProps {
   projectRoot: string;
@@ -98,16 +99,11 @@ export class CommandRunner extends Construct {
     });
     this.reconcileCommands.allow({ actions: ['ssm:GetCommandInvocation'], resources: ['*'] });
 
-    this.deadLetters = new sqs.Queue(this, 'DeadLetters', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    Validations.of(this.deadLetters).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason:
-        'this queue is itself the dead-letter queue of the command-completion and reconciler EventBridge targets',
-    });
+    this.deadLetters = deadLetterQueue(
+      this,
+      'DeadLetters',
+      'the events EventBridge could not deliver to complete-command and reconcile-commands',
+    );
 
     const target = (fn: CaretakerFunction) =>
       new targets.LambdaFunction(fn.fn, {

@@ -1,4 +1,5 @@
-import { RemovalPolicy } from 'aws-cdk-lib';
+import { RemovalPolicy, Stack } from 'aws-cdk-lib';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -52,5 +53,26 @@ export class Notifications extends Construct {
       actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
       resources: [this.key.keyArn],
     });
+  }
+
+  /**
+   * Lets these alarms publish their state changes to the topic. `enforceSSL` gives the topic a
+   * policy of its own, which replaces SNS's default one: without this statement no alarm can
+   * notify anyone. Confused-deputy safe: this account, and only these alarms' ARNs.
+   */
+  allowAlarmsToPublish(alarms: cloudwatch.IAlarm[]): void {
+    if (alarms.length === 0) return;
+    this.topic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowCaretakerAlarmsToPublish',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [this.topic.topicArn],
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': Stack.of(this).account },
+          ArnEquals: { 'aws:SourceArn': alarms.map((a) => a.alarmArn) },
+        },
+      }),
+    );
   }
 }

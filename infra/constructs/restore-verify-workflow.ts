@@ -252,8 +252,9 @@ export class RestoreVerifyWorkflow extends Construct {
     this.terminateScratch = terminator('TerminateScratch', 'terminate-scratch', Duration.seconds(30));
     this.reapScratch = terminator('ReapScratch', 'reap-scratch', Duration.minutes(2));
 
-    // the janitor runs every 15 minutes; a missed run is made up by the next one, so no DLQ:
-    // an alarm tells when it keeps failing (scratch instances would pile up and cost money)
+    // the janitor runs every 15 minutes and a missed run is made up by the next one; failed runs
+    // still land in its failed-events queue (the stack wires it), and this alarm tells when it
+    // keeps failing (scratch instances would pile up and cost money)
     this.janitor = new events.Rule(this, 'Janitor', {
       description: 'terminates Caretaker scratch instances past their caretaker:expires-at',
       schedule: events.Schedule.rate(Duration.minutes(15)),
