@@ -30,13 +30,22 @@ Exit status: 0 valid, 1 invalid (one line per problem, naming the cluster and fi
 `;
 
 export function workflowHelp(w: WorkflowInfo): string {
-  return `Usage: caretaker ${w.command} <cluster> [--follow] [--region R] [--state-machine-arn ARN] [--json]
+  const own = Object.entries(w.options).map(([flag, o]) => ({
+    usage: `--${flag}${o.type === 'string' ? ` ${o.value ?? 'VALUE'}` : ''}`,
+    description: o.description,
+  }));
+  return `Usage: caretaker ${w.command} <cluster> ${own.map((o) => `[${o.usage}] `).join('')}[--follow] [--region R] [--state-machine-arn ARN] [--json]
 
 ${w.summary[0]!.toUpperCase()}${w.summary.slice(1)}.
-Starts the ${w.workflow} workflow with {"cluster": "<cluster>"}, named
+Starts the ${w.workflow} workflow with {"cluster": "<cluster>", "requestedBy": "cli"${own.length ? ', …' : ''}}, named
 ${w.workflow}-<cluster>-<yyyymmddThhmmssZ>-cli.
 
-  --follow                 print each state as it runs, until the execution ends
+${own
+  .map(
+    (o) => `  ${o.usage.padEnd(25)}${o.description}
+`,
+  )
+  .join('')}  --follow                 print each state as it runs, until the execution ends
   --state-machine-arn ARN  the state machine to start (default: $${arnEnvVar(w)}, else the
                            ${w.output} output of the Caretaker-<region> stack)
   --json                   print the started execution as JSON (not with --follow)

@@ -48,9 +48,19 @@ async function run(argv: string[], io: Io, deps: CliDeps): Promise<number> {
       io.stdout.write(workflowHelp(workflow));
       return 0;
     }
-    const parsed = parse(command, rest, { ...CLUSTER_OPTIONS, follow: { type: 'boolean' } }, ['<cluster>']);
+    const own = Object.fromEntries(
+      Object.entries(workflow.options).map(([flag, o]) => [flag, { type: o.type }]),
+    );
+    const parsed = parse(command, rest, { ...CLUSTER_OPTIONS, follow: { type: 'boolean' }, ...own }, [
+      '<cluster>',
+    ]);
     return startWorkflow(io, deps, workflow, {
       cluster: parsed.positionals[0]!,
+      input: Object.fromEntries(
+        Object.entries(workflow.options)
+          .filter(([flag]) => parsed.values[flag] !== undefined)
+          .map(([flag, o]) => [o.field, parsed.values[flag]]),
+      ),
       follow: parsed.values.follow === true,
       json: parsed.values.json === true,
       region: stringFlag(parsed, 'region'),

@@ -1,3 +1,6 @@
+import type { ZodType } from '../functions/shared/zod';
+import { WORKFLOWS as REGISTRY, stackOutput, type CliOption } from '../functions/shared/workflows';
+
 /** the workflows a cluster command can start, and where each one's state machine ARN lives */
 export interface WorkflowInfo {
   /** the CLI command */
@@ -10,38 +13,28 @@ export interface WorkflowInfo {
   summary: string;
   /** works on etcd itself, so makes no sense on EKS */
   etcd: boolean;
+  /** the execution input's schema: the CLI parses what it sends, as start-workflow does */
+  input: ZodType;
+  /** flags that set fields of the execution input (`--key KEY`) */
+  options: Readonly<Record<string, CliOption>>;
 }
 
-export const WORKFLOWS: readonly WorkflowInfo[] = [
-  {
-    command: 'backup',
-    workflow: 'etcd-backup',
-    output: 'EtcdBackupStateMachineArn',
-    etcd: true,
-    summary: 'take an etcd snapshot now, as the schedule does',
-  },
-  {
-    command: 'restore-verify',
-    workflow: 'restore-verify',
-    output: 'RestoreVerifyStateMachineArn',
-    etcd: true,
-    summary: 'restore the newest snapshot into a scratch etcd and mark it verified',
-  },
-  {
-    command: 'patch',
-    workflow: 'patch-workers',
-    output: 'PatchWorkersStateMachineArn',
-    etcd: false,
-    summary: "patch and reboot a cluster's workers, one at a time",
-  },
-  {
-    command: 'upgrade',
-    workflow: 'upgrade-control-plane',
-    output: 'UpgradeControlPlaneStateMachineArn',
-    etcd: false,
-    summary: "upgrade a cluster's control plane, one node at a time",
-  },
-];
+/** every registry workflow with a CLI verb; a workflow that does not exist has no verb */
+export const WORKFLOWS: readonly WorkflowInfo[] = REGISTRY.flatMap((w) =>
+  w.cli
+    ? [
+        {
+          command: w.cli.verb,
+          workflow: w.name,
+          output: stackOutput(w.name),
+          summary: w.cli.summary,
+          etcd: w.needsEtcd,
+          input: w.input,
+          options: w.cli.options ?? {},
+        },
+      ]
+    : [],
+);
 
 export function workflowByCommand(command: string): WorkflowInfo | undefined {
   return WORKFLOWS.find((w) => w.command === command);

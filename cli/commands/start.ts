@@ -1,5 +1,6 @@
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { executionName } from '../../functions/shared/domain/execution-name';
+import { parseInput } from '../../functions/shared/domain/validation';
 import { findCluster, loadConfig } from '../config';
 import { CliError, UsageError, type CliDeps, type Io } from '../context';
 import { json } from '../format';
@@ -9,6 +10,8 @@ import { followExecution } from './follow';
 
 export interface StartOptions {
   cluster: string;
+  /** the workflow's own input fields, from its flags (`--key`) */
+  input?: Record<string, unknown>;
   follow: boolean;
   json: boolean;
   region?: string;
@@ -17,10 +20,12 @@ export interface StartOptions {
 }
 
 /**
- * `caretaker backup|restore-verify|patch|upgrade <cluster>`: starts the workflow for one
- * cluster under a name from executionName(…, 'cli'), and with --follow tails it to the end.
+ * `caretaker <verb> <cluster>` (a verb of the workflow registry): starts the workflow for one
+ * cluster under a name from executionName(…, 'cli') with the input its schema accepts, and
+ * with --follow tails it to the end.
  * @throws CliError for a cluster not in the configuration (nothing is started) or a workflow
- *   that is not deployed; InvalidInputError for a bad configuration
+ *   that is not deployed; InvalidInputError for a bad configuration or an input the workflow's
+ *   schema refuses (naming the field; nothing is started)
  */
 export async function startWorkflow(
   io: Io,
@@ -39,6 +44,11 @@ export async function startWorkflow(
       `${cluster.name} is an EKS cluster: AWS runs its etcd, so the ${workflow.workflow} workflow does not apply`,
     );
   }
+  const input = parseInput(
+    workflow.input,
+    { ...options.input, cluster: cluster.name, requestedBy: 'cli' },
+    `${workflow.workflow} input`,
+  );
   const region = options.region ?? cluster.region;
   const stateMachineArn = await new StackLookup(region, io, deps).stateMachineArn(
     workflow,
@@ -47,7 +57,7 @@ export async function startWorkflow(
   const name = executionName(workflow.workflow, cluster.name, deps.now(), 'cli');
   const sfn = deps.sfn(arnRegion(stateMachineArn) ?? region);
   const started = await sfn.send(
-    new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify({ cluster: cluster.name }) }),
+    new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) }),
   );
   const executionArn = started.executionArn!;
   if (options.json) {

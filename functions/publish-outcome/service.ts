@@ -1,4 +1,5 @@
 import type { Clock, MetricSink, Notifier } from '../shared/ports';
+import { workflowNamed } from '../shared/workflows';
 
 export interface PublishDeps {
   notifier: Notifier;
@@ -76,11 +77,8 @@ export function describeOutcome(i: OutcomeInput, seconds: number): { subject: st
   }
   if (i.error) {
     lines.push(`Error: ${i.error.Error}`, causeText(i.error.Cause));
-    lines.push(
-      i.workflow === 'restore-verify'
-        ? 'The scratch instance was terminated (the janitor removes it at its expiry otherwise).'
-        : 'The operation lock was released; no snapshot was pruned.',
-    );
+    // each workflow says what its failure path undid: "no snapshot was pruned" is a backup's
+    lines.push(workflowNamed(i.workflow)?.outcome.afterFailure ?? '');
   }
   lines.push(`Execution: ${i.executionId}`);
   return { subject, message: lines.filter(Boolean).join('\n') };

@@ -1,5 +1,7 @@
+import type { ZodOptional } from 'zod';
 import * as z from '../zod';
 import { InvalidInputError } from '../errors';
+import { WORKFLOWS, type ConfigFields, type WorkflowSettings } from '../workflows';
 
 /**
  * caretaker.config.json: the single source of truth for what Caretaker manages. Parsed at the
@@ -48,15 +50,14 @@ const timeZone = z.string().refine((tz) => {
 
 const count = (max: number) => z.number().int().min(0).max(max);
 
-const retentionInput = z
-  .object({
-    keepLast: count(1000).optional(),
-    hourly: count(1000).optional(),
-    daily: count(1000).optional(),
-    weekly: count(520).optional(),
-    monthly: count(120).optional(),
-  })
-  .strict();
+/** each workflow's block (`backup`, `restoreVerify`), as its registry entry describes it */
+const fields: ConfigFields = { schedule, timeZone, count };
+type Blocks = {
+  [W in (typeof WORKFLOWS)[number] as W['config']['key']]: ReturnType<W['config']['schema']>;
+};
+const workflowBlocks = Object.fromEntries(
+  WORKFLOWS.map((w) => [w.config.key, w.config.schema(fields).optional()]),
+) as { [K in keyof Blocks]: ZodOptional<Blocks[K]> };
 
 const etcdInput = z
   .object({
@@ -79,46 +80,7 @@ const clusterInput = z
     controlPlane: z.object({ tags: tagMap }).strict().optional(),
     workers: z.object({ tags: tagMap }).strict().optional(),
     etcd: etcdInput.optional(),
-    backup: z
-      .object({
-        enabled: z.boolean().optional(),
-        schedule: schedule.optional(),
-        timeZone: timeZone.optional(),
-        retention: retentionInput.optional(),
-      })
-      .strict()
-      .optional(),
-    restoreVerify: z
-      .object({
-        enabled: z.boolean().optional(),
-        schedule: schedule.optional(),
-        timeZone: timeZone.optional(),
-        /** the scratch instance: an image with etcd (or etcdutl), the AWS CLI and the SSM agent */
-        launchTemplate: z
-          .string()
-          .regex(
-            /^(lt-[0-9a-f]{8,17}|[A-Za-z0-9()./_-]{3,128})$/,
-            'must be a launch template id (lt-…) or name',
-          ),
-        launchTemplateVersion: z
-          .string()
-          .regex(/^(\$Latest|\$Default|\d+)$/, 'must be $Latest, $Default or a number')
-          .optional(),
-        subnetId: z
-          .string()
-          .regex(/^subnet-[0-9a-f]{8,17}$/, 'must be a subnet id')
-          .optional(),
-        instanceType: z
-          .string()
-          .regex(/^[a-z0-9]+\.[a-z0-9]+$/, 'must be an instance type such as t3.medium')
-          .optional(),
-        /** the janitor terminates a scratch instance this long after launch, whatever happened */
-        scratchTtlMinutes: z.number().int().min(15).max(1440).optional(),
-        /** the alarm fires when no snapshot was verified in this many hours */
-        alarmAfterHours: z.number().int().min(1).max(720).optional(),
-      })
-      .strict()
-      .optional(),
+    ...workflowBlocks,
   })
   .strict();
 
@@ -144,13 +106,8 @@ export const configSchema = z
 
 export type ConfigInput = z.input<typeof configSchema>;
 
-export interface Retention {
-  keepLast: number;
-  hourly: number;
-  daily: number;
-  weekly: number;
-  monthly: number;
-}
+export type { Retention } from '../workflows/etcd-backup';
+export type { RestoreVerifyConfig } from '../workflows/restore-verify';
 
 export interface EtcdAccess {
   clientPort: number;
@@ -161,8 +118,13 @@ export interface EtcdAccess {
   dataDir: string;
 }
 
-/** a cluster with every default filled in: what the Lambdas and the SSM documents see */
-export interface ClusterConfig {
+/**
+ * a cluster with every default filled in: what the Lambdas and the SSM documents see; each
+ * workflow's block (`backup`, `restoreVerify?`) comes from its registry entry
+ */
+export type ClusterConfig = ClusterBase & WorkflowSettings;
+
+interface ClusterBase {
   name: string;
   kind: ClusterKind;
   region: string;
@@ -170,21 +132,6 @@ export interface ClusterConfig {
   workerTags: Record<string, string>;
   /** absent for EKS: AWS runs etcd */
   etcd?: EtcdAccess;
-  backup: { enabled: boolean; schedule: string; timeZone: string; retention: Retention };
-  /** absent when the cluster has no restoreVerify block (or is EKS) */
-  restoreVerify?: RestoreVerifyConfig;
-}
-
-export interface RestoreVerifyConfig {
-  enabled: boolean;
-  schedule: string;
-  timeZone: string;
-  launchTemplate: string;
-  launchTemplateVersion: string;
-  subnetId?: string;
-  instanceType?: string;
-  scratchTtlMinutes: number;
-  alarmAfterHours: number;
 }
 
 export interface CaretakerConfig {
@@ -224,9 +171,8 @@ export const ETCD_DEFAULTS: Record<Exclude<ClusterKind, 'eks'>, EtcdAccess> = {
   },
 };
 
-export const RETENTION_DEFAULTS: Retention = { keepLast: 6, hourly: 24, daily: 7, weekly: 4, monthly: 6 };
-export const BACKUP_SCHEDULE_DEFAULT = 'rate(1 hour)';
-export const RESTORE_VERIFY_SCHEDULE_DEFAULT = 'rate(1 day)';
+export { BACKUP_SCHEDULE_DEFAULT, RETENTION_DEFAULTS } from '../workflows/etcd-backup';
+export { RESTORE_VERIFY_SCHEDULE_DEFAULT } from '../workflows/restore-verify';
 /** tags Caretaker puts on scratch instances; the janitor and terminate-scratch act only on these */
 export const ROLE_TAG = 'caretaker:role';
 export const SCRATCH_ROLE = 'scratch';
@@ -272,14 +218,14 @@ export function parseConfig(input: unknown): CaretakerConfig {
     if (seen.has(c.name)) problems.push(`${at}.name: "${c.name}" is listed twice`);
     seen.add(c.name);
     if (c.kind === 'eks' && c.etcd) problems.push(`${at}.etcd: EKS runs etcd for you; remove this block`);
-    const backupEnabled = c.backup?.enabled ?? c.kind !== 'eks';
-    if (c.kind === 'eks' && backupEnabled) {
-      problems.push(`${at}.backup.enabled: etcd backups are not possible on EKS (AWS owns etcd)`);
-    }
-    if (c.kind === 'eks' && c.restoreVerify) {
-      problems.push(`${at}.restoreVerify: EKS has no etcd snapshots to verify; remove this block`);
-    }
-    const rv = c.restoreVerify;
+    const raw = c as Readonly<Record<string, unknown>>;
+    const context = { name: c.name, kind: c.kind, raw, at, problems };
+    const settings = Object.fromEntries(
+      WORKFLOWS.map((w) => {
+        const resolve = w.config.resolve as (block: unknown, ctx: typeof context) => unknown;
+        return [w.config.key, resolve(raw[w.config.key], context)];
+      }).filter(([, value]) => value !== undefined),
+    ) as WorkflowSettings;
     return {
       name: c.name,
       kind: c.kind,
@@ -290,25 +236,7 @@ export function parseConfig(input: unknown): CaretakerConfig {
       },
       workerTags: { ...(c.workers?.tags ?? { 'caretaker:role': 'worker' }), [CLUSTER_TAG]: c.name },
       etcd: c.kind === 'eks' ? undefined : { ...ETCD_DEFAULTS[c.kind], ...c.etcd },
-      backup: {
-        enabled: backupEnabled,
-        schedule: c.backup?.schedule ?? BACKUP_SCHEDULE_DEFAULT,
-        timeZone: c.backup?.timeZone ?? 'UTC',
-        retention: { ...RETENTION_DEFAULTS, ...c.backup?.retention },
-      },
-      ...(rv && {
-        restoreVerify: {
-          enabled: rv.enabled ?? true,
-          schedule: rv.schedule ?? RESTORE_VERIFY_SCHEDULE_DEFAULT,
-          timeZone: rv.timeZone ?? c.backup?.timeZone ?? 'UTC',
-          launchTemplate: rv.launchTemplate,
-          launchTemplateVersion: rv.launchTemplateVersion ?? '$Default',
-          subnetId: rv.subnetId,
-          instanceType: rv.instanceType,
-          scratchTtlMinutes: rv.scratchTtlMinutes ?? 120,
-          alarmAfterHours: rv.alarmAfterHours ?? 48,
-        },
-      }),
+      ...settings,
     };
   });
   for (const [i, c] of clusters.entries()) {

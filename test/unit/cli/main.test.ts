@@ -30,8 +30,6 @@ describe('caretaker --help', () => {
       'config check [file]',
       'backup <cluster>',
       'restore-verify <cluster>',
-      'patch <cluster>',
-      'upgrade <cluster>',
       'status <cluster>',
       'history <cluster>',
       'sandbox [...]',
@@ -45,8 +43,8 @@ describe('caretaker --help', () => {
     [['config', '--help'], 'Usage: caretaker config check [file]'],
     [['backup', '--help'], 'Usage: caretaker backup <cluster> [--follow]'],
     [['restore-verify', '--help'], 'Usage: caretaker restore-verify <cluster>'],
-    [['patch', '-h'], 'Usage: caretaker patch <cluster>'],
-    [['upgrade', 'prod-eu', '--help'], 'Usage: caretaker upgrade <cluster>'],
+    [['restore-verify', '-h'], 'Usage: caretaker restore-verify <cluster> [--key KEY]'],
+    [['backup', 'prod-eu', '--help'], 'Usage: caretaker backup <cluster>'],
     [['status', '--help'], 'Usage: caretaker status <cluster>'],
     [['history', '--help'], 'Usage: caretaker history <cluster> [--limit N]'],
     [['help', 'history'], 'Usage: caretaker history <cluster> [--limit N]'],
@@ -63,12 +61,24 @@ describe('caretaker --help', () => {
 
   it('names the environment variable and stack output each workflow reads its ARN from', async () => {
     // Act
-    const out = await run(['patch', '--help']);
+    const out = await run(['restore-verify', '--help']);
 
     // Assert
-    expect(out.stdout).toContain('$CARETAKER_PATCH_WORKERS_ARN');
-    expect(out.stdout).toContain('PatchWorkersStateMachineArn');
+    expect(out.stdout).toContain('$CARETAKER_RESTORE_VERIFY_ARN');
+    expect(out.stdout).toContain('RestoreVerifyStateMachineArn');
   });
+
+  it.each(['patch', 'upgrade'])(
+    'rejects `%s`: a verb comes with its workflow, and that workflow does not exist yet',
+    async (verb) => {
+      // Act
+      const out = await run([verb, 'prod-eu']);
+
+      // Assert
+      expect(out.code).toBe(2);
+      expect(out.stderr).toContain(`unknown command "${verb}"`);
+    },
+  );
 });
 
 describe('usage errors', () => {
@@ -143,7 +153,7 @@ describe('usage errors', () => {
 
     // Assert
     expect(out.code).toBe(2);
-    expect(out.stderr).toContain('--workflow must be one of backup, restore-verify, patch, upgrade');
+    expect(out.stderr).toContain('--workflow must be one of backup, restore-verify, not "etcd-backup"');
   });
 
   it('rejects `config` without a subcommand and an unknown subcommand', async () => {

@@ -45,7 +45,7 @@ describe('caretaker backup', () => {
     expect(sfn.commandCalls(StartExecutionCommand)[0]!.args[0].input).toEqual({
       stateMachineArn: BACKUP_ARN,
       name: NAME,
-      input: '{"cluster":"prod-eu"}',
+      input: '{"cluster":"prod-eu","requestedBy":"cli"}',
     });
     expect(out.regions.cloudFormation).toEqual(['eu-west-1']);
     expect(out.regions.sfn).toEqual(['eu-west-1']);
@@ -99,7 +99,9 @@ describe('caretaker backup', () => {
 
     // Assert
     expect(out.code).toBe(0);
-    expect(sfn).toHaveReceivedCommandWith(StartExecutionCommand, { input: '{"cluster":"edge"}' });
+    expect(sfn).toHaveReceivedCommandWith(StartExecutionCommand, {
+      input: '{"cluster":"edge","requestedBy":"cli"}',
+    });
   });
 });
 
@@ -126,22 +128,35 @@ describe('state machine ARN resolution', () => {
     expect(cloudFormation).not.toHaveReceivedCommand(DescribeStacksCommand);
   });
 
-  it('reads each workflow from its own environment variable', async () => {
+  it('reads each workflow from its own environment variable and sends the input its flags set', async () => {
     // Arrange
-    const arn = `arn:aws:states:eu-west-1:${ACCOUNT}:stateMachine:caretaker-upgrade-control-plane`;
+    const arn = `arn:aws:states:eu-west-1:${ACCOUNT}:stateMachine:caretaker-restore-verify`;
+    const key = 'prod-eu/etcd/2024/05/01/20240501T090000Z-r42.db';
 
     // Act
-    const out = await run(['upgrade', 'prod-eu'], {
-      env: { CARETAKER_ETCD_BACKUP_ARN: ENV_ARN, CARETAKER_UPGRADE_CONTROL_PLANE_ARN: arn },
+    const out = await run(['restore-verify', 'prod-eu', '--key', key], {
+      env: { CARETAKER_ETCD_BACKUP_ARN: ENV_ARN, CARETAKER_RESTORE_VERIFY_ARN: arn },
     });
 
     // Assert
     expect(out.code).toBe(0);
     expect(sfn.commandCalls(StartExecutionCommand)[0]!.args[0].input).toEqual({
       stateMachineArn: arn,
-      name: 'upgrade-control-plane-prod-eu-20240501T100000Z-cli',
-      input: '{"cluster":"prod-eu"}',
+      name: 'restore-verify-prod-eu-20240501T100000Z-cli',
+      input: JSON.stringify({ cluster: 'prod-eu', requestedBy: 'cli', key }),
     });
+  });
+
+  it("rejects a flag value the workflow's input schema refuses, naming the field and starting nothing", async () => {
+    // Act
+    const out = await run(['restore-verify', 'prod-eu', '--key', ''], {
+      env: { CARETAKER_RESTORE_VERIFY_ARN: ENV_ARN },
+    });
+
+    // Assert
+    expect(out.code).toBe(1);
+    expect(out.stderr).toMatch(/invalid restore-verify input: key: /);
+    expect(sfn).not.toHaveReceivedCommand(StartExecutionCommand);
   });
 
   it('talks to the region a --state-machine-arn names', async () => {
@@ -158,19 +173,18 @@ describe('state machine ARN resolution', () => {
     expect(out.regions.sfn).toEqual(['ap-south-1']);
   });
 
-  it.each([
-    ['restore-verify', 'restore-verify'],
-    ['patch', 'patch-workers'],
-    ['upgrade', 'upgrade-control-plane'],
-  ])('fails saying `%s` is not deployed when the stack has no output for it', async (command, workflow) => {
-    // Act
-    const out = await run([command, 'prod-eu']);
+  it.each([['restore-verify', 'restore-verify']])(
+    'fails saying `%s` is not deployed when the stack has no output for it',
+    async (command, workflow) => {
+      // Act
+      const out = await run([command, 'prod-eu']);
 
-    // Assert
-    expect(out.code).toBe(1);
-    expect(out.stderr).toBe(`caretaker: the ${workflow} workflow is not deployed in Caretaker-eu-west-1\n`);
-    expect(sfn).not.toHaveReceivedCommand(StartExecutionCommand);
-  });
+      // Assert
+      expect(out.code).toBe(1);
+      expect(out.stderr).toBe(`caretaker: the ${workflow} workflow is not deployed in Caretaker-eu-west-1\n`);
+      expect(sfn).not.toHaveReceivedCommand(StartExecutionCommand);
+    },
+  );
 
   it('fails saying Caretaker is not deployed when the region has no stack', async () => {
     // Arrange

@@ -227,22 +227,22 @@ describe('caretaker history', () => {
 
   it("reads another workflow's state machine with --workflow", async () => {
     // Arrange
-    const arn = `arn:aws:states:eu-west-1:${ACCOUNT}:stateMachine:caretaker-patch-workers`;
+    const arn = `arn:aws:states:eu-west-1:${ACCOUNT}:stateMachine:caretaker-restore-verify`;
     sfn.on(ListExecutionsCommand).resolves({
       executions: [
-        execution('patch-workers-prod-eu-20240501T020000Z-cli', 'SUCCEEDED', '2024-05-01T02:00:00Z', 900),
+        execution('restore-verify-prod-eu-20240501T020000Z-cli', 'SUCCEEDED', '2024-05-01T02:00:00Z', 900),
       ],
     });
 
     // Act
-    const out = await run(['history', 'prod-eu', '--workflow', 'patch'], {
-      env: { CARETAKER_PATCH_WORKERS_ARN: arn },
+    const out = await run(['history', 'prod-eu', '--workflow', 'restore-verify'], {
+      env: { CARETAKER_RESTORE_VERIFY_ARN: arn },
     });
 
     // Assert
     expect(out.code).toBe(0);
     expect(sfn).toHaveReceivedCommandWith(ListExecutionsCommand, { stateMachineArn: arn });
-    expect(out.stdout).toMatch(/SUCCEEDED\s+2024-05-01T02:00:00Z\s+15m 00s\s+patch-workers-prod-eu-/);
+    expect(out.stdout).toMatch(/SUCCEEDED\s+2024-05-01T02:00:00Z\s+15m 00s\s+restore-verify-prod-eu-/);
   });
 
   it('says so when the cluster has no executions', async () => {
