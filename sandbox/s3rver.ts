@@ -1,4 +1,4 @@
-import { S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -89,6 +89,16 @@ export async function startLocalS3(options: StartLocalS3Options = {}): Promise<L
       await server.close();
       await rm(directory, { recursive: true, force: true });
       await rm(configFile, { force: true });
+    },
+  };
+}
+
+/** what the local ASL runner's ItemReader reads through: GetObject on this S3 */
+export function objectReader(client: S3Client): { getObject(bucket: string, key: string): Promise<string> } {
+  return {
+    async getObject(bucket, key) {
+      const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      return out.Body!.transformToString();
     },
   };
 }
