@@ -8,6 +8,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { deadLetterQueue } from './dead-letters';
+import { logsKey } from './logs-key';
 
 export const FUNCTION_NAMES = [
   'start-workflow',
@@ -64,6 +65,7 @@ export class CaretakerFunction extends Construct {
     super(scope, id);
     const logGroup = new logs.LogGroup(this, 'Logs', {
       retention: logs.RetentionDays.THREE_MONTHS,
+      encryptionKey: logsKey(this),
       removalPolicy: RemovalPolicy.DESTROY,
     });
     this.role = new iam.Role(this, 'Role', {

@@ -8,6 +8,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import { checkedSubstitutions } from '../definition-substitutions';
 import type { CaretakerFunction } from './caretaker-function';
+import { logsKey } from './logs-key';
 
 export interface WorkflowStateMachineProps<K extends string> {
   projectRoot: string;
@@ -20,7 +21,7 @@ export interface WorkflowStateMachineProps<K extends string> {
 
 /**
  * A Caretaker workflow from its ASL file: Standard, typed substitutions checked at synth,
- * logging ALL with execution data to its own log group, X-Ray, and a role that may invoke
+ * logging errors without execution data to its own encrypted log group, X-Ray, and a role that may invoke
  * exactly the unqualified function ARNs the definition names. Creates `Logs` and
  * `StateMachine` directly under `scope`.
  */
@@ -35,13 +36,16 @@ export function workflowStateMachine<K extends string>(
 
   const logGroup = new logs.LogGroup(scope, 'Logs', {
     retention: logs.RetentionDays.THREE_MONTHS,
+    encryptionKey: logsKey(scope),
     removalPolicy: RemovalPolicy.DESTROY,
   });
   const stateMachine = new sfn.StateMachine(scope, 'StateMachine', {
     stateMachineType: sfn.StateMachineType.STANDARD,
     definitionBody: sfn.DefinitionBody.fromString(definition),
     definitionSubstitutions: checkedSubstitutions(props.definitionFile, definition, arns),
-    logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
+    // errors only, without inputs and outputs: those carry task tokens and snapshot keys, and
+    // the execution history keeps them for whoever may read it
+    logs: { destination: logGroup, level: sfn.LogLevel.ERROR, includeExecutionData: false },
     tracingEnabled: true,
     comment: props.comment,
   });
@@ -52,6 +56,11 @@ export function workflowStateMachine<K extends string>(
       resources: Object.values<string>(arns),
     }),
   );
+  Validations.of(stateMachine).acknowledge({
+    id: 'AwsSolutions-SF1',
+    reason:
+      'logs ERROR events without execution data on purpose (security review, issue 7): inputs and outputs carry task tokens and snapshot keys; every transition stays in the execution history, which Step Functions keeps 90 days',
+  });
   Validations.of(stateMachine.role).acknowledge({
     id: 'AwsSolutions-IAM5[Resource::*]',
     reason:

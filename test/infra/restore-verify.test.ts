@@ -40,15 +40,15 @@ describe('the restore-verify workflow', () => {
   });
 
   describe('state machine', () => {
-    it('is Standard, logs ALL with execution data and traces', () => {
+    it('is Standard, logs errors without execution data and traces', () => {
       const [machine] = Object.entries(eu.findResources('AWS::StepFunctions::StateMachine')).filter(([id]) =>
         id.startsWith('RestoreVerifyStateMachine'),
       );
       expect(machine?.[1].Properties).toMatchObject({
         StateMachineType: 'STANDARD',
         LoggingConfiguration: {
-          Level: 'ALL',
-          IncludeExecutionData: true,
+          Level: 'ERROR',
+          IncludeExecutionData: false,
           Destinations: [
             {
               CloudWatchLogsLogGroup: {

@@ -143,4 +143,62 @@ describe('security review (issue 7)', () => {
       }
     });
   });
+
+  describe('11. state machine logs hold no execution data and every log group is encrypted', () => {
+    it.each([
+      ['eu-west-1', () => eu],
+      ['us-east-1', () => us],
+    ])('in %s, every state machine logs errors only, without inputs and outputs', (_r, t) => {
+      const machines = Object.values(resources(t(), 'AWS::StepFunctions::StateMachine'));
+      expect(machines.length).toBeGreaterThan(0);
+      for (const machine of machines) {
+        expect(machine.Properties.LoggingConfiguration).toMatchObject({
+          Level: 'ERROR',
+          IncludeExecutionData: false,
+        });
+      }
+    });
+
+    it.each([
+      ['eu-west-1', () => eu],
+      ['us-east-1', () => us],
+    ])(
+      'in %s, every log group is encrypted with the logs key, which CloudWatch Logs may use',
+      (region, t) => {
+        const template = t();
+        const groups = Object.values(resources(template, 'AWS::Logs::LogGroup'));
+        expect(groups.length).toBeGreaterThan(0);
+        for (const group of groups) {
+          expect(group.Properties.KmsKeyId).toEqual({
+            'Fn::GetAtt': [expect.stringMatching(/^LogsKey/), 'Arn'],
+          });
+        }
+        const [logsKeyResource] = Object.entries(resources(template, 'AWS::KMS::Key')).filter(([id]) =>
+          id.startsWith('LogsKey'),
+        );
+        expect(policyStatements(logsKeyResource![1], 'KeyPolicy')).toContainEqual(
+          expect.objectContaining({
+            Effect: 'Allow',
+            Principal: { Service: `logs.${region}.amazonaws.com` },
+            Condition: {
+              ArnLike: {
+                'kms:EncryptionContext:aws:logs:arn': {
+                  'Fn::Join': [
+                    '',
+                    [
+                      'arn:',
+                      { Ref: 'AWS::Partition' },
+                      `:logs:${region}:`,
+                      { Ref: 'AWS::AccountId' },
+                      ':log-group:*',
+                    ],
+                  ],
+                },
+              },
+            },
+          }),
+        );
+      },
+    );
+  });
 });
