@@ -29,6 +29,7 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund
 fi
 
-# etcd 3.5 and 3.6 (and the Kubernetes control plane) for the tests and the sandbox: a cold build
-# takes minutes, later runs find the cache and return at once
-bash tools/build.sh etcd-3.5 etcd-3.6
+# etcd 3.5 and 3.6 and the Kubernetes control plane (kube-apiserver, kube-controller-manager,
+# kube-scheduler, kubectl) and KWOK for the tests and the sandbox: a cold build takes minutes
+# (Kubernetes about 20 on 2 cores), later runs find the cache and return at once
+bash tools/build.sh etcd-3.5 etcd-3.6 kubernetes kwok
