@@ -21,6 +21,8 @@ import { OperationsTable } from './constructs/operations-table';
 import { RestoreVerifyWorkflow } from './constructs/restore-verify-workflow';
 import { SnapshotBucket } from './constructs/snapshot-bucket';
 import { WorkflowStarter } from './constructs/workflow-starter';
+import { RegisteredWorkflow } from './registered-workflow';
+import { WORKFLOWS, isDeployedFor, pascalCase, scheduleOf, stackOutput } from '../functions/shared/workflows';
 
 /** the repository root: functions/, state-machines/ and ssm-documents/ live under it */
 export const PROJECT_ROOT = join(__dirname, '..');
@@ -95,10 +97,29 @@ export class CaretakerStack extends Stack {
         topic: this.notifications.topic,
       });
     }
-    const stateMachines: Record<string, sfn.IStateMachine> = {
-      'etcd-backup': this.backup.stateMachine,
-      ...(this.restoreVerify && { 'restore-verify': this.restoreVerify.stateMachine }),
+    // every registry workflow this stack's clusters use: its own construct built it above, or a
+    // RegisteredWorkflow builds it from the registry with the shared functions
+    const deployed = WORKFLOWS.filter((w) => isDeployedFor(w, clusters));
+    const sharedFunctions = {
+      'acquire-lock': lock.acquire,
+      'release-lock': lock.release,
+      'find-control-plane': inventory.findControlPlane,
+      'send-command': this.runner.sendCommand,
+      'publish-outcome': this.notifications.publishOutcome,
     };
+    const stateMachines: Record<string, sfn.IStateMachine> = Object.fromEntries(
+      deployed.map((workflow) => {
+        const own = this.node.tryFindChild(pascalCase(workflow.name)) as { stateMachine?: sfn.IStateMachine };
+        const built =
+          own?.stateMachine ??
+          new RegisteredWorkflow(this, pascalCase(workflow.name), {
+            ...common,
+            workflow,
+            functions: sharedFunctions,
+          }).stateMachine;
+        return [workflow.name, built];
+      }),
+    );
     this.runner.allowTaskCallbacks(Object.values(stateMachines));
     this.starter = new WorkflowStarter(this, 'WorkflowStarter', { ...common, stateMachines });
 
@@ -113,13 +134,15 @@ export class CaretakerStack extends Stack {
     }
 
     for (const cluster of clusters) {
+      for (const workflow of deployed) {
+        const schedule = scheduleOf(workflow, cluster);
+        if (schedule) this.starter.schedule(cluster, workflow.name, schedule.expression, schedule.timeZone);
+      }
       if (cluster.backup.enabled) {
-        this.starter.schedule(cluster, 'etcd-backup', cluster.backup.schedule, cluster.backup.timeZone);
         new BackupAlarm(this, `BackupAlarm-${cluster.name}`, { cluster, topic: this.notifications.topic });
       }
       const rv = cluster.restoreVerify;
       if (rv?.enabled) {
-        this.starter.schedule(cluster, 'restore-verify', rv.schedule, rv.timeZone);
         noSuccessAlarm(this, `RestoreVerifyAlarm-${cluster.name}`, {
           cluster: cluster.name,
           workflow: 'restore-verify',
@@ -166,14 +189,10 @@ export class CaretakerStack extends Stack {
     new CfnOutput(this, 'SnapshotBucketName', { value: this.snapshots.bucket.bucketName });
     new CfnOutput(this, 'OperationsTableName', { value: this.table.table.tableName });
     new CfnOutput(this, 'NotificationTopicArn', { value: this.notifications.topic.topicArn });
-    new CfnOutput(this, 'EtcdBackupStateMachineArn', {
-      value: this.backup.stateMachine.stateMachineArn,
-      exportName: `${this.stackName}-EtcdBackupStateMachineArn`,
-    });
-    if (this.restoreVerify) {
-      new CfnOutput(this, 'RestoreVerifyStateMachineArn', {
-        value: this.restoreVerify.stateMachine.stateMachineArn,
-        exportName: `${this.stackName}-RestoreVerifyStateMachineArn`,
+    for (const [workflow, stateMachine] of Object.entries(stateMachines)) {
+      new CfnOutput(this, stackOutput(workflow), {
+        value: stateMachine.stateMachineArn,
+        exportName: `${this.stackName}-${stackOutput(workflow)}`,
       });
     }
   }

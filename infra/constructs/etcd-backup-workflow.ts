@@ -4,18 +4,9 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { CaretakerFunction, type SharedEnvironment } from './caretaker-function';
-import { acknowledgeBucketObjects, workflowStateMachine } from './workflow-state-machine';
-
-/** the ${Names} state-machines/etcd-backup.asl.json uses (docs/contracts.md) */
-export type EtcdBackupSubstitution =
-  | 'AcquireLockFunctionArn'
-  | 'ReleaseLockFunctionArn'
-  | 'FindControlPlaneFunctionArn'
-  | 'SendCommandFunctionArn'
-  | 'PickMemberFunctionArn'
-  | 'VerifyUploadFunctionArn'
-  | 'PruneSnapshotsFunctionArn'
-  | 'PublishOutcomeFunctionArn';
+import { etcdBackup } from '../../functions/shared/workflows';
+import { registryStateMachine } from '../registered-workflow';
+import { acknowledgeBucketObjects } from './workflow-state-machine';
 
 export interface EtcdBackupWorkflowProps {
   projectRoot: string;
@@ -32,7 +23,6 @@ export interface EtcdBackupWorkflowProps {
 
 /** lock → find a healthy member → snapshot via SSM → verify upload → prune → outcome → unlock */
 export class EtcdBackupWorkflow extends Construct {
-  static readonly DEFINITION_FILE = 'state-machines/etcd-backup.asl.json';
   readonly stateMachine: sfn.StateMachine;
   readonly pickMember: CaretakerFunction;
   readonly verifyUpload: CaretakerFunction;
@@ -89,21 +79,16 @@ export class EtcdBackupWorkflow extends Construct {
       ),
     );
 
-    const tasks: Record<EtcdBackupSubstitution, CaretakerFunction> = {
-      AcquireLockFunctionArn: props.acquireLock,
-      ReleaseLockFunctionArn: props.releaseLock,
-      FindControlPlaneFunctionArn: props.findControlPlane,
-      SendCommandFunctionArn: props.sendCommand,
-      PickMemberFunctionArn: this.pickMember,
-      VerifyUploadFunctionArn: this.verifyUpload,
-      PruneSnapshotsFunctionArn: this.pruneSnapshots,
-      PublishOutcomeFunctionArn: props.publishOutcome,
-    };
-    this.stateMachine = workflowStateMachine(this, {
-      projectRoot: props.projectRoot,
-      definitionFile: EtcdBackupWorkflow.DEFINITION_FILE,
-      tasks,
-      comment: 'Caretaker etcd backup: lock, snapshot a healthy member, verify, prune, report, unlock',
+    // the substitutions, file and comment come from the workflow registry
+    this.stateMachine = registryStateMachine(this, etcdBackup, props.projectRoot, {
+      'acquire-lock': props.acquireLock,
+      'release-lock': props.releaseLock,
+      'find-control-plane': props.findControlPlane,
+      'send-command': props.sendCommand,
+      'pick-member': this.pickMember,
+      'verify-upload': this.verifyUpload,
+      'prune-snapshots': this.pruneSnapshots,
+      'publish-outcome': props.publishOutcome,
     });
   }
 }

@@ -16,17 +16,9 @@ import {
 } from '../../functions/shared/domain/config';
 import { snapshotPrefix } from '../../functions/shared/domain/snapshot-key';
 import { CaretakerFunction, type SharedEnvironment } from './caretaker-function';
-import { acknowledgeBucketObjects, workflowStateMachine } from './workflow-state-machine';
-
-/** the ${Names} state-machines/restore-verify.asl.json uses (docs/contracts.md) */
-export type RestoreVerifySubstitution =
-  | 'PickSnapshotFunctionArn'
-  | 'LaunchScratchFunctionArn'
-  | 'CheckScratchReadyFunctionArn'
-  | 'SendCommandFunctionArn'
-  | 'RecordVerificationFunctionArn'
-  | 'TerminateScratchFunctionArn'
-  | 'PublishOutcomeFunctionArn';
+import { restoreVerify } from '../../functions/shared/workflows';
+import { registryStateMachine } from '../registered-workflow';
+import { acknowledgeBucketObjects } from './workflow-state-machine';
 
 export interface RestoreVerifyWorkflowProps {
   projectRoot: string;
@@ -52,7 +44,6 @@ export interface RestoreVerifyWorkflowProps {
  * launch role can create instances only with that tag (and no tags on anything that exists).
  */
 export class RestoreVerifyWorkflow extends Construct {
-  static readonly DEFINITION_FILE = 'state-machines/restore-verify.asl.json';
   readonly stateMachine: sfn.StateMachine;
   readonly pickSnapshot: CaretakerFunction;
   readonly launchScratch: CaretakerFunction;
@@ -281,21 +272,15 @@ export class RestoreVerifyWorkflow extends Construct {
     this.janitorAlarm.addAlarmAction(new actions.SnsAction(props.topic));
     this.janitorAlarm.addOkAction(new actions.SnsAction(props.topic));
 
-    const tasks: Record<RestoreVerifySubstitution, CaretakerFunction> = {
-      PickSnapshotFunctionArn: this.pickSnapshot,
-      LaunchScratchFunctionArn: this.launchScratch,
-      CheckScratchReadyFunctionArn: this.checkScratchReady,
-      SendCommandFunctionArn: props.sendCommand,
-      RecordVerificationFunctionArn: this.recordVerification,
-      TerminateScratchFunctionArn: this.terminateScratch,
-      PublishOutcomeFunctionArn: props.publishOutcome,
-    };
-    this.stateMachine = workflowStateMachine(this, {
-      projectRoot: props.projectRoot,
-      definitionFile: RestoreVerifyWorkflow.DEFINITION_FILE,
-      tasks,
-      comment:
-        'Caretaker restore verification: pick a snapshot, restore it on a scratch instance, record the verdict, terminate the scratch instance, report',
+    // the substitutions, file and comment come from the workflow registry
+    this.stateMachine = registryStateMachine(this, restoreVerify, props.projectRoot, {
+      'pick-snapshot': this.pickSnapshot,
+      'launch-scratch': this.launchScratch,
+      'check-scratch-ready': this.checkScratchReady,
+      'send-command': props.sendCommand,
+      'record-verification': this.recordVerification,
+      'terminate-scratch': this.terminateScratch,
+      'publish-outcome': props.publishOutcome,
     });
   }
 }

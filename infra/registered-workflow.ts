@@ -1,0 +1,76 @@
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { definitionFile, pascalCase, type Workflow } from '../functions/shared/workflows';
+import {
+  CaretakerFunction,
+  type FunctionName,
+  type SharedEnvironment,
+} from './constructs/caretaker-function';
+import { workflowStateMachine } from './constructs/workflow-state-machine';
+
+/**
+ * The functions a registry workflow's `${Substitutions}` name, looked up by function name.
+ * @throws Error naming the workflow, the substitution and the function nobody built
+ */
+export function registryTasks(
+  workflow: Workflow,
+  functions: Readonly<Record<string, CaretakerFunction>>,
+): Record<string, CaretakerFunction> {
+  return Object.fromEntries(
+    Object.entries<string>(workflow.substitutions).map(([substitution, name]) => {
+      const fn = Object.hasOwn(functions, name) ? functions[name] : undefined;
+      if (!fn)
+        throw new Error(
+          `${workflow.name}: \${${substitution}} names ${name}, which this stack does not build`,
+        );
+      return [substitution, fn];
+    }),
+  );
+}
+
+/** a registry workflow's state machine, with its file and comment from the registry */
+export function registryStateMachine(
+  scope: Construct,
+  workflow: Workflow,
+  projectRoot: string,
+  functions: Readonly<Record<string, CaretakerFunction>>,
+): sfn.StateMachine {
+  return workflowStateMachine(scope, {
+    projectRoot,
+    definitionFile: definitionFile(workflow.name),
+    tasks: registryTasks(workflow, functions),
+    comment: workflow.comment,
+  });
+}
+
+export interface RegisteredWorkflowProps {
+  workflow: Workflow;
+  projectRoot: string;
+  shared: SharedEnvironment;
+  /** functions other constructs built (with their permissions), by name */
+  functions: Readonly<Record<string, CaretakerFunction>>;
+}
+
+/**
+ * A workflow that needs no construct of its own: its functions that nobody built are built
+ * here with no permissions beyond the shared ones, and its state machine from the registry.
+ * A workflow whose functions need permissions gets its own construct (etcd-backup-workflow.ts).
+ */
+export class RegisteredWorkflow extends Construct {
+  readonly stateMachine: sfn.StateMachine;
+  readonly functions: Record<string, CaretakerFunction> = {};
+
+  constructor(scope: Construct, id: string, props: RegisteredWorkflowProps) {
+    super(scope, id);
+    const all: Record<string, CaretakerFunction> = { ...props.functions };
+    for (const name of Object.values<string>(props.workflow.substitutions)) {
+      if (Object.hasOwn(all, name)) continue;
+      all[name] = this.functions[name] = new CaretakerFunction(this, pascalCase(name), {
+        name: name as FunctionName,
+        projectRoot: props.projectRoot,
+        shared: props.shared,
+      });
+    }
+    this.stateMachine = registryStateMachine(this, props.workflow, props.projectRoot, all);
+  }
+}
