@@ -14,24 +14,11 @@ import { dynamoLockStore } from '../functions/shared/adapters/aws/dynamo-lock-st
 import { s3SnapshotStore } from '../functions/shared/adapters/aws/s3-snapshot-store';
 import { parseConfig, type ClusterConfig } from '../functions/shared/domain/config';
 import type { Clock } from '../functions/shared/ports';
-import * as checkScratchReady from '../functions/check-scratch-ready/handler';
-import * as launchScratch from '../functions/launch-scratch/handler';
-import * as pickSnapshot from '../functions/pick-snapshot/handler';
-import * as recordVerification from '../functions/record-verification/handler';
-import * as terminateScratch from '../functions/terminate-scratch/handler';
-import * as acquireLock from '../functions/acquire-lock/handler';
-import * as completeCommand from '../functions/complete-command/handler';
-import * as findControlPlane from '../functions/find-control-plane/handler';
-import * as pickMember from '../functions/pick-member/handler';
-import * as publishOutcome from '../functions/publish-outcome/handler';
-import * as pruneSnapshots from '../functions/prune-snapshots/handler';
-import * as releaseLock from '../functions/release-lock/handler';
-import * as sendCommand from '../functions/send-command/handler';
-import * as verifyUpload from '../functions/verify-upload/handler';
 import { runWorkflow, type Fake, type Json, type RunEvent, type RunResult } from './asl-runner';
 import { startDynalite, type LocalDynamo } from './dynalite';
 import { registryKeys, startEtcdCluster, type EtcdCluster } from './etcd-cluster';
 import { DEFAULT_ETCD_VERSION, etcdBinaries, type EtcdVersion } from './etcd-versions';
+import { sandboxHandlers, type Invocable } from './handlers';
 import { configDirectory, memoryMetrics, memoryNotifier } from './local-adapters';
 import { LocalFleet, type CommandRecord, type LocalNode } from './local-fleet';
 import { generateEtcdPki } from './pki';
@@ -99,8 +86,6 @@ const lambdaContext = (name: string): Context => ({
   fail: () => undefined,
   succeed: () => undefined,
 });
-
-type Invocable = (event: unknown, context: Context) => Promise<unknown>;
 
 export class Sandbox {
   readonly notifier = memoryNotifier();
@@ -239,39 +224,22 @@ export class Sandbox {
       'etcd-snapshot': 'etcd-snapshot',
       'etcd-restore-verify': 'etcd-restore-verify',
     };
-    this.handlers = {
-      'acquire-lock': acquireLock.makeHandler({ locks, clock }),
-      'release-lock': releaseLock.makeHandler({ locks }),
-      'find-control-plane': findControlPlane.makeHandler({ clusters, inventory: fleet }),
-      'send-command': sendCommand.makeHandler({
-        clusters,
-        inventory: fleet,
-        runner: fleet,
-        tokens,
-        clock,
-        documents,
-        bucket: BUCKET,
-      }),
-      'pick-member': pickMember.makeHandler(),
-      'verify-upload': verifyUpload.makeHandler({ store, bucket: BUCKET }),
-      'prune-snapshots': pruneSnapshots.makeHandler({ clusters, store, clock }),
-      'publish-outcome': publishOutcome.makeHandler({
-        notifier: this.notifier,
-        metrics: this.metrics,
-        clock,
-      }),
-      'complete-command': completeCommand.makeHandler({
-        runner: fleet,
-        tokens,
-        callbacks: this.broker,
-        clock,
-      }),
-      'pick-snapshot': pickSnapshot.makeHandler({ clusters, store, clock }),
-      'launch-scratch': launchScratch.makeHandler({ clusters, fleet, clock }),
-      'check-scratch-ready': checkScratchReady.makeHandler({ inventory: fleet }),
-      'record-verification': recordVerification.makeHandler({ store, metrics: this.metrics, clock }),
-      'terminate-scratch': terminateScratch.makeHandler({ fleet }),
-    } as Record<string, Invocable>;
+    // every function a registry workflow names, each given the ports it asks for by name
+    this.handlers = sandboxHandlers({
+      clusters,
+      inventory: fleet,
+      runner: fleet,
+      fleet,
+      tokens,
+      clock,
+      documents,
+      bucket: BUCKET,
+      locks,
+      store,
+      notifier: this.notifier,
+      metrics: this.metrics,
+      callbacks: this.broker,
+    });
   }
 
   /** the fakes table for the ASL runner: every function is its real handler */
