@@ -50,6 +50,8 @@ export interface CommandRecord {
   documentName: string;
   instanceId: string;
   parameters: Record<string, string>;
+  /** SendCommand's Comment: a retried send-command finds its earlier send by it */
+  comment?: string;
   startedAt: number;
   endedAt?: number;
   invocation: Invocation;
@@ -138,6 +140,7 @@ export class LocalFleet implements Inventory, CommandRunner, ScratchFleet {
       documentName: req.documentName,
       instanceId: req.instanceId,
       parameters,
+      comment: req.comment,
       startedAt: Date.now(),
       invocation: { status: 'InProgress', exitCode: -1, stdout: '', stderr: '' },
     };
@@ -145,6 +148,17 @@ export class LocalFleet implements Inventory, CommandRunner, ScratchFleet {
     const run = this.execute(record, doc, node).finally(() => this.running.delete(run));
     this.running.add(run);
     return { commandId: record.commandId };
+  }
+
+  async findSent(
+    instanceId: string,
+    marker: string,
+    since: Date,
+  ): Promise<{ commandId: string } | undefined> {
+    const r = this.commands.find(
+      (c) => c.instanceId === instanceId && c.startedAt >= since.getTime() && c.comment?.includes(marker),
+    );
+    return r ? { commandId: r.commandId } : undefined;
   }
 
   async getInvocation(commandId: string, instanceId: string): Promise<Invocation | undefined> {

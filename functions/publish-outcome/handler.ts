@@ -29,7 +29,13 @@ export const input = z.object({
     })
     .optional(),
   heldBy: z
-    .object({ owner: z.string(), operation: z.string(), acquiredAt: z.string(), expiresAt: z.string() })
+    .object({
+      owner: z.string(),
+      operation: z.string(),
+      acquiredAt: z.string(),
+      expiresAt: z.string(),
+      scope: z.string().optional(),
+    })
     .optional(),
   error: z.object({ Error: z.string(), Cause: z.string().optional() }).optional(),
   verification: z

@@ -15,7 +15,7 @@ export interface OutcomeInput {
   startedAt: string;
   snapshot?: { key: string; size: number; sha256: string; revision: number; totalKeys?: number };
   pruned?: { deleted: string[]; skippedLocked: string[]; kept: number; note?: string };
-  heldBy?: { owner: string; operation: string; acquiredAt: string; expiresAt: string };
+  heldBy?: { owner: string; operation: string; acquiredAt: string; expiresAt: string; scope?: string };
   verification?: {
     key: string;
     verified: boolean;
@@ -72,7 +72,7 @@ export function describeOutcome(i: OutcomeInput, seconds: number): { subject: st
   if (i.note) lines.push(i.note);
   if (i.heldBy) {
     lines.push(
-      `Skipped: the cluster's operation lock is held by ${i.heldBy.operation} (${i.heldBy.owner}) until ${i.heldBy.expiresAt}. Nothing was touched.`,
+      `Skipped: the cluster's ${i.heldBy.scope ? `${i.heldBy.scope} ` : ''}operation lock is held by ${i.heldBy.operation} (${i.heldBy.owner}) until ${i.heldBy.expiresAt}. Nothing was touched.`,
     );
   }
   if (i.error) {

@@ -3,21 +3,24 @@ import { dynamoCommandTokenStore } from '../shared/adapters/aws/dynamo-command-t
 import { ec2Inventory } from '../shared/adapters/aws/ec2-inventory';
 import { ssmClusterDirectory } from '../shared/adapters/aws/ssm-cluster-directory';
 import { ssmCommandRunner } from '../shared/adapters/aws/ssm-command-runner';
-import { clusterName, commandName, executionId, instanceId } from '../shared/domain/schemas';
+import { commandName } from '../shared/domain/commands';
+import { clusterName, executionId, instanceId } from '../shared/domain/schemas';
 import { createHandler, requireEnv, type DepsSource } from '../shared/handler';
 import { sendCommand, type SendCommandDeps } from './service';
 
 export const input = z.object({
   taskToken: z.string().min(1).max(8192),
   cluster: clusterName,
+  /** the node the command runs on */
   instanceId,
+  /** the node the command is about (kubectl drain runs on a control-plane node about a worker) */
+  subject: instanceId.optional(),
   command: commandName,
   executionId,
-  /** what one command needs beyond the cluster's config: the snapshot a restore checks */
-  args: z
-    .object({ key: z.string().max(1024).optional() })
-    .strict()
-    .optional(),
+  /** the asking ASL state's name, written as a literal in the Payload */
+  state: z.string().min(1).max(80),
+  /** what one command needs beyond the cluster's config, checked by that command's args schema */
+  args: z.record(z.string(), z.unknown()).optional(),
 });
 
 export const makeHandler = (deps: DepsSource<SendCommandDeps>) =>

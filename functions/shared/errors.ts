@@ -1,7 +1,8 @@
 /**
  * Named errors the state machines catch. Every error has an explicit `name` (minifiers rename
  * classes, and Step Functions matches `ErrorEquals` on the name). An ASL file may name only the
- * errors in `ERROR_NAMES`, `States.*` or AWS service errors; test/asl enforces it.
+ * errors in `ERROR_NAMES` (derived from the classes below), `States.*` or AWS service errors;
+ * test/asl enforces it, and test/unit/errors.test.ts that each class is raised somewhere.
  */
 
 export abstract class CaretakerError extends Error {
@@ -39,7 +40,7 @@ export class CommandFailedError extends CaretakerError {
   override readonly name = 'CommandFailedError';
 }
 
-/** A Caretaker SSM command ran past its timeout, or its completion never came. */
+/** A Caretaker SSM command ran past its timeout, or its completion never came (complete-invocation reports it). */
 export class CommandTimedOutError extends CaretakerError {
   override readonly name = 'CommandTimedOutError';
 }
@@ -54,7 +55,10 @@ export class ScratchNotReadyError extends CaretakerError {
   override readonly name = 'ScratchNotReadyError';
 }
 
-/** A snapshot was restored and checked, and a check failed; the snapshot is tagged unverified. */
+/**
+ * A snapshot was restored and checked, and a check failed; the snapshot is tagged unverified.
+ * Raised by restore-verify's Fail state, after the verdict was recorded (nothing is retried).
+ */
 export class VerificationFailedError extends CaretakerError {
   override readonly name = 'VerificationFailedError';
 }
@@ -64,17 +68,35 @@ export class TransientError extends CaretakerError {
   override readonly name = 'TransientError';
 }
 
-export const ERROR_NAMES = [
-  'InvalidInputError',
-  'ClusterNotFoundError',
-  'NoInstancesFoundError',
-  'EtcdUnhealthyError',
-  'CommandFailedError',
-  'CommandTimedOutError',
-  'UploadMismatchError',
-  'TransientError',
-  'ScratchNotReadyError',
-  'VerificationFailedError',
+/** The command does not apply to this kind of cluster (an etcd command on EKS); nothing was sent. */
+export class NotForThisKindError extends CaretakerError {
+  override readonly name = 'NotForThisKindError';
+}
+
+/**
+ * The cluster lease this run works under is no longer ours (it lapsed, or another operation holds
+ * it): found by a renewal before the next change, so nothing was changed without the lock.
+ */
+export class LeaseLostError extends CaretakerError {
+  override readonly name = 'LeaseLostError';
+}
+
+/** every error class a state machine may name; ERROR_NAMES is derived from it, never kept by hand */
+export const ERROR_CLASSES = [
+  InvalidInputError,
+  ClusterNotFoundError,
+  NoInstancesFoundError,
+  EtcdUnhealthyError,
+  CommandFailedError,
+  CommandTimedOutError,
+  UploadMismatchError,
+  TransientError,
+  ScratchNotReadyError,
+  VerificationFailedError,
+  NotForThisKindError,
+  LeaseLostError,
 ] as const;
 
-export type ErrorName = (typeof ERROR_NAMES)[number];
+export type ErrorName = InstanceType<(typeof ERROR_CLASSES)[number]>['name'];
+
+export const ERROR_NAMES: readonly ErrorName[] = ERROR_CLASSES.map((C) => new C('').name);

@@ -3,6 +3,7 @@
  * sandbox and tests provide their own. The domain never imports these implementations.
  */
 import type { ClusterConfig } from './domain/config';
+import type { LockScope } from './domain/locks';
 
 export interface Clock {
   now(): Date;
@@ -48,6 +49,11 @@ export interface Invocation {
 
 export interface CommandRunner {
   send(request: CommandRequest): Promise<{ commandId: string }>;
+  /**
+   * the command sent to `instanceId` since `since` whose comment carries `marker`: how a retried
+   * send-command finds a send whose commandId was never recorded
+   */
+  findSent(instanceId: string, marker: string, since: Date): Promise<{ commandId: string } | undefined>;
   /** @returns undefined when SSM does not know the invocation (yet) */
   getInvocation(commandId: string, instanceId: string): Promise<Invocation | undefined>;
 }
@@ -64,7 +70,42 @@ export interface PendingCommand {
   deadline: string;
 }
 
+/**
+ * The intent to send one command, recorded before SendCommand: one per execution, state and
+ * subject, so a retried or duplicated send-command finds it and never sends twice.
+ */
+export interface CommandIntent {
+  /** sha256 of execution, state and subject (hex) */
+  id: string;
+  executionId: string;
+  state: string;
+  subject: string;
+  command: string;
+  instanceId: string;
+  cluster: string;
+  claimedAt: string;
+  /** set once SendCommand answered */
+  commandId?: string;
+}
+
+/**
+ * - `new`: nobody claimed it before; send
+ * - `sent`: an earlier attempt sent it (`commandId`); do not send
+ * - `in-flight`: an earlier attempt claimed it moments ago and recorded no send yet
+ * - `taken-over`: an earlier attempt claimed it long ago, recorded no send, and is gone; this
+ *   attempt holds the claim now (look for the earlier send before sending)
+ */
+export type IntentClaim =
+  | { outcome: 'new' }
+  | { outcome: 'sent'; commandId: string }
+  | { outcome: 'in-flight'; previous: CommandIntent }
+  | { outcome: 'taken-over'; previous: CommandIntent };
+
 export interface CommandTokenStore {
+  /** records the intent with a conditional write; `staleBefore`: when an unsent claim counts as abandoned */
+  claim(intent: CommandIntent, staleBefore: string): Promise<IntentClaim>;
+  /** the send happened: later attempts find the commandId */
+  recordSent(intentId: string, commandId: string): Promise<void>;
   put(pending: PendingCommand): Promise<void>;
   /** removes and returns the record; undefined when another completer already took it */
   take(commandId: string, instanceId: string): Promise<PendingCommand | undefined>;
@@ -82,12 +123,28 @@ export interface Lease {
   operation: string;
   acquiredAt: string;
   expiresAt: string;
+  /** the scope this lease holds; absent in a request for every scope */
+  scope?: LockScope;
+}
+
+/** a lease asked for: `scopes` (default: every scope) are taken together or not at all */
+export interface LeaseRequest extends Lease {
+  scopes?: readonly LockScope[];
 }
 
 export interface LockStore {
-  /** takes the lease when free, expired, or already ours; otherwise returns the holder */
-  acquire(lease: Lease): Promise<{ acquired: true } | { acquired: false; heldBy: Lease }>;
-  /** releases only our own lease; false when it was not ours (anymore) */
+  /** takes every scope when each is free, expired, or already ours; otherwise returns a holder */
+  acquire(request: LeaseRequest): Promise<{ acquired: true } | { acquired: false; heldBy: Lease }>;
+  /**
+   * extends our own unexpired lease on every scope to `expiresAt` (checked at `acquiredAt`);
+   * never takes a free or lapsed one. `heldBy`: who holds it now (absent when nobody does)
+   */
+  renew(
+    request: LeaseRequest,
+  ): Promise<{ renewed: true } | { renewed: false; scope: LockScope; heldBy?: Lease }>;
+  /** the current lease of each scope, expired or not; undefined where there is none */
+  holders(cluster: string, scopes: readonly LockScope[]): Promise<(Lease | undefined)[]>;
+  /** releases every scope this owner holds; false when none was ours (anymore) */
   release(cluster: string, owner: string): Promise<boolean>;
 }
 

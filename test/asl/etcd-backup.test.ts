@@ -53,6 +53,19 @@ class LambdaServiceError extends Error {
 
 type PerInstance = (instanceId: string) => Json | Promise<Json>;
 
+const PATCHING = {
+  owner: 'arn:aws:states:eu-west-1:123456789012:execution:caretaker-patch-workers:nightly',
+  operation: 'patch-workers',
+  acquiredAt: '2026-11-25T05:30:00.000Z',
+  expiresAt: '2026-11-25T09:30:00.000Z',
+};
+const UPGRADING = {
+  owner: 'arn:aws:states:eu-west-1:123456789012:execution:caretaker-upgrade-control-plane:v1-35',
+  operation: 'upgrade-control-plane',
+  acquiredAt: '2026-11-25T05:45:00.000Z',
+  expiresAt: '2026-11-25T09:45:00.000Z',
+};
+
 interface WorldOptions {
   status?: PerInstance;
   snapshot?: PerInstance;
@@ -88,13 +101,15 @@ const commandsSent = (run: Awaited<ReturnType<typeof runWorkflow>>, command: str
   run.inputsTo('send-command').filter((p) => obj(p)['command'] === command);
 
 const HAPPY_PATH = [
-  "Take the cluster's operation lock",
+  'Is this backup part of a parent workflow?',
+  "Take the cluster's control-plane lock",
   'Did we get the lock?',
   'Find the control-plane instances',
   "Check every member's health",
   'Pick the member to snapshot',
   'Take the snapshot on the picked member',
   'Verify the uploaded snapshot',
+  'Make sure the lease is still ours before pruning',
   'Prune snapshots past retention',
   'Release the lock',
   'Report the successful backup',
@@ -142,7 +157,21 @@ describe('etcd-backup workflow', () => {
     expect(run.status).toBe('SUCCEEDED');
     expect(run.states).toEqual(HAPPY_PATH);
     expect(run.inputsTo('acquire-lock')).toEqual([
-      { cluster: CLUSTER, owner: run.executionId, operation: 'etcd-backup', leaseSeconds: 7200 },
+      {
+        cluster: CLUSTER,
+        owner: run.executionId,
+        operation: 'etcd-backup',
+        scopes: ['control-plane'],
+        leaseSeconds: 7200,
+      },
+      {
+        cluster: CLUSTER,
+        owner: run.executionId,
+        operation: 'etcd-backup',
+        scopes: ['control-plane'],
+        leaseSeconds: 7200,
+        renew: true,
+      },
     ]);
     expect(commandsSent(run, 'etcd-status')).toEqual(
       [LEADER, BEST_FOLLOWER, OTHER_FOLLOWER].map((instanceId) => ({
@@ -151,6 +180,7 @@ describe('etcd-backup workflow', () => {
         instanceId,
         command: 'etcd-status',
         executionId: run.executionId,
+        state: 'Ask the member for its etcd status',
       })),
     );
     expect(commandsSent(run, 'etcd-snapshot')).toEqual([
@@ -160,6 +190,7 @@ describe('etcd-backup workflow', () => {
         instanceId: BEST_FOLLOWER,
         command: 'etcd-snapshot',
         executionId: run.executionId,
+        state: 'Take the snapshot on the picked member',
       },
     ]);
     expect(run.inputsTo('verify-upload')).toEqual([{ cluster: CLUSTER, snapshot: fixture.snapshot }]);
@@ -217,14 +248,20 @@ describe('etcd-backup workflow', () => {
 
     expect(run.status).toBe('SUCCEEDED');
     expect(run.states).toEqual([
-      "Take the cluster's operation lock",
+      'Is this backup part of a parent workflow?',
+      "Take the cluster's control-plane lock",
       'Did we get the lock?',
       'Report that another operation holds the lock',
       'Skip the backup',
     ]);
     expect(run.calls.map((c) => c.target)).toEqual(['acquire-lock', 'publish-outcome']);
     expect(w.outcomes.published).toEqual([
-      expect.objectContaining({ cluster: CLUSTER, workflow: 'etcd-backup', outcome: 'Skipped', heldBy }),
+      expect.objectContaining({
+        cluster: CLUSTER,
+        workflow: 'etcd-backup',
+        outcome: 'Skipped',
+        heldBy: { ...heldBy, scope: 'control-plane' },
+      }),
     ]);
     expect(w.lock.holder(CLUSTER)).toEqual(heldBy);
   });
@@ -337,7 +374,10 @@ describe('etcd-backup workflow', () => {
     const run = await runWorkflow('etcd-backup', input, { fakes: w.fakes });
 
     expectFailedSafely(run, w, 'UploadMismatchError');
-    expect(run.states).toEqual([...HAPPY_PATH.slice(0, 7), ...FAILURE_PATH]);
+    expect(run.states).toEqual([
+      ...HAPPY_PATH.slice(0, HAPPY_PATH.indexOf('Verify the uploaded snapshot') + 1),
+      ...FAILURE_PATH,
+    ]);
   });
 
   it('fails, unlocks and reports when no control-plane instance is found', async () => {
@@ -358,7 +398,8 @@ describe('etcd-backup workflow', () => {
   it('retries Lambda service errors and transient errors, then carries on', async () => {
     const w = world();
     const throttledOnce: Fake = (payload, call) => {
-      if (call.attempt === 1) throw new LambdaServiceError('Lambda.TooManyRequestsException');
+      if (call.attempt === 1 && !obj(payload)['renew'])
+        throw new LambdaServiceError('Lambda.TooManyRequestsException');
       return w.lock.acquire(payload, call);
     };
     const flakyVerify: Fake = (_payload, call) => {
@@ -371,7 +412,8 @@ describe('etcd-backup workflow', () => {
     });
 
     expect(run.status).toBe('SUCCEEDED');
-    expect(run.callsTo('acquire-lock')).toHaveLength(2);
+    // throttled, taken, renewed
+    expect(run.callsTo('acquire-lock')).toHaveLength(3);
     expect(run.callsTo('verify-upload')).toHaveLength(3);
     expect(run.callsTo('prune-snapshots')).toHaveLength(1);
   });
@@ -437,10 +479,92 @@ describe('etcd-backup workflow', () => {
 
   it('holds a lease that outlives any execution', () => {
     const definition = readWorkflow('etcd-backup');
-    const acquire = definition.States["Take the cluster's operation lock"]!;
+    const leases = [
+      "Take the cluster's control-plane lock",
+      "Work under the parent workflow's lock",
+      'Make sure the lease is still ours before pruning',
+    ].map((state) => definition.States[state]!.Parameters?.['leaseSeconds']);
 
     expect(definition.TimeoutSeconds).toBeGreaterThan(0);
-    expect(acquire.Parameters?.['leaseSeconds']).toBeGreaterThan(definition.TimeoutSeconds!);
+    for (const seconds of leases) expect(seconds).toBeGreaterThan(definition.TimeoutSeconds!);
+  });
+
+  it('backs up while worker patching holds the worker scope', async () => {
+    const w = world();
+    w.lock.hold(CLUSTER, PATCHING, ['workers']);
+
+    const run = await runWorkflow('etcd-backup', input, { fakes: w.fakes });
+
+    expect(run.status).toBe('SUCCEEDED');
+    expect(run.states).toEqual(HAPPY_PATH);
+    expect(w.lock.holder(CLUSTER, 'workers')).toEqual(PATCHING);
+    expect(w.lock.holder(CLUSTER)).toBeUndefined();
+  });
+
+  it("runs under its parent's lock as a nested execution, and leaves that lock to the parent", async () => {
+    const w = world();
+    w.lock.hold(CLUSTER, UPGRADING);
+
+    const run = await runWorkflow(
+      'etcd-backup',
+      { ...input, parentOwner: UPGRADING.owner },
+      { fakes: w.fakes },
+    );
+
+    expect(run.status).toBe('SUCCEEDED');
+    expect(run.states).toEqual([
+      'Is this backup part of a parent workflow?',
+      "Work under the parent workflow's lock",
+      ...HAPPY_PATH.slice(2),
+    ]);
+    expect(obj(run.inputsTo('acquire-lock')[0]!)).toMatchObject({
+      owner: run.executionId,
+      parentOwner: UPGRADING.owner,
+      scopes: ['control-plane'],
+    });
+    // the renewal keeps the parent's lease alive; the release (by this execution) frees nothing
+    expect(obj(run.inputsTo('acquire-lock')[1]!)).toMatchObject({ owner: UPGRADING.owner, renew: true });
+    expect(run.inputsTo('release-lock')).toEqual([{ cluster: CLUSTER, owner: run.executionId }]);
+    expect(w.lock.holder(CLUSTER)?.owner).toBe(UPGRADING.owner);
+    expect(w.lock.holder(CLUSTER, 'workers')?.owner).toBe(UPGRADING.owner);
+  });
+
+  it('fails with LeaseLostError, touching nothing, when the parent named in the input does not hold the lock', async () => {
+    const w = world();
+    w.lock.hold(CLUSTER, PATCHING, ['workers']);
+
+    const run = await runWorkflow(
+      'etcd-backup',
+      { ...input, parentOwner: PATCHING.owner },
+      { fakes: w.fakes },
+    );
+
+    expectFailedSafely(run, w, 'LeaseLostError');
+    expect(run.error?.Cause).toMatch(/does not hold the control-plane lease/);
+    expect(run.callsTo('send-command')).toHaveLength(0);
+  });
+
+  it('fails with LeaseLostError before pruning when the lease was lost during the backup', async () => {
+    const w = world({
+      // an operator broke the lock while the snapshot ran, and an upgrade took it
+      snapshot: (id) => {
+        w.lock.hold(CLUSTER, UPGRADING);
+        return { ...fixture.snapshot, instanceId: id };
+      },
+    });
+
+    const run = await runWorkflow('etcd-backup', input, { fakes: w.fakes });
+
+    expect(run.status).toBe('FAILED');
+    expect(run.error?.Error).toBe('LeaseLostError');
+    expect(run.error?.Cause).toMatch(/held by upgrade-control-plane/);
+    expect(run.states.slice(-4)).toEqual([
+      'Make sure the lease is still ours before pruning',
+      ...FAILURE_PATH,
+    ]);
+    expect(run.callsTo('prune-snapshots')).toHaveLength(0);
+    // the release is by owner: the upgrade's lease stays
+    expect(w.lock.holder(CLUSTER)).toEqual(UPGRADING);
   });
 
   it('fails naming why each member was refused when every member is unhealthy', async () => {

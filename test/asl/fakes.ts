@@ -2,7 +2,11 @@
  * Small stand-ins for the Lambdas the workflows call, shaped as in docs/contracts.md. They keep
  * state in memory so a test can assert on the world after the run (is the lock free again?).
  */
+import { acquireLock, releaseLock, type AcquireLockInput } from '../../functions/acquire-lock/service';
+import { LOCK_SCOPES, type LockScope } from '../../functions/shared/domain/locks';
+import type { Clock } from '../../functions/shared/ports';
 import type { Fake, Json, JsonObject } from '../../sandbox/asl-runner';
+import { memoryLocks } from '../support/fakes';
 
 /** the input of a fake as an object; the workflows only ever pass objects */
 export function obj(input: Json): JsonObject {
@@ -23,47 +27,39 @@ export type Lease = {
   expiresAt: string;
 };
 
-/** the operation lock of acquire-lock / release-lock, in memory, with the same rules as the table */
+/**
+ * acquire-lock / release-lock: the real lock service (scopes, renewal, a parent's lease) over the
+ * in-memory table, so the workflow meets the same rules it meets in AWS
+ */
 export class InMemoryLock {
-  private readonly leases = new Map<string, Lease>();
+  private readonly table = memoryLocks();
+  private readonly clock: Clock;
 
-  constructor(private readonly now: () => Date = () => new Date('2026-11-25T06:00:00Z')) {}
-
-  /** another operation holds the cluster (arrange a "lock held" case) */
-  hold(cluster: string, lease: Lease): void {
-    this.leases.set(cluster, lease);
+  constructor(now: () => Date = () => new Date('2026-11-25T06:00:00Z')) {
+    this.clock = { now };
   }
 
-  holder(cluster: string): Lease | undefined {
-    return this.leases.get(cluster);
+  /** another operation holds these scopes of the cluster (default: all of them) */
+  hold(cluster: string, lease: Lease, scopes: readonly LockScope[] = LOCK_SCOPES): void {
+    for (const scope of scopes) this.table.leases.set(`${cluster}#${scope}`, { cluster, scope, ...lease });
   }
 
-  /** acquire-lock: free, expired or already ours → taken; otherwise who holds it */
-  readonly acquire: Fake = (input): Json => {
-    const { cluster, owner, operation, leaseSeconds } = obj(input);
-    const current = this.leases.get(String(cluster));
-    const at = this.now();
-    if (current && current.owner !== owner && Date.parse(current.expiresAt) > at.getTime()) {
-      return { acquired: false, heldBy: { ...current } };
-    }
-    const lease: Lease = {
-      owner: String(owner),
-      operation: String(operation),
-      acquiredAt: at.toISOString(),
-      expiresAt: new Date(at.getTime() + Number(leaseSeconds) * 1000).toISOString(),
-    };
-    this.leases.set(String(cluster), lease);
-    return { acquired: true, owner: lease.owner, expiresAt: lease.expiresAt };
-  };
+  /** who holds the scope now (default: control-plane), as `hold` took it */
+  holder(cluster: string, scope: LockScope = 'control-plane'): Lease | undefined {
+    const l = this.table.leases.get(`${cluster}#${scope}`);
+    return l && { owner: l.owner, operation: l.operation, acquiredAt: l.acquiredAt, expiresAt: l.expiresAt };
+  }
 
-  /** release-lock: only our own lease; false when it is not ours (any more) */
-  readonly release: Fake = (input): Json => {
-    const { cluster, owner } = obj(input);
-    const current = this.leases.get(String(cluster));
-    if (!current || current.owner !== owner) return { released: false };
-    this.leases.delete(String(cluster));
-    return { released: true };
-  };
+  readonly acquire: Fake = async (input): Promise<Json> =>
+    (await acquireLock(obj(input) as unknown as AcquireLockInput, {
+      locks: this.table,
+      clock: this.clock,
+    })) as unknown as Json;
+
+  readonly release: Fake = async (input): Promise<Json> =>
+    (await releaseLock(obj(input) as unknown as { cluster: string; owner: string }, {
+      locks: this.table,
+    })) as Json;
 }
 
 /** publish-outcome: remembers what was published */

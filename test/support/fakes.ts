@@ -3,10 +3,12 @@
  * was asked so tests can assert on the exact calls.
  */
 import { parseConfig, type ClusterConfig } from '../../functions/shared/domain/config';
+import { LOCK_SCOPES, orderedScopes, type LockScope } from '../../functions/shared/domain/locks';
 import { ClusterNotFoundError } from '../../functions/shared/errors';
 import type {
   Clock,
   ClusterDirectory,
+  CommandIntent,
   CommandRequest,
   CommandRunner,
   CommandTokenStore,
@@ -56,30 +58,70 @@ export function staticInventory(instances: Instance[]): Inventory & { findManage
   return { findManagedInstances: jest.fn(async () => instances) };
 }
 
+/** the lock table in memory, one lease per cluster and scope, with the same rules as dynamo-lock-store */
 export function memoryLocks(): LockStore & { leases: Map<string, Lease> } {
   const leases = new Map<string, Lease>();
+  const k = (cluster: string, scope: LockScope) => `${cluster}#${scope}`;
   return {
     leases,
-    async acquire(lease) {
-      const held = leases.get(lease.cluster);
-      if (held && held.owner !== lease.owner && held.expiresAt >= lease.acquiredAt)
-        return { acquired: false, heldBy: held };
-      leases.set(lease.cluster, lease);
+    async acquire(request) {
+      const scopes = orderedScopes(request.scopes);
+      for (const scope of scopes) {
+        const held = leases.get(k(request.cluster, scope));
+        if (held && held.owner !== request.owner && held.expiresAt >= request.acquiredAt)
+          return { acquired: false, heldBy: held };
+      }
+      const { cluster, owner, operation, acquiredAt, expiresAt } = request;
+      for (const scope of scopes)
+        leases.set(k(cluster, scope), { cluster, owner, operation, acquiredAt, expiresAt, scope });
       return { acquired: true };
     },
+    async renew(request) {
+      for (const scope of orderedScopes(request.scopes)) {
+        const held = leases.get(k(request.cluster, scope));
+        if (!held || held.owner !== request.owner || held.expiresAt < request.acquiredAt)
+          return held ? { renewed: false, scope, heldBy: held } : { renewed: false, scope };
+        held.expiresAt = request.expiresAt;
+      }
+      return { renewed: true };
+    },
+    async holders(cluster, scopes) {
+      return scopes.map((scope) => leases.get(k(cluster, scope)));
+    },
     async release(cluster, owner) {
-      if (leases.get(cluster)?.owner !== owner) return false;
-      leases.delete(cluster);
-      return true;
+      let released = false;
+      for (const scope of LOCK_SCOPES) {
+        if (leases.get(k(cluster, scope))?.owner !== owner) continue;
+        leases.delete(k(cluster, scope));
+        released = true;
+      }
+      return released;
     },
   };
 }
 
-export function memoryTokens(): CommandTokenStore & { items: Map<string, PendingCommand> } {
+export function memoryTokens(): CommandTokenStore & {
+  items: Map<string, PendingCommand>;
+  intents: Map<string, CommandIntent>;
+} {
   const items = new Map<string, PendingCommand>();
+  const intents = new Map<string, CommandIntent>();
   const k = (c: string, i: string) => `${c}#${i}`;
   return {
     items,
+    intents,
+    // the same rules as the table's conditional write (dynamo-command-token-store.ts)
+    async claim(intent, staleBefore) {
+      const previous = intents.get(intent.id);
+      if (previous?.commandId) return { outcome: 'sent', commandId: previous.commandId };
+      if (previous && previous.claimedAt >= staleBefore) return { outcome: 'in-flight', previous };
+      intents.set(intent.id, { ...intent });
+      return previous ? { outcome: 'taken-over', previous } : { outcome: 'new' };
+    },
+    async recordSent(id, commandId) {
+      const intent = intents.get(id);
+      if (intent) intent.commandId = commandId;
+    },
     async put(p) {
       items.set(k(p.commandId, p.instanceId), p);
     },
@@ -114,6 +156,12 @@ export function fakeRunner(): CommandRunner & {
         stderr: '',
       });
       return { commandId };
+    },
+    async findSent(instanceId, marker) {
+      const at = sent.findIndex((r) => r.instanceId === instanceId && r.comment.includes(marker));
+      return at < 0
+        ? undefined
+        : { commandId: `00000000-0000-4000-8000-${String(at + 1).padStart(12, '0')}` };
     },
     async getInvocation(c, i) {
       return invocations.get(`${c}#${i}`);

@@ -1,5 +1,4 @@
 import * as z from '../zod';
-import { COMMANDS } from './commands';
 
 /** shapes that cross a boundary (state machine ↔ Lambda ↔ node script), parsed at each edge */
 
@@ -14,7 +13,6 @@ export const executionId = z
   .min(1)
   .max(256)
   .regex(/^[A-Za-z0-9:_./-]+$/, 'must be an execution ARN or name');
-export const commandName = z.enum(COMMANDS);
 export const isoTime = z.iso.datetime({ offset: true });
 export const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'must be a hex sha256');
 

@@ -1,5 +1,7 @@
 import { parseCommandResult, tail } from '../domain/command-result';
-import type { ErrorName } from '../errors';
+import { findCommand } from '../domain/commands';
+import { describeIssues } from '../domain/validation';
+import { CommandFailedError, CommandTimedOutError, type CaretakerError } from '../errors';
 import type {
   Clock,
   CommandRunner,
@@ -18,8 +20,6 @@ export interface CompletionDeps {
 
 export type Completion = 'succeeded' | 'failed' | 'timed-out' | 'still-running' | 'not-ours';
 
-const TIMED_OUT: ErrorName = 'CommandTimedOutError';
-const FAILED: ErrorName = 'CommandFailedError';
 const TERMINAL = new Set(['Success', 'Failed', 'TimedOut', 'Cancelled']);
 /** how much of stderr travels as the failure's cause: enough to see what broke */
 const STDERR_TAIL = 4000;
@@ -31,25 +31,41 @@ function describeFailure(p: PendingCommand, inv: Invocation): string {
   ].join('\n');
 }
 
+/** the waiting task fails with the error's name and message, as if the step had thrown it */
+const failWith = (deps: CompletionDeps, taskToken: string, error: CaretakerError) =>
+  deps.callbacks.fail(taskToken, error.name, error.message);
+
+/**
+ * the CARETAKER_RESULT object, checked against the command's result schema in the catalog
+ * @throws CommandFailedError when there is none or it does not have the command's shape
+ */
+function resultOf(p: PendingCommand, stdout: string): Record<string, unknown> {
+  const result = parseCommandResult(stdout);
+  const parsed = findCommand(p.command)?.result.safeParse({ ...result, instanceId: p.instanceId });
+  if (parsed && !parsed.success) {
+    throw new CommandFailedError(
+      `the ${p.command} result does not have the command's shape: ${describeIssues(parsed.error.issues).join('; ')}`,
+    );
+  }
+  return result;
+}
+
 /** turns one finished invocation into the waiting task's success or failure */
 async function report(p: PendingCommand, inv: Invocation, deps: CompletionDeps): Promise<Completion> {
   if (inv.status === 'TimedOut') {
-    await deps.callbacks.fail(p.taskToken, TIMED_OUT, describeFailure(p, inv));
+    await failWith(deps, p.taskToken, new CommandTimedOutError(describeFailure(p, inv)));
     return 'timed-out';
   }
   if (inv.status !== 'Success') {
-    await deps.callbacks.fail(p.taskToken, FAILED, describeFailure(p, inv));
+    await failWith(deps, p.taskToken, new CommandFailedError(describeFailure(p, inv)));
     return 'failed';
   }
   let result: Record<string, unknown>;
   try {
-    result = parseCommandResult(inv.stdout);
+    result = resultOf(p, inv.stdout);
   } catch (e) {
-    await deps.callbacks.fail(
-      p.taskToken,
-      (e as Error).name,
-      `${(e as Error).message}\n${describeFailure(p, inv)}`,
-    );
+    if (!(e instanceof CommandFailedError)) throw e;
+    await failWith(deps, p.taskToken, new CommandFailedError(`${e.message}\n${describeFailure(p, inv)}`));
     return 'failed';
   }
   await deps.callbacks.succeed(p.taskToken, { ...result, instanceId: p.instanceId, commandId: p.commandId });
@@ -87,10 +103,12 @@ export async function reconcile(deps: CompletionDeps) {
     else if (outcome === 'still-running' && Date.parse(p.deadline) < now) {
       const claimed = await deps.tokens.take(p.commandId, p.instanceId);
       if (!claimed) continue;
-      await deps.callbacks.fail(
+      await failWith(
+        deps,
         claimed.taskToken,
-        TIMED_OUT,
-        `${p.command} on ${p.instanceId} (command ${p.commandId}) had not finished by its deadline ${p.deadline}`,
+        new CommandTimedOutError(
+          `${p.command} on ${p.instanceId} (command ${p.commandId}) had not finished by its deadline ${p.deadline}`,
+        ),
       );
       counts.timedOut += 1;
     }

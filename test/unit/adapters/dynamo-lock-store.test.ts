@@ -4,23 +4,30 @@ import {
   DynamoDBServiceException,
   InternalServerError,
 } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, DynamoDBDocumentClient, PutCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  DeleteCommand,
+  DynamoDBDocumentClient,
+  PutCommand,
+  GetCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 // types for the matchers; jest's setupFilesAfterEnv registers them at run time
 import 'aws-sdk-client-mock-jest';
 import { dynamoLockStore } from '../../../functions/shared/adapters/aws/dynamo-lock-store';
 import { TransientError } from '../../../functions/shared/errors';
-import type { Lease } from '../../../functions/shared/ports';
+import type { LeaseRequest } from '../../../functions/shared/ports';
 
 const TABLE = 'caretaker-state';
 const ddb = mockClient(DynamoDBDocumentClient);
 
-const lease: Lease = {
+const lease: LeaseRequest = {
   cluster: 'prod',
   owner: 'exec-123',
   operation: 'etcd-backup',
   acquiredAt: '2025-01-01T00:00:00.000Z',
   expiresAt: '2025-01-01T00:15:00.000Z',
+  scopes: ['control-plane'],
 };
 
 function makeStore() {
@@ -50,7 +57,7 @@ beforeEach(() => {
 });
 
 describe('acquire', () => {
-  it('writes the lease under lock#<cluster> with an epoch-seconds ttl, conditioned on free, expired or own', async () => {
+  it('writes the lease under lock#<cluster>#<scope> with an epoch-seconds ttl, conditioned on free, expired or own', async () => {
     // Arrange
     ddb.on(PutCommand).resolves({});
     const store = makeStore();
@@ -62,7 +69,7 @@ describe('acquire', () => {
     const expected = {
       TableName: TABLE,
       Item: {
-        pk: 'lock#prod',
+        pk: 'lock#prod#control-plane',
         owner: 'exec-123',
         operation: 'etcd-backup',
         acquiredAt: '2025-01-01T00:00:00.000Z',
@@ -72,6 +79,7 @@ describe('acquire', () => {
       ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :now OR #owner = :owner',
       ExpressionAttributeNames: { '#owner': 'owner' },
       ExpressionAttributeValues: { ':now': '2025-01-01T00:00:00.000Z', ':owner': 'exec-123' },
+      ReturnValues: 'ALL_OLD',
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
     };
     expect(result).toEqual({ acquired: true });
@@ -101,7 +109,7 @@ describe('acquire', () => {
         message: 'The conditional request failed',
         $metadata: { httpStatusCode: 400 },
         Item: {
-          pk: { S: 'lock#prod' },
+          pk: { S: 'lock#prod#control-plane' },
           owner: { S: 'exec-other' },
           operation: { S: 'etcd-restore' },
           acquiredAt: { S: '2024-12-31T23:55:00.000Z' },
@@ -120,6 +128,7 @@ describe('acquire', () => {
       acquired: false,
       heldBy: {
         cluster: 'prod',
+        scope: 'control-plane',
         owner: 'exec-other',
         operation: 'etcd-restore',
         acquiredAt: '2024-12-31T23:55:00.000Z',
@@ -136,7 +145,13 @@ describe('acquire', () => {
         new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} }),
       );
     ddb.on(GetCommand).resolves({
-      Item: { pk: 'lock#prod', owner: 'exec-0', operation: 'patch-workers', acquiredAt: 'a', expiresAt: 'b' },
+      Item: {
+        pk: 'lock#prod#control-plane',
+        owner: 'exec-0',
+        operation: 'patch-workers',
+        acquiredAt: 'a',
+        expiresAt: 'b',
+      },
     });
     const store = makeStore();
 
@@ -146,13 +161,14 @@ describe('acquire', () => {
     // Assert
     expect(ddb).toHaveReceivedCommandWith(GetCommand, {
       TableName: TABLE,
-      Key: { pk: 'lock#prod' },
+      Key: { pk: 'lock#prod#control-plane' },
       ConsistentRead: true,
     });
     expect(result).toEqual({
       acquired: false,
       heldBy: {
         cluster: 'prod',
+        scope: 'control-plane',
         owner: 'exec-0',
         operation: 'patch-workers',
         acquiredAt: 'a',
@@ -179,6 +195,7 @@ describe('acquire', () => {
       acquired: false,
       heldBy: {
         cluster: 'prod',
+        scope: 'control-plane',
         owner: 'unknown',
         operation: 'unknown',
         acquiredAt: 'unknown',
@@ -229,8 +246,115 @@ describe('acquire', () => {
   });
 });
 
+describe('acquire with several scopes', () => {
+  it('gives back the scope it took when a later scope is held, all or nothing', async () => {
+    // Arrange
+    ddb.on(PutCommand, { Item: { pk: 'lock#prod#control-plane' } }).resolves({});
+    ddb.on(PutCommand, { Item: { pk: 'lock#prod#workers' } }).rejects(
+      new ConditionalCheckFailedException({
+        message: 'The conditional request failed',
+        $metadata: {},
+        Item: { owner: { S: 'patch' }, operation: { S: 'patch-workers' }, expiresAt: { S: 'later' } },
+      }),
+    );
+    ddb.on(DeleteCommand).resolves({});
+    const store = makeStore();
+
+    // Act
+    const result = await store.acquire({ ...lease, scopes: ['workers', 'control-plane'] });
+
+    // Assert
+    expect(result).toMatchObject({ acquired: false, heldBy: { scope: 'workers', owner: 'patch' } });
+    expect(ddb).toHaveReceivedCommandWith(DeleteCommand, {
+      Key: { pk: 'lock#prod#control-plane' },
+      ConditionExpression: '#owner = :owner AND acquiredAt = :at',
+      ExpressionAttributeValues: { ':owner': 'exec-123', ':at': '2025-01-01T00:00:00.000Z' },
+    });
+  });
+
+  it('keeps a scope it already held before the call when a later scope is held', async () => {
+    // Arrange
+    ddb
+      .on(PutCommand, { Item: { pk: 'lock#prod#control-plane' } })
+      .resolves({ Attributes: { owner: 'exec-123' } });
+    ddb
+      .on(PutCommand, { Item: { pk: 'lock#prod#workers' } })
+      .rejects(new ConditionalCheckFailedException({ message: 'held', $metadata: {}, Item: {} }));
+    const store = makeStore();
+
+    // Act
+    const result = await store.acquire({ ...lease, scopes: ['control-plane', 'workers'] });
+
+    // Assert
+    expect(result.acquired).toBe(false);
+    expect(ddb).toHaveReceivedCommandTimes(DeleteCommand, 0);
+  });
+});
+
+describe('renew', () => {
+  it('extends only our own lease that has not lapsed', async () => {
+    // Arrange
+    ddb.on(UpdateCommand).resolves({});
+    const store = makeStore();
+
+    // Act
+    const result = await store.renew({ ...lease, expiresAt: '2025-01-01T00:30:00.000Z' });
+
+    // Assert
+    expect(result).toEqual({ renewed: true });
+    expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
+      Key: { pk: 'lock#prod#control-plane' },
+      ConditionExpression: '#owner = :owner AND expiresAt >= :now',
+      ExpressionAttributeValues: expect.objectContaining({
+        ':owner': 'exec-123',
+        ':now': '2025-01-01T00:00:00.000Z',
+        ':expires': '2025-01-01T00:30:00.000Z',
+      }),
+    });
+  });
+
+  it('names the holder when someone else holds the lease now', async () => {
+    // Arrange
+    ddb.on(UpdateCommand).rejects(
+      new ConditionalCheckFailedException({
+        message: 'The conditional request failed',
+        $metadata: {},
+        Item: {
+          owner: { S: 'exec-other' },
+          operation: { S: 'upgrade-control-plane' },
+          expiresAt: { S: 'x' },
+        },
+      }),
+    );
+    const store = makeStore();
+
+    // Act
+    const result = await store.renew(lease);
+
+    // Assert
+    expect(result).toMatchObject({
+      renewed: false,
+      scope: 'control-plane',
+      heldBy: { owner: 'exec-other', operation: 'upgrade-control-plane' },
+    });
+  });
+
+  it('says nobody holds it when the lease is gone', async () => {
+    // Arrange
+    ddb.on(UpdateCommand).rejects(new ConditionalCheckFailedException({ message: 'gone', $metadata: {} }));
+    ddb.on(GetCommand).resolves({});
+    const store = makeStore();
+
+    // Act
+    const result = await store.renew(lease);
+
+    // Assert
+    expect(result).toEqual({ renewed: false, scope: 'control-plane' });
+  });
+});
+
 describe('release', () => {
-  it('deletes lock#<cluster> only when the owner matches and returns true', async () => {
+  it("deletes every scope's lease only where the owner matches and returns true", async () => {
     // Arrange
     ddb.on(DeleteCommand).resolves({});
     const store = makeStore();
@@ -239,17 +363,19 @@ describe('release', () => {
     const released = await store.release('prod', 'exec-123');
 
     // Assert
-    const expected = {
+    const expected = (scope: string) => ({
       TableName: TABLE,
-      Key: { pk: 'lock#prod' },
+      Key: { pk: `lock#prod#${scope}` },
       ConditionExpression: '#owner = :owner',
       ExpressionAttributeNames: { '#owner': 'owner' },
       ExpressionAttributeValues: { ':owner': 'exec-123' },
-    };
+    });
     expect(released).toBe(true);
-    expect(ddb).toHaveReceivedCommandTimes(DeleteCommand, 1);
-    expect(ddb).toHaveReceivedCommandWith(DeleteCommand, expected);
-    expect(ddb.commandCalls(DeleteCommand)[0]?.args[0].input).toEqual(expected);
+    expect(ddb).toHaveReceivedCommandTimes(DeleteCommand, 2);
+    expect(ddb.commandCalls(DeleteCommand).map((c) => c.args[0].input)).toEqual([
+      expected('control-plane'),
+      expected('workers'),
+    ]);
   });
 
   it('returns false when the lease is not ours any more', async () => {

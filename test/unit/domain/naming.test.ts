@@ -2,7 +2,7 @@ import { executionName } from '../../../functions/shared/domain/execution-name';
 import { manifestKeyFor, parseSnapshotKey } from '../../../functions/shared/domain/snapshot-key';
 import { planCommand } from '../../../functions/shared/domain/commands';
 import { parseConfig } from '../../../functions/shared/domain/config';
-import { InvalidInputError } from '../../../functions/shared/errors';
+import { NotForThisKindError } from '../../../functions/shared/errors';
 
 describe('executionName', () => {
   it('is the same for the same trigger time, and valid for Step Functions', () => {
@@ -59,9 +59,9 @@ describe('planCommand', () => {
     });
   });
 
-  it('rejects an etcd command for an EKS cluster', () => {
+  it('rejects an etcd command for an EKS cluster as not for this kind', () => {
     expect(() => planCommand('etcd-status', config.clusters[1]!, { executionId: 'x', bucket: 'b' })).toThrow(
-      InvalidInputError,
+      NotForThisKindError,
     );
   });
 });

@@ -131,8 +131,8 @@ describe('handlers with their ports', () => {
   it('complete-command reads the invocation named by a real-shaped SSM event', async () => {
     const getInvocation = jest.fn(async () => undefined);
     const handler = completeCommand.makeHandler({
-      runner: { send: jest.fn(), getInvocation },
-      tokens: { put: jest.fn(), take: jest.fn(), list: jest.fn() },
+      runner: { send: jest.fn(), findSent: jest.fn(), getInvocation },
+      tokens: { claim: jest.fn(), recordSent: jest.fn(), put: jest.fn(), take: jest.fn(), list: jest.fn() },
       callbacks: { succeed: jest.fn(), fail: jest.fn() },
       clock: { now: () => new Date() },
     });
@@ -142,7 +142,9 @@ describe('handlers with their ports', () => {
   });
 
   it('builds its AWS deps only once, on first use', async () => {
-    const factory = jest.fn(() => ({ locks: { acquire: jest.fn(), release: jest.fn(async () => true) } }));
+    const factory = jest.fn(() => ({
+      locks: { acquire: jest.fn(), renew: jest.fn(), holders: jest.fn(), release: jest.fn(async () => true) },
+    }));
     const handler = releaseLock.makeHandler(factory);
     expect(factory).not.toHaveBeenCalled();
     await handler({ cluster: 'prod-eu', owner: 'exec' }, lambdaContext('release-lock'));

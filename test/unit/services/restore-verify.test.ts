@@ -322,6 +322,7 @@ describe('the restore command', () => {
         instanceId: 'i-0badc0ffee0000001',
         command: 'etcd-restore-verify',
         executionId: 'exec-1',
+        state: 'Restore and check the snapshot on the scratch instance',
         args: { key: 'lab/etcd/2026/11/25/20261125T060012Z-r1.db' },
       },
       {
@@ -356,6 +357,7 @@ describe('the restore command', () => {
           instanceId: 'i-0badc0ffee0000001',
           command: 'etcd-restore-verify',
           executionId: 'e',
+          state: 'Restore and check the snapshot on the scratch instance',
           args: { key: 'prod-eu/etcd/2026/11/25/20261125T060012Z-r1.db' },
         },
         {

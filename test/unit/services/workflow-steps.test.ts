@@ -30,6 +30,7 @@ describe('the operation lock', () => {
         operation: 'etcd-backup',
         acquiredAt: '2026-11-25T06:00:00.000Z',
         expiresAt: '2026-11-25T08:00:00.000Z',
+        scope: 'control-plane',
       },
     });
   });

@@ -1,12 +1,22 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, DynamoDBDocumentClient, PutCommand, paginateScan } from '@aws-sdk/lib-dynamodb';
-import type { CommandTokenStore, PendingCommand } from '../../ports';
+import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  UpdateCommand,
+  paginateScan,
+} from '@aws-sdk/lib-dynamodb';
+import type { CommandIntent, CommandTokenStore, IntentClaim, PendingCommand } from '../../ports';
 import { rethrowTransient } from './transient';
 
 const PREFIX = 'command#';
 const commandKey = (commandId: string, instanceId: string) => `${PREFIX}${commandId}#${instanceId}`;
 /** keep records a day past their deadline so a late event still finds nothing to do, then TTL */
 const TTL_GRACE_SECONDS = 86_400;
+const intentKey = (id: string) => `intent#${id}`;
+/** an intent outlives any execution that could retry its state (Standard workflows here end within hours) */
+const INTENT_TTL_SECONDS = 7 * 86_400;
 
 /** task tokens waiting on SSM invocations, keyed by command and instance */
 export function dynamoCommandTokenStore(
@@ -14,6 +24,67 @@ export function dynamoCommandTokenStore(
   client = DynamoDBDocumentClient.from(new DynamoDBClient({})),
 ): CommandTokenStore {
   return {
+    async claim(intent, staleBefore): Promise<IntentClaim> {
+      try {
+        // free, or claimed long ago by an attempt that never recorded a send: ours now
+        const out = await client.send(
+          new PutCommand({
+            TableName: tableName,
+            Item: {
+              pk: intentKey(intent.id),
+              ...withoutUndefined(intent),
+              ttl: Math.ceil(Date.parse(intent.claimedAt) / 1000) + INTENT_TTL_SECONDS,
+            },
+            ConditionExpression:
+              'attribute_not_exists(pk) OR (attribute_not_exists(commandId) AND claimedAt < :stale)',
+            ExpressionAttributeValues: { ':stale': staleBefore },
+            ReturnValues: 'ALL_OLD',
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          }),
+        );
+        return out.Attributes
+          ? { outcome: 'taken-over', previous: toIntent(out.Attributes) }
+          : { outcome: 'new' };
+      } catch (e) {
+        if (e instanceof ConditionalCheckFailedException) {
+          // the failed write returns the raw item (every intent field is a string); where it
+          // does not (older APIs, dynalite), read it
+          const item = e.Item
+            ? Object.fromEntries(
+                Object.entries(e.Item as Record<string, { S?: string }>).map(([k, v]) => [k, v.S]),
+              )
+            : (
+                await client
+                  .send(
+                    new GetCommand({
+                      TableName: tableName,
+                      Key: { pk: intentKey(intent.id) },
+                      ConsistentRead: true,
+                    }),
+                  )
+                  .catch(rethrowTransient)
+              ).Item;
+          const previous = item ? toIntent(item) : undefined;
+          if (previous?.commandId) return { outcome: 'sent', commandId: previous.commandId };
+          return { outcome: 'in-flight', previous: previous ?? intent };
+        }
+        return rethrowTransient(e);
+      }
+    },
+
+    async recordSent(intentId, commandId) {
+      await client
+        .send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: { pk: intentKey(intentId) },
+            UpdateExpression: 'SET commandId = :commandId',
+            ExpressionAttributeValues: { ':commandId': commandId },
+          }),
+        )
+        .catch(rethrowTransient);
+    },
+
     async put(p) {
       await client
         .send(
@@ -74,4 +145,23 @@ function toPending(item: Record<string, unknown>): PendingCommand {
     sentAt: String(item.sentAt),
     deadline: String(item.deadline),
   };
+}
+
+function toIntent(item: Record<string, unknown>): CommandIntent {
+  const intent: CommandIntent = {
+    id: String(item.id),
+    executionId: String(item.executionId),
+    state: String(item.state),
+    subject: String(item.subject),
+    command: String(item.command),
+    instanceId: String(item.instanceId),
+    cluster: String(item.cluster),
+    claimedAt: String(item.claimedAt),
+  };
+  if (typeof item.commandId === 'string') intent.commandId = item.commandId;
+  return intent;
+}
+
+function withoutUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

@@ -1,6 +1,7 @@
 import {
   GetCommandInvocationCommand,
   InvocationDoesNotExist,
+  paginateListCommands,
   SendCommandCommand,
   SSMClient,
 } from '@aws-sdk/client-ssm';
@@ -25,6 +26,22 @@ export function ssmCommandRunner(client = new SSMClient({})): CommandRunner {
       const commandId = out.Command?.CommandId;
       if (!commandId) throw new Error(`SendCommand returned no CommandId for ${req.instanceId}`);
       return { commandId };
+    },
+
+    async findSent(instanceId, marker, since) {
+      try {
+        const pages = paginateListCommands(
+          { client },
+          { InstanceId: instanceId, Filters: [{ key: 'InvokedAfter', value: since.toISOString() }] },
+        );
+        for await (const page of pages) {
+          const hit = (page.Commands ?? []).find((c) => c.CommandId && c.Comment?.includes(marker));
+          if (hit?.CommandId) return { commandId: hit.CommandId };
+        }
+        return undefined;
+      } catch (e) {
+        return rethrowTransient(e);
+      }
     },
 
     async getInvocation(commandId, instanceId) {

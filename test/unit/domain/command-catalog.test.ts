@@ -1,0 +1,102 @@
+import { join } from 'node:path';
+import {
+  COMMAND_NAMES,
+  COMMANDS,
+  commandDeadlineSeconds,
+  findCommand,
+  parseCommandArgs,
+  planCommand,
+  taskTimeoutSeconds,
+} from '../../../functions/shared/domain/commands';
+import { parseConfig } from '../../../functions/shared/domain/config';
+import { SNAPSHOT_KEY_PATTERN } from '../../../functions/shared/domain/snapshot-key';
+import { InvalidInputError } from '../../../functions/shared/errors';
+import { loadCommandDocuments } from '../../../infra/ssm-documents';
+
+const documents = new Map(
+  loadCommandDocuments(join(__dirname, '../../../ssm-documents')).map((d) => [d.name, d]),
+);
+const timeoutOf = (name: string) =>
+  (documents.get(name)!.content as { mainSteps: { inputs: { timeoutSeconds?: number } }[] }).mainSteps[0]!
+    .inputs.timeoutSeconds;
+const [kubeadm] = parseConfig({
+  clusters: [{ name: 'prod-eu', kind: 'kubeadm', region: 'eu-west-1' }],
+}).clusters;
+const ARGS: Record<string, unknown> = {
+  'etcd-restore-verify': { key: 'prod-eu/etcd/2026/11/25/20261125T060041Z-r48219.db' },
+};
+
+describe('the command catalog', () => {
+  it('has one document for every command and one command for every document', () => {
+    expect([...documents.keys()].sort()).toEqual([...COMMAND_NAMES].sort());
+  });
+
+  it.each(COMMAND_NAMES)("%s: its execution timeout is the document's timeoutSeconds", (name) => {
+    expect(COMMANDS[name].executionTimeoutSeconds).toBe(timeoutOf(name));
+  });
+
+  it.each(COMMAND_NAMES)(
+    "%s: its Task outlasts delivery, execution and the reconciler's deadline",
+    (name) => {
+      const spec = COMMANDS[name];
+
+      expect(commandDeadlineSeconds(spec)).toBeGreaterThan(
+        spec.deliveryTimeoutSeconds + spec.executionTimeoutSeconds,
+      );
+      expect(taskTimeoutSeconds(spec)).toBeGreaterThan(commandDeadlineSeconds(spec));
+    },
+  );
+
+  it.each(COMMAND_NAMES)(
+    '%s: plans exactly the parameters its document declares, each matching its allowedPattern',
+    (name) => {
+      const doc = documents.get(name)!;
+
+      const plan = planCommand(
+        name,
+        kubeadm!,
+        { executionId: 'arn:aws:states:x', bucket: 'snaps' },
+        ARGS[name],
+      );
+
+      const required = Object.entries(doc.parameters)
+        .filter(([, p]) => p.default === undefined)
+        .map(([k]) => k);
+      expect(Object.keys(plan.parameters).sort()).toEqual(expect.arrayContaining(required.sort()));
+      for (const [k, v] of Object.entries(plan.parameters)) {
+        expect(Object.keys(doc.parameters)).toContain(k);
+        expect(v).toMatch(new RegExp(doc.parameters[k]!.allowedPattern));
+      }
+    },
+  );
+
+  it("accepts as a snapshot key exactly what etcd-restore-verify's Key parameter allows", () => {
+    expect(documents.get('etcd-restore-verify')!.parameters['Key']!.allowedPattern).toBe(
+      SNAPSHOT_KEY_PATTERN,
+    );
+  });
+
+  it('finds only its own commands, not inherited properties', () => {
+    expect(findCommand('constructor')).toBeUndefined();
+    expect(findCommand('toString')).toBeUndefined();
+    expect(findCommand('etcd-status')?.name).toBe('etcd-status');
+  });
+
+  it("rejects a restore of another cluster's snapshot, naming the field", () => {
+    const spec = COMMANDS['etcd-restore-verify'];
+
+    const parse = () =>
+      parseCommandArgs(spec, 'prod-eu', { key: 'lab/etcd/2026/11/25/20261125T060041Z-r48219.db' });
+
+    expect(parse).toThrow(InvalidInputError);
+    expect(parse).toThrow(/args\.key: .* is not a snapshot key of prod-eu/);
+  });
+
+  it('rejects a revision with more digits than the document allows', () => {
+    const key = `prod-eu/etcd/2026/11/25/20261125T060041Z-r${'9'.repeat(20)}.db`;
+
+    expect(() => parseCommandArgs(COMMANDS['etcd-restore-verify'], 'prod-eu', { key })).toThrow(
+      /args\.key: must be a snapshot key/,
+    );
+  });
+});
