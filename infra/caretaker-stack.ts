@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -14,7 +14,7 @@ import { CommandRunner } from './constructs/command-runner';
 import { deadLetterAlarm } from './constructs/dead-letters';
 import { EtcdBackupWorkflow } from './constructs/etcd-backup-workflow';
 import { Inventory } from './constructs/inventory';
-import { NodePolicy } from './constructs/node-policy';
+import { NodePolicy, ScratchPolicy } from './constructs/node-policy';
 import { Notifications } from './constructs/notifications';
 import { noSuccessAlarm } from './constructs/no-success-alarm';
 import { OperationsTable } from './constructs/operations-table';
@@ -80,6 +80,7 @@ export class CaretakerStack extends Stack {
       ...common,
       bucket: this.snapshots.bucket,
       key: this.snapshots.key,
+      clusters,
       acquireLock: lock.acquire,
       releaseLock: lock.release,
       findControlPlane: inventory.findControlPlane,
@@ -155,16 +156,48 @@ export class CaretakerStack extends Stack {
         });
       }
       if (cluster.etcd) {
-        const node = new NodePolicy(this, `NodePolicy-${cluster.name}`, {
-          cluster: cluster.name,
-          bucket: this.snapshots.bucket,
-          key: this.snapshots.key,
-        });
+        const snapshots = { cluster: cluster.name, bucket: this.snapshots.bucket, key: this.snapshots.key };
+        const node = new NodePolicy(this, `NodePolicy-${cluster.name}`, snapshots);
         new CfnOutput(this, `NodePolicyArn-${cluster.name}`, {
           description: `attach to the control-plane node role of ${cluster.name}`,
           value: node.policy.managedPolicyArn,
         });
+        if (cluster.restoreVerify) {
+          const scratch = new ScratchPolicy(this, `ScratchPolicy-${cluster.name}`, snapshots);
+          new CfnOutput(this, `ScratchPolicyArn-${cluster.name}`, {
+            description: `attach to the scratch instance role of ${cluster.name} (restoreVerify.instanceRole)`,
+            value: scratch.policy.managedPolicyArn,
+          });
+        }
       }
+    }
+
+    // who may read, encrypt and judge snapshots, by ARN; the bucket and key policies refuse
+    // everyone else (README, Security)
+    const scratchRoles = clusters.flatMap((c) =>
+      c.etcd && c.restoreVerify ? [roleArn(this, c.restoreVerify.instanceRole)] : [],
+    );
+    const { nodeRoleArns, breakGlassRoleArns } = config.bucket;
+    const rv = this.restoreVerify;
+    const roleOf = (fn: CaretakerFunction) => fn.role.roleArn;
+    this.snapshots.restrictAccess({
+      // HeadObject needs s3:GetObject: prune-snapshots and pick-snapshot read heads, not bodies
+      readers: [
+        roleOf(this.backup.verifyUpload),
+        roleOf(this.backup.pruneSnapshots),
+        ...(rv ? [roleOf(rv.pickSnapshot)] : []),
+        ...scratchRoles,
+        ...breakGlassRoleArns,
+      ],
+      decrypters: [roleOf(this.backup.verifyUpload), ...scratchRoles, ...nodeRoleArns, ...breakGlassRoleArns],
+      encrypters: [...(rv ? [roleOf(rv.recordVerification)] : []), ...nodeRoleArns],
+      verdictWriters: rv ? [roleOf(rv.recordVerification)] : [],
+    });
+    if (clusters.some((c) => c.etcd && c.backup.enabled) && nodeRoleArns.length === 0) {
+      Annotations.of(this).addWarningV2(
+        'caretaker:empty-node-role-arns',
+        'bucket.nodeRoleArns is empty: no control-plane node may encrypt with the snapshot key, so every upload fails. List the roles your control-plane nodes run as (README, Security).',
+      );
     }
 
     // functions invoked asynchronously keep what still fails after Lambda's retries; every
@@ -196,4 +229,10 @@ export class CaretakerStack extends Stack {
       });
     }
   }
+}
+
+/** a role configured by name (in this stack's account) or by ARN, as an ARN */
+function roleArn(stack: Stack, nameOrArn: string): string {
+  if (nameOrArn.startsWith('arn:')) return nameOrArn;
+  return stack.formatArn({ service: 'iam', region: '', resource: 'role', resourceName: nameOrArn });
 }

@@ -1,48 +1,103 @@
 import { Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as kms from 'aws-cdk-lib/aws-kms';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { snapshotPrefix } from '../../functions/shared/domain/snapshot-key';
+
+export interface NodePolicyProps {
+  cluster: string;
+  bucket: s3.IBucket;
+  key: kms.IKey;
+}
 
 /**
- * What a cluster's control-plane nodes need for etcd-snapshot: write (and abort multipart
- * uploads) under their own cluster's prefix only, and the bucket key only through S3; and what
- * its restore-verify scratch instances need for etcd-restore-verify: read the snapshot and its
- * manifest under the same prefix. Users attach it to the node role and to the role of the
- * scratch launch template's instance profile, beside AmazonSSMManagedInstanceCore.
+ * What a cluster's control-plane nodes need for etcd-snapshot: create objects (and finish or
+ * abort their multipart uploads) under `<cluster>/etcd/` only, and the bucket key only through
+ * S3. No read, no delete, no tagging. Users attach it to the control-plane node role, beside
+ * AmazonSSMManagedInstanceCore, and list that role in `bucket.nodeRoleArns`.
  */
 export class NodePolicy extends Construct {
   readonly policy: iam.ManagedPolicy;
 
-  constructor(scope: Construct, id: string, props: { cluster: string; bucket: s3.IBucket; key: kms.IKey }) {
+  constructor(scope: Construct, id: string, props: NodePolicyProps) {
     super(scope, id);
     const region = Stack.of(this).region;
+    const prefix = `${snapshotPrefix(props.cluster)}*`;
     this.policy = new iam.ManagedPolicy(this, 'Policy', {
       managedPolicyName: `Caretaker-${region}-node-${props.cluster}`,
-      description: `Caretaker: lets control-plane nodes of ${props.cluster} upload etcd snapshots, and its restore-verify scratch instances (same policy) download them`,
+      description: `Caretaker: lets control-plane nodes of ${props.cluster} upload etcd snapshots under ${prefix}, nothing else`,
       statements: [
         new iam.PolicyStatement({
           sid: 'UploadOwnClusterSnapshots',
           actions: ['s3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
-          resources: [props.bucket.arnForObjects(`${props.cluster}/*`)],
+          resources: [props.bucket.arnForObjects(prefix)],
         }),
         new iam.PolicyStatement({
-          sid: 'DownloadOwnClusterSnapshots',
-          actions: ['s3:GetObject'],
-          resources: [props.bucket.arnForObjects(`${props.cluster}/*`)],
-        }),
-        new iam.PolicyStatement({
-          sid: 'UseSnapshotKeyThroughS3',
+          // Decrypt too: S3 decrypts the parts of a multipart upload to assemble them
+          sid: 'EncryptWithSnapshotKeyThroughS3',
           actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
           resources: [props.key.keyArn],
           conditions: { StringEquals: { 'kms:ViaService': `s3.${region}.amazonaws.com` } },
         }),
       ],
     });
-    const cfnBucket = props.bucket.node.defaultChild as s3.CfnBucket;
-    Validations.of(this.policy).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(cfnBucket)}.Arn>/${props.cluster}/*]`,
-      reason: `snapshot keys are new per backup; writes (nodes) and reads (restore-verify scratch instances) are confined to this cluster's prefix ${props.cluster}/`,
-    });
+    acknowledgePrefix(
+      this.policy,
+      props.bucket,
+      prefix,
+      `snapshot keys are new per backup; nodes may only create objects under ${prefix}`,
+    );
   }
+}
+
+/**
+ * What a cluster's restore-verify scratch instances need for etcd-restore-verify: read the
+ * snapshot and its manifest under `<cluster>/etcd/`, decrypting through S3. Users attach it to
+ * the role of the scratch launch template's instance profile (`restoreVerify.instanceRole`).
+ */
+export class ScratchPolicy extends Construct {
+  readonly policy: iam.ManagedPolicy;
+
+  constructor(scope: Construct, id: string, props: NodePolicyProps) {
+    super(scope, id);
+    const region = Stack.of(this).region;
+    const prefix = `${snapshotPrefix(props.cluster)}*`;
+    this.policy = new iam.ManagedPolicy(this, 'Policy', {
+      managedPolicyName: `Caretaker-${region}-scratch-${props.cluster}`,
+      description: `Caretaker: lets restore-verify scratch instances of ${props.cluster} download etcd snapshots under ${prefix}, nothing else`,
+      statements: [
+        new iam.PolicyStatement({
+          sid: 'DownloadOwnClusterSnapshots',
+          actions: ['s3:GetObject'],
+          resources: [props.bucket.arnForObjects(prefix)],
+        }),
+        new iam.PolicyStatement({
+          sid: 'DecryptWithSnapshotKeyThroughS3',
+          actions: ['kms:Decrypt'],
+          resources: [props.key.keyArn],
+          conditions: { StringEquals: { 'kms:ViaService': `s3.${region}.amazonaws.com` } },
+        }),
+      ],
+    });
+    acknowledgePrefix(
+      this.policy,
+      props.bucket,
+      prefix,
+      `snapshot keys are new per backup; scratch instances may only read under ${prefix}`,
+    );
+  }
+}
+
+function acknowledgePrefix(
+  policy: iam.ManagedPolicy,
+  bucket: s3.IBucket,
+  prefix: string,
+  reason: string,
+): void {
+  const cfnBucket = bucket.node.defaultChild as s3.CfnBucket;
+  Validations.of(policy).acknowledge({
+    id: `AwsSolutions-IAM5[Resource::<${Stack.of(policy).getLogicalId(cfnBucket)}.Arn>/${prefix}]`,
+    reason,
+  });
 }

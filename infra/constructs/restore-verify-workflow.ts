@@ -77,7 +77,8 @@ export class RestoreVerifyWorkflow extends Construct {
         reason,
       });
 
-    // — pick-snapshot: list the clusters' snapshot prefixes, read tags and heads
+    // — pick-snapshot: list the clusters' snapshot prefixes, read tags and heads (HeadObject
+    // needs s3:GetObject; without kms:Decrypt no body can be read)
     this.pickSnapshot = new CaretakerFunction(this, 'PickSnapshot', {
       ...common,
       name: 'pick-snapshot',
@@ -95,7 +96,6 @@ export class RestoreVerifyWorkflow extends Construct {
       actions: ['s3:GetObject', 's3:GetObjectTagging'],
       resources: etcdClusters.map((c) => props.bucket.arnForObjects(`${snapshotPrefix(c)}*`)),
     });
-    this.pickSnapshot.allow({ actions: ['kms:Decrypt'], resources: [props.key.keyArn] });
     for (const c of etcdClusters) {
       acknowledgeBucketObjects(
         this.pickSnapshot,
@@ -205,10 +205,8 @@ export class RestoreVerifyWorkflow extends Construct {
       actions: ['s3:GetObjectTagging', 's3:PutObjectTagging', 's3:PutObject'],
       resources: verifiableNames.map((c) => props.bucket.arnForObjects(`${snapshotPrefix(c)}*`)),
     });
-    this.recordVerification.allow({
-      actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
-      resources: [props.key.keyArn],
-    });
+    // the report is one small PutObject: a data key to encrypt it, never a Decrypt
+    this.recordVerification.allow({ actions: ['kms:GenerateDataKey'], resources: [props.key.keyArn] });
     for (const c of verifiableNames) {
       acknowledgeBucketObjects(
         this.recordVerification,

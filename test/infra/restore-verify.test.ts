@@ -318,11 +318,6 @@ describe('the restore-verify workflow', () => {
               Action: ['s3:GetObject', 's3:GetObjectTagging'],
               Resource: [objects('/prod-eu/etcd/*'), objects('/edge/etcd/*')],
             },
-            {
-              Effect: 'Allow',
-              Action: 'kms:Decrypt',
-              Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('^SnapshotBucketKey'), 'Arn'] },
-            },
           ]),
         },
       });
@@ -341,7 +336,7 @@ describe('the restore-verify workflow', () => {
             },
             {
               Effect: 'Allow',
-              Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
+              Action: 'kms:GenerateDataKey',
               Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('^SnapshotBucketKey'), 'Arn'] },
             },
           ]),

@@ -1,5 +1,5 @@
 import type { Template } from 'aws-cdk-lib/assertions';
-import { buildStacks, templateFor } from './build';
+import { buildStacks, CONFIG, templateFor } from './build';
 
 /** the findings of issue 7, each guarded on the synthesized template */
 
@@ -22,6 +22,13 @@ function resources(template: Template, type: string): Record<string, Json & { Pr
 
 function policyStatements(policy: Json & { Properties: Json }, field = 'PolicyDocument'): Statement[] {
   return (policy.Properties[field] as { Statement: Statement[] }).Statement;
+}
+
+/** every statement of the inline policies attached to roles whose logical id matches */
+function roleStatements(template: Template, role: RegExp): Statement[] {
+  return Object.values(resources(template, 'AWS::IAM::Policy'))
+    .filter((p) => (p.Properties.Roles as { Ref: string }[]).some((r) => role.test(r.Ref)))
+    .flatMap((p) => policyStatements(p));
 }
 
 describe('security review (issue 7)', () => {
@@ -200,5 +207,242 @@ describe('security review (issue 7)', () => {
         );
       },
     );
+  });
+
+  describe('8. snapshot functions reach their clusters\u2019 etcd/ prefix only; only readers decrypt', () => {
+    const bucketObjects = (suffix: string) => ({
+      'Fn::Join': [
+        '',
+        [{ 'Fn::GetAtt': [expect.stringMatching(/^SnapshotBucketSnapshots/), 'Arn'] }, suffix],
+      ],
+    });
+
+    it.each(['EtcdBackupVerifyUpload', 'EtcdBackupPruneSnapshots'])(
+      '%s touches objects under <cluster>/etcd/ of the etcd clusters only',
+      (fn) => {
+        const statements = roleStatements(eu, new RegExp(`^${fn}Role`)).filter((s) =>
+          list(s.Action).some((a) => a.startsWith('s3:')),
+        );
+        expect(statements.length).toBeGreaterThan(0);
+        for (const s of statements) {
+          if (list(s.Action).includes('s3:ListBucket')) continue;
+          expect(list(s.Resource)).toEqual([bucketObjects('/prod-eu/etcd/*'), bucketObjects('/edge/etcd/*')]);
+        }
+      },
+    );
+
+    it('prune-snapshots lists the etcd/ prefixes only', () => {
+      expect(roleStatements(eu, /^EtcdBackupPruneSnapshotsRole/)).toContainEqual(
+        expect.objectContaining({
+          Action: 's3:ListBucket',
+          Condition: { StringLike: { 's3:prefix': ['prod-eu/etcd/*', 'edge/etcd/*'] } },
+        }),
+      );
+    });
+
+    it.each([
+      ['eu-west-1', () => eu],
+      ['us-east-1', () => us],
+    ])('in %s, only verify-upload may decrypt with the snapshot key (it reads manifests)', (_r, t) => {
+      const decrypting = Object.values(resources(t(), 'AWS::IAM::Policy'))
+        .filter((p) =>
+          policyStatements(p).some(
+            (s) =>
+              list(s.Action).includes('kms:Decrypt') &&
+              JSON.stringify(s.Resource).includes('SnapshotBucketKey'),
+          ),
+        )
+        .flatMap((p) => (p.Properties.Roles as { Ref: string }[]).map((r) => r.Ref));
+      expect(decrypting).toEqual(
+        _r === 'eu-west-1' ? [expect.stringMatching(/^EtcdBackupVerifyUploadRole/)] : [],
+      );
+    });
+  });
+
+  describe('3 and 5. snapshots: who may write, read, decrypt and judge', () => {
+    const NODE_ROLE = 'arn:aws:iam::123456789012:role/k8s-control-plane';
+    const BREAK_GLASS = 'arn:aws:iam::123456789012:role/ops/etcd-break-glass';
+    let secured: Template;
+
+    beforeAll(() => {
+      const { stacks } = buildStacks({
+        ...CONFIG,
+        bucket: { nodeRoleArns: [NODE_ROLE], breakGlassRoleArns: [BREAK_GLASS] },
+      });
+      secured = templateFor(stacks, 'eu-west-1');
+    });
+
+    const bucketPolicy = (t: Template) =>
+      Object.values(resources(t, 'AWS::S3::BucketPolicy'))
+        .filter((p) => JSON.stringify(p.Properties.Bucket).includes('SnapshotBucketSnapshots'))
+        .flatMap((p) => policyStatements(p));
+    const keyPolicy = (t: Template) => {
+      const [key] = Object.entries(resources(t, 'AWS::KMS::Key')).filter(([id]) =>
+        id.startsWith('SnapshotBucketKey'),
+      );
+      return policyStatements(key![1], 'KeyPolicy');
+    };
+    const managedPolicy = (t: Template, name: string) =>
+      Object.values(resources(t, 'AWS::IAM::ManagedPolicy')).find(
+        (p) => p.Properties.ManagedPolicyName === name,
+      );
+    const fnRoleArn = (role: string) => ({
+      'Fn::GetAtt': [expect.stringMatching(new RegExp(`^${role}`)), 'Arn'],
+    });
+    const scratchRole = {
+      'Fn::Join': [
+        '',
+        [
+          'arn:',
+          { Ref: 'AWS::Partition' },
+          ':iam::',
+          { Ref: 'AWS::AccountId' },
+          ':role/caretaker-scratch-prod-eu',
+        ],
+      ],
+    };
+    const objectsUnder = (suffix: string) => ({
+      'Fn::Join': [
+        '',
+        [{ 'Fn::GetAtt': [expect.stringMatching(/^SnapshotBucketSnapshots/), 'Arn'] }, suffix],
+      ],
+    });
+
+    it('lets control-plane nodes only create objects under <cluster>/etcd/: no read, delete or tagging', () => {
+      const statements = policyStatements(managedPolicy(secured, 'Caretaker-eu-west-1-node-prod-eu')!);
+      const s3Actions = statements.flatMap((s) => list(s.Action)).filter((a) => a.startsWith('s3:'));
+      expect(s3Actions.sort()).toEqual([
+        's3:AbortMultipartUpload',
+        's3:ListMultipartUploadParts',
+        's3:PutObject',
+      ]);
+      for (const s of statements.filter((st) => list(st.Action).some((a) => a.startsWith('s3:')))) {
+        expect(s.Resource).toEqual(objectsUnder('/prod-eu/etcd/*'));
+      }
+    });
+
+    it('lets scratch instances only read under <cluster>/etcd/, decrypting through S3', () => {
+      const statements = policyStatements(managedPolicy(secured, 'Caretaker-eu-west-1-scratch-prod-eu')!);
+      expect(statements).toEqual([
+        expect.objectContaining({
+          Effect: 'Allow',
+          Action: 's3:GetObject',
+          Resource: objectsUnder('/prod-eu/etcd/*'),
+        }),
+        expect.objectContaining({
+          Effect: 'Allow',
+          Action: 'kms:Decrypt',
+          Condition: { StringEquals: { 'kms:ViaService': 's3.eu-west-1.amazonaws.com' } },
+        }),
+      ]);
+      // a cluster without restore verification has no scratch policy
+      expect(managedPolicy(secured, 'Caretaker-eu-west-1-scratch-edge')).toBeUndefined();
+    });
+
+    it('denies uploads with SSE-C, with another encryption or with another KMS key', () => {
+      const denies = bucketPolicy(secured).filter(
+        (s) => s.Effect === 'Deny' && list(s.Action).includes('s3:PutObject'),
+      );
+      const conditions = denies.map((s) => s.Condition);
+      expect(conditions).toContainEqual({
+        Null: { 's3:x-amz-server-side-encryption-customer-algorithm': 'false' },
+      });
+      expect(conditions).toContainEqual({
+        StringNotEqualsIfExists: { 's3:x-amz-server-side-encryption': 'aws:kms' },
+      });
+      expect(conditions).toContainEqual({
+        StringNotEqualsIfExists: {
+          's3:x-amz-server-side-encryption-aws-kms-key-id': {
+            'Fn::GetAtt': [expect.stringMatching(/^SnapshotBucketKey/), 'Arn'],
+          },
+        },
+      });
+    });
+
+    it('lets only record-verification write verification reports and tags, whatever a node role may do', () => {
+      const verdictWriter = {
+        ArnNotLike: { 'aws:PrincipalArn': [fnRoleArn('RestoreVerifyRecordVerificationRole')] },
+      };
+      expect(bucketPolicy(secured)).toContainEqual(
+        expect.objectContaining({
+          Effect: 'Deny',
+          Principal: { AWS: '*' },
+          Action: 's3:PutObject',
+          Resource: objectsUnder('/*.verification.json'),
+          Condition: verdictWriter,
+        }),
+      );
+      expect(bucketPolicy(secured)).toContainEqual(
+        expect.objectContaining({
+          Effect: 'Deny',
+          Action: expect.arrayContaining(['s3:PutObjectTagging', 's3:DeleteObjectTagging']),
+          Resource: objectsUnder('/*'),
+          Condition: verdictWriter,
+        }),
+      );
+    });
+
+    it('denies reading objects (and old versions) to everyone but the readers and break-glass roles', () => {
+      const denyRead = bucketPolicy(secured).find(
+        (s) => s.Effect === 'Deny' && list(s.Action).includes('s3:GetObject'),
+      );
+      expect(denyRead).toMatchObject({
+        Principal: { AWS: '*' },
+        Action: ['s3:GetObject', 's3:GetObjectVersion'],
+        Resource: objectsUnder('/*'),
+      });
+      expect(denyRead?.Condition?.ArnNotLike?.['aws:PrincipalArn']).toEqual([
+        fnRoleArn('EtcdBackupVerifyUploadRole'),
+        fnRoleArn('EtcdBackupPruneSnapshotsRole'),
+        fnRoleArn('RestoreVerifyPickSnapshotRole'),
+        scratchRole,
+        BREAK_GLASS,
+      ]);
+    });
+
+    it('lets the account administer the snapshot key but not use it on data', () => {
+      const admin = keyPolicy(secured).filter((s) => JSON.stringify(s.Principal).includes(':root'));
+      for (const s of admin.filter((st) => st.Condition === undefined)) {
+        expect(list(s.Action)).not.toEqual(expect.arrayContaining(['kms:*']));
+        for (const action of list(s.Action)) {
+          expect(action).not.toMatch(
+            /^kms:(\*|Decrypt|Encrypt|GenerateDataKey|ReEncrypt|CreateGrant|Create\*)/,
+          );
+        }
+      }
+    });
+
+    it('lets only the named principals decrypt or encrypt with the snapshot key, and only through S3', () => {
+      const dataStatements = keyPolicy(secured).filter((s) =>
+        list(s.Action).some((a) => /^kms:(Decrypt|GenerateDataKey|Encrypt|ReEncrypt)/.test(a)),
+      );
+      const viaS3 = {
+        'kms:ViaService': 's3.eu-west-1.amazonaws.com',
+        'kms:CallerAccount': { Ref: 'AWS::AccountId' },
+      };
+      expect(dataStatements).toEqual([
+        expect.objectContaining({
+          Action: 'kms:Decrypt',
+          Condition: {
+            StringEquals: viaS3,
+            ArnLike: {
+              'aws:PrincipalArn': [
+                fnRoleArn('EtcdBackupVerifyUploadRole'),
+                scratchRole,
+                NODE_ROLE,
+                BREAK_GLASS,
+              ],
+            },
+          },
+        }),
+        expect.objectContaining({
+          Action: 'kms:GenerateDataKey',
+          Condition: {
+            StringEquals: viaS3,
+            ArnLike: { 'aws:PrincipalArn': [fnRoleArn('RestoreVerifyRecordVerificationRole'), NODE_ROLE] },
+          },
+        }),
+      ]);
+    });
   });
 });

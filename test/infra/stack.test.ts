@@ -81,8 +81,20 @@ describe('the Caretaker stacks', () => {
       for (const bucket of Object.values(buckets)) expect(bucket.DeletionPolicy).toBe('Retain');
     });
 
-    it('has no Object Lock unless objectLockDays is configured', () => {
-      expect(JSON.stringify(eu.findResources('AWS::S3::Bucket'))).not.toContain('ObjectLock');
+    it('locks every snapshot version for one day by default (governance)', () => {
+      eu.hasResourceProperties('AWS::S3::Bucket', {
+        ObjectLockEnabled: true,
+        ObjectLockConfiguration: {
+          ObjectLockEnabled: 'Enabled',
+          Rule: { DefaultRetention: { Mode: 'GOVERNANCE', Days: 1 } },
+        },
+      });
+    });
+
+    it('has no Object Lock with bucket.objectLock false', () => {
+      const { stacks } = buildStacks({ ...CONFIG, bucket: { objectLock: false } });
+      const unlocked = templateFor(stacks, 'eu-west-1');
+      expect(JSON.stringify(unlocked.findResources('AWS::S3::Bucket'))).not.toContain('ObjectLock');
     });
 
     it('sets GOVERNANCE default retention when objectLockDays is configured', () => {
@@ -232,7 +244,7 @@ describe('the Caretaker stacks', () => {
       });
     });
 
-    it('gives the node policy of a cluster its own prefix and the key only through S3', () => {
+    it('gives the node policy of a cluster uploads under its own etcd/ prefix and the key only through S3', () => {
       eu.hasResourceProperties('AWS::IAM::ManagedPolicy', {
         ManagedPolicyName: 'Caretaker-eu-west-1-node-edge',
         PolicyDocument: {
@@ -244,23 +256,15 @@ describe('the Caretaker stacks', () => {
               Resource: {
                 'Fn::Join': [
                   '',
-                  [{ 'Fn::GetAtt': [Match.stringLikeRegexp('SnapshotBucketSnapshots'), 'Arn'] }, '/edge/*'],
+                  [
+                    { 'Fn::GetAtt': [Match.stringLikeRegexp('SnapshotBucketSnapshots'), 'Arn'] },
+                    '/edge/etcd/*',
+                  ],
                 ],
               },
             },
             {
-              Sid: 'DownloadOwnClusterSnapshots',
-              Effect: 'Allow',
-              Action: 's3:GetObject',
-              Resource: {
-                'Fn::Join': [
-                  '',
-                  [{ 'Fn::GetAtt': [Match.stringLikeRegexp('SnapshotBucketSnapshots'), 'Arn'] }, '/edge/*'],
-                ],
-              },
-            },
-            {
-              Sid: 'UseSnapshotKeyThroughS3',
+              Sid: 'EncryptWithSnapshotKeyThroughS3',
               Effect: 'Allow',
               Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
               Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('SnapshotBucketKey'), 'Arn'] },

@@ -28,6 +28,14 @@ const absolutePath = z
     'must be an absolute path (letters, digits, . _ - /, {hostname})',
   );
 
+/** an IAM role ARN (any partition, with or without a path) */
+export const roleArn = z
+  .string()
+  .regex(
+    /^arn:aws(-[a-z]+)*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/,
+    'must be an IAM role ARN such as arn:aws:iam::123456789012:role/name',
+  );
+
 const tagMap = z
   .record(z.string().min(1).max(128), z.string().max(256))
   .refine((tags) => Object.keys(tags).length > 0, 'needs at least one tag');
@@ -94,10 +102,16 @@ export const configSchema = z
       .optional(),
     bucket: z
       .object({
-        /** days before a locked snapshot may be deleted; omit for no Object Lock */
+        /** S3 Object Lock (governance mode) on the snapshot bucket; S3 sets it when the bucket is made */
+        objectLock: z.boolean().optional(),
+        /** each object version is locked this many days after it is written */
         objectLockDays: z.number().int().min(1).max(3650).optional(),
         /** delete non-current (pruned) versions after this many days */
         noncurrentDays: z.number().int().min(1).max(3650).optional(),
+        /** the IAM roles of the control-plane nodes: the only ones besides Caretaker that may encrypt with the snapshot key */
+        nodeRoleArns: z.array(roleArn).optional(),
+        /** roles that may read snapshots besides Caretaker and the scratch instances (break glass) */
+        breakGlassRoleArns: z.array(roleArn).optional(),
       })
       .strict()
       .optional(),
@@ -137,8 +151,19 @@ interface ClusterBase {
 export interface CaretakerConfig {
   clusters: ClusterConfig[];
   notifications: { emails: string[] };
-  bucket: { objectLockDays?: number; noncurrentDays: number };
+  bucket: BucketConfig;
 }
+
+export interface BucketConfig {
+  /** absent: no Object Lock (`objectLock: false`) */
+  objectLockDays?: number;
+  noncurrentDays: number;
+  nodeRoleArns: string[];
+  breakGlassRoleArns: string[];
+}
+
+/** a snapshot stays locked through its first day, while it is the restore point; see README's Security */
+export const OBJECT_LOCK_DAYS_DEFAULT = 1;
 
 /** where each installer puts etcd, so a kubeadm user writes five lines */
 export const ETCD_DEFAULTS: Record<Exclude<ClusterKind, 'eks'>, EtcdAccess> = {
@@ -247,6 +272,11 @@ export function parseConfig(input: unknown): CaretakerConfig {
       );
     }
   }
+  if (parsed.data.bucket?.objectLock === false && parsed.data.bucket.objectLockDays !== undefined) {
+    problems.push(
+      'bucket.objectLockDays: Object Lock is off (bucket.objectLock is false); remove one of the two',
+    );
+  }
   if (problems.length > 0) {
     throw new InvalidInputError(`invalid Caretaker configuration:\n  ${problems.join('\n  ')}`, problems);
   }
@@ -254,8 +284,13 @@ export function parseConfig(input: unknown): CaretakerConfig {
     clusters,
     notifications: { emails: parsed.data.notifications?.emails ?? [] },
     bucket: {
-      objectLockDays: parsed.data.bucket?.objectLockDays,
+      objectLockDays:
+        parsed.data.bucket?.objectLock === false
+          ? undefined
+          : (parsed.data.bucket?.objectLockDays ?? OBJECT_LOCK_DAYS_DEFAULT),
       noncurrentDays: parsed.data.bucket?.noncurrentDays ?? 30,
+      nodeRoleArns: parsed.data.bucket?.nodeRoleArns ?? [],
+      breakGlassRoleArns: parsed.data.bucket?.breakGlassRoleArns ?? [],
     },
   };
 }

@@ -13,6 +13,8 @@ export interface RestoreVerifyConfig {
   instanceType?: string;
   scratchTtlMinutes: number;
   alarmAfterHours: number;
+  /** the role of the launch template's instance profile: the only role launch-scratch may pass */
+  instanceRole: string;
 }
 
 /** pick a snapshot → scratch instance → restore and check there → record → terminate → report */
@@ -64,6 +66,14 @@ export const restoreVerify = defineWorkflow({
           scratchTtlMinutes: z.number().int().min(15).max(1440).optional(),
           /** the alarm fires when no snapshot was verified in this many hours */
           alarmAfterHours: z.number().int().min(1).max(720).optional(),
+          /** the IAM role (name or ARN) of the launch template's instance profile */
+          instanceRole: z
+            .string()
+            .regex(
+              /^(arn:aws(-[a-z]+)*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}|[\w+=,.@-]{1,64})$/,
+              'must be an IAM role name or ARN',
+            )
+            .optional(),
         })
         .strict(),
     resolve: (rv, c): RestoreVerifyConfig | undefined => {
@@ -82,6 +92,7 @@ export const restoreVerify = defineWorkflow({
         instanceType: rv.instanceType,
         scratchTtlMinutes: rv.scratchTtlMinutes ?? 120,
         alarmAfterHours: rv.alarmAfterHours ?? 48,
+        instanceRole: rv.instanceRole ?? `caretaker-scratch-${c.name}`,
       };
     },
   },

@@ -104,6 +104,45 @@ describe('parseConfig', () => {
   });
 });
 
+describe('the snapshot bucket settings', () => {
+  const clusters = [{ name: 'prod', kind: 'kubeadm', region: 'eu-west-1' }];
+  const role = (name: string) => `arn:aws:iam::123456789012:role/${name}`;
+
+  it('turns Object Lock on by default, one day per version, with no extra readers or node roles', () => {
+    expect(parseConfig({ clusters }).bucket).toEqual({
+      objectLockDays: 1,
+      noncurrentDays: 30,
+      nodeRoleArns: [],
+      breakGlassRoleArns: [],
+    });
+  });
+
+  it('turns Object Lock off with objectLock: false, and takes the listed roles', () => {
+    const bucket = parseConfig({
+      clusters,
+      bucket: {
+        objectLock: false,
+        nodeRoleArns: [role('k8s-control-plane')],
+        breakGlassRoleArns: [role('ops/etcd-restore')],
+      },
+    }).bucket;
+    expect(bucket.objectLockDays).toBeUndefined();
+    expect(bucket.nodeRoleArns).toEqual([role('k8s-control-plane')]);
+    expect(bucket.breakGlassRoleArns).toEqual([role('ops/etcd-restore')]);
+  });
+
+  it.each([
+    [{ objectLock: false, objectLockDays: 7 }, /bucket\.objectLockDays: Object Lock is off/],
+    [{ nodeRoleArns: ['k8s-control-plane'] }, /bucket\.nodeRoleArns\[0\]: must be an IAM role ARN/],
+    [
+      { breakGlassRoleArns: ['arn:aws:iam::123456789012:user/alice'] },
+      /bucket\.breakGlassRoleArns\[0\]: must be an IAM role ARN/,
+    ],
+  ])('rejects bad bucket settings, naming the field (%#)', (bucket, message) => {
+    expect(() => parseConfig({ clusters, bucket })).toThrow(message);
+  });
+});
+
 describe('scheduleIntervalSeconds', () => {
   it('reads rate expressions and treats cron as daily', () => {
     expect(scheduleIntervalSeconds('rate(1 hour)')).toBe(3600);

@@ -398,6 +398,7 @@ describe('restoreVerify configuration', () => {
       instanceType: undefined,
       scratchTtlMinutes: 120,
       alarmAfterHours: 48,
+      instanceRole: 'caretaker-scratch-lab',
     });
   });
 
@@ -408,6 +409,10 @@ describe('restoreVerify configuration', () => {
       /restoreVerify\.subnetId: must be a subnet id/,
     ],
     [{ launchTemplate: 'lt-0123456789abcdef0', scratchTtlMinutes: 5 }, /restoreVerify\.scratchTtlMinutes/],
+    [
+      { launchTemplate: 'lt-0123456789abcdef0', instanceRole: 'arn:aws:iam::role/x' },
+      /restoreVerify\.instanceRole: must be an IAM role name or ARN/,
+    ],
   ])('rejects bad restoreVerify settings, naming the field (%#)', (rv, message) => {
     expect(() =>
       parseConfig({ clusters: [{ name: 'lab', kind: 'kubeadm', region: 'eu-west-1', restoreVerify: rv }] }),
