@@ -15,10 +15,11 @@ export class ClusterLock extends Construct {
     super(scope, id);
     const common = { projectRoot: props.projectRoot, shared: props.shared };
     this.acquire = new CaretakerFunction(this, 'AcquireLock', { ...common, name: 'acquire-lock' });
-    // one conditional put takes a free, expired or own lease; GetItem names the holder where the
-    // failed write does not return it — see dynamo-lock-store.ts
+    // one conditional put per scope takes a free, expired or own lease (a conditional delete gives
+    // back what a refused multi-scope take took); UpdateItem renews; GetItem names the holder
+    // where the failed write does not return it and checks a parent's lease — see dynamo-lock-store.ts
     this.acquire.allow({
-      actions: ['dynamodb:PutItem', 'dynamodb:GetItem'],
+      actions: ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
       resources: [props.table.tableArn],
     });
     this.release = new CaretakerFunction(this, 'ReleaseLock', { ...common, name: 'release-lock' });

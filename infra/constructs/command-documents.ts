@@ -1,6 +1,7 @@
 import { Stack } from 'aws-cdk-lib';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
+import { COMMAND_NAMES, findCommand } from '../../functions/shared/domain/commands';
 import { loadCommandDocuments, type CommandDocument } from '../ssm-documents';
 
 /**
@@ -18,6 +19,7 @@ export class CommandDocuments extends Construct {
   constructor(scope: Construct, id: string, props: { directory: string }) {
     super(scope, id);
     this.documents = loadCommandDocuments(props.directory);
+    checkAgainstCatalog(this.documents);
     for (const doc of this.documents) {
       const resource = new ssm.CfnDocument(this, pascal(doc.name), {
         documentType: 'Command',
@@ -33,6 +35,36 @@ export class CommandDocuments extends Construct {
       );
     }
   }
+}
+
+/**
+ * The command catalog (functions/shared/domain/commands) and the documents are the same set, and
+ * each command's execution timeout is its document's timeoutSeconds: the Lambdas plan with the
+ * catalog's number, SSM enforces the document's.
+ * @throws Error naming every command or document that disagrees
+ */
+export function checkAgainstCatalog(documents: CommandDocument[]): void {
+  const problems: string[] = [];
+  const names = new Set(documents.map((d) => d.name));
+  for (const name of COMMAND_NAMES) {
+    if (!names.has(name)) problems.push(`command ${name} has no document ssm-documents/${name}.yaml`);
+  }
+  for (const doc of documents) {
+    const spec = findCommand(doc.name);
+    if (!spec) {
+      problems.push(`ssm-documents/${doc.name}.yaml is not in the command catalog`);
+      continue;
+    }
+    const steps = (doc.content as { mainSteps?: { inputs?: { timeoutSeconds?: unknown } }[] }).mainSteps;
+    const timeout = steps?.[0]?.inputs?.timeoutSeconds;
+    if (timeout !== spec.executionTimeoutSeconds) {
+      problems.push(
+        `ssm-documents/${doc.name}.yaml timeoutSeconds is ${String(timeout)}, the catalog plans ${spec.executionTimeoutSeconds}`,
+      );
+    }
+  }
+  if (problems.length > 0)
+    throw new Error(`command documents and catalog disagree:\n  ${problems.join('\n  ')}`);
 }
 
 function pascal(name: string): string {

@@ -5,6 +5,7 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { RECONCILE_INTERVAL_SECONDS } from '../../functions/shared/domain/commands';
 import { CLUSTER_TAG } from '../../functions/shared/domain/config';
 import { CaretakerFunction, type SharedEnvironment } from './caretaker-function';
 import { CommandDocuments } from './command-documents';
@@ -45,14 +46,20 @@ export class CommandRunner extends Construct {
       shared: props.shared,
       environment: { DOCUMENTS: JSON.stringify(this.documents.names), SNAPSHOT_BUCKET: props.bucketName },
       resourceStarReason:
-        'ec2:DescribeInstances and ssm:DescribeInstanceInformation have no resource-level permissions (read-only list calls)',
+        'ec2:DescribeInstances, ssm:DescribeInstanceInformation and ssm:ListCommands have no resource-level permissions (read-only list calls)',
     });
     // before sending, it checks the target is still a live, SSM-online node of the right kind
     this.sendCommand.allow({
       actions: ['ec2:DescribeInstances', 'ssm:DescribeInstanceInformation'],
       resources: ['*'],
     });
-    this.sendCommand.allow({ actions: ['dynamodb:PutItem'], resources: [props.table.tableArn] });
+    // the intent (conditional put, read back where the failed write returns nothing, then the
+    // commandId) and the parked token; ListCommands finds a send whose commandId was not recorded
+    this.sendCommand.allow({
+      actions: ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem'],
+      resources: [props.table.tableArn],
+    });
+    this.sendCommand.allow({ actions: ['ssm:ListCommands'], resources: ['*'] });
     // our documents only: never AWS-RunShellScript
     this.sendCommand.allow({
       sid: 'SendOurDocuments',
@@ -126,7 +133,8 @@ export class CommandRunner extends Construct {
     // SSM events are best effort: finish whatever never got one
     new events.Rule(this, 'Reconcile', {
       description: 'completes Caretaker command invocations whose status event never came',
-      schedule: events.Schedule.rate(Duration.minutes(5)),
+      // the commands' Task timeouts count on this interval (domain/commands/spec.ts)
+      schedule: events.Schedule.rate(Duration.seconds(RECONCILE_INTERVAL_SECONDS)),
       targets: [target(this.reconcileCommands)],
     });
   }
