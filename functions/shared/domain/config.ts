@@ -1,6 +1,7 @@
 import type { ZodOptional } from 'zod';
 import * as z from '../zod';
 import { InvalidInputError } from '../errors';
+import { scheduleExpressionProblem } from './schedule-expression';
 import { WORKFLOWS, type ConfigFields, type WorkflowSettings } from '../workflows';
 
 /**
@@ -40,12 +41,11 @@ const tagMap = z
   .record(z.string().min(1).max(128), z.string().max(256))
   .refine((tags) => Object.keys(tags).length > 0, 'needs at least one tag');
 
-const schedule = z
-  .string()
-  .regex(
-    /^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\(\S+ \S+ \S+ \S+ \S+ \S+\))$/,
-    'must be rate(N unit) or cron(min hour day month weekday year), as EventBridge Scheduler takes it',
-  );
+/** validated as EventBridge Scheduler validates it (schedule-expression.ts) */
+const schedule = z.string().superRefine((expression, ctx) => {
+  const problem = scheduleExpressionProblem(expression);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
 
 const timeZone = z.string().refine((tz) => {
   try {
