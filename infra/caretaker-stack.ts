@@ -21,6 +21,7 @@ import { OperationsTable } from './constructs/operations-table';
 import { RestoreVerifyWorkflow } from './constructs/restore-verify-workflow';
 import { SnapshotBucket } from './constructs/snapshot-bucket';
 import { WorkflowStarter } from './constructs/workflow-starter';
+import { roleArn } from './role-arn';
 import { RegisteredWorkflow } from './registered-workflow';
 import { WORKFLOWS, isDeployedFor, pascalCase, scheduleOf, stackOutput } from '../functions/shared/workflows';
 
@@ -229,10 +230,4 @@ export class CaretakerStack extends Stack {
       });
     }
   }
-}
-
-/** a role configured by name (in this stack's account) or by ARN, as an ARN */
-function roleArn(stack: Stack, nameOrArn: string): string {
-  if (nameOrArn.startsWith('arn:')) return nameOrArn;
-  return stack.formatArn({ service: 'iam', region: '', resource: 'role', resourceName: nameOrArn });
 }

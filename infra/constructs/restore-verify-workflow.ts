@@ -19,6 +19,7 @@ import { CaretakerFunction, type SharedEnvironment } from './caretaker-function'
 import { restoreVerify } from '../../functions/shared/workflows';
 import { registryStateMachine } from '../registered-workflow';
 import { acknowledgeBucketObjects } from './workflow-state-machine';
+import { roleArn } from '../role-arn';
 
 export interface RestoreVerifyWorkflowProps {
   projectRoot: string;
@@ -105,39 +106,56 @@ export class RestoreVerifyWorkflow extends Construct {
       );
     }
 
-    // — launch-scratch: RunInstances from the launch template, tagged scratch, nothing else
+    // — launch-scratch: RunInstances from the configured launch template only (every resource
+    // of the request must come with it: ec2:LaunchTemplate), tagged scratch, IMDSv2, encrypted
+    // volumes, and the one instance role the configuration names
     this.launchScratch = new CaretakerFunction(this, 'LaunchScratch', { ...common, name: 'launch-scratch' });
     const instances = ec2Arn('instance');
     const volumes = ec2Arn('volume');
+    const templates = launchTemplateArns(stack, verifiable);
+    const fromTemplates = { ArnLike: { 'ec2:LaunchTemplate': templates } };
+    // the image, groups and key pair are the template's own, never overridden in the request
+    const templateOwn = { Bool: { 'ec2:IsLaunchTemplateResource': 'true' } };
     this.launchScratch.allow({
       sid: 'LaunchOnlyTaggedScratchInstances',
       actions: ['ec2:RunInstances'],
       resources: [instances],
       conditions: {
+        ...fromTemplates,
         StringEquals: {
           [`aws:RequestTag/${ROLE_TAG}`]: SCRATCH_ROLE,
           [`aws:RequestTag/${CLUSTER_TAG}`]: verifiableNames,
+          // IMDSv2 only: the instance role's credentials never answer a plain GET
+          'ec2:MetadataHttpTokens': 'required',
         },
       },
     });
-    const templates = launchTemplateArns(stack, verifiable);
     this.launchScratch.allow({
       sid: 'LaunchFromConfiguredTemplates',
       actions: ['ec2:RunInstances'],
       resources: templates,
     });
-    const fromTemplate = [
-      ec2Arn('image', ''),
-      ec2Arn('subnet'),
-      ec2Arn('security-group'),
-      ec2Arn('key-pair'),
-      ec2Arn('network-interface'),
-      volumes,
-    ];
+    const templateResources = [ec2Arn('image', ''), ec2Arn('security-group'), ec2Arn('key-pair')];
     this.launchScratch.allow({
-      sid: 'LaunchWithTemplateResources',
+      sid: 'LaunchWithTheTemplatesImageAndGroups',
       actions: ['ec2:RunInstances'],
-      resources: fromTemplate,
+      resources: templateResources,
+      conditions: { ...fromTemplates, ...templateOwn },
+    });
+    // restoreVerify.subnetId overrides the template's subnet; without it the subnet is the template's too
+    const networkResources = [ec2Arn('subnet'), ec2Arn('network-interface')];
+    const subnetOverridden = verifiable.some((c) => c.restoreVerify?.subnetId);
+    this.launchScratch.allow({
+      sid: 'LaunchIntoTheTemplatesNetwork',
+      actions: ['ec2:RunInstances'],
+      resources: networkResources,
+      conditions: subnetOverridden ? fromTemplates : { ...fromTemplates, ...templateOwn },
+    });
+    this.launchScratch.allow({
+      sid: 'LaunchOnlyEncryptedVolumes',
+      actions: ['ec2:RunInstances'],
+      resources: [volumes],
+      conditions: { ...fromTemplates, Bool: { 'ec2:Encrypted': 'true' } },
     });
     this.launchScratch.allow({
       sid: 'TagOnlyWhileLaunching',
@@ -145,28 +163,27 @@ export class RestoreVerifyWorkflow extends Construct {
       resources: [instances, volumes],
       conditions: { StringEquals: { 'ec2:CreateAction': 'RunInstances' } },
     });
-    const roles = stack.formatArn({ service: 'iam', region: '', resource: 'role', resourceName: '*' });
     this.launchScratch.allow({
-      sid: 'PassInstanceProfileRoleToEc2',
+      sid: 'PassOnlyTheScratchInstanceRoleToEc2',
       actions: ['iam:PassRole'],
-      resources: [roles],
+      resources: [...new Set(verifiable.map((c) => roleArn(stack, c.restoreVerify!.instanceRole)))],
       conditions: { StringEquals: { 'iam:PassedToService': 'ec2.amazonaws.com' } },
     });
     acknowledgeWildcard(
       this.launchScratch,
       instances,
-      `a new instance has no id before RunInstances; allowed only when the request tags it ${ROLE_TAG}=${SCRATCH_ROLE} and ${CLUSTER_TAG}=<a cluster with restoreVerify> (aws:RequestTag conditions); ec2:CreateTags only with ec2:CreateAction=RunInstances`,
+      `a new instance has no id before RunInstances; allowed only from the configured launch template (ec2:LaunchTemplate), with IMDSv2 required (ec2:MetadataHttpTokens) and when the request tags it ${ROLE_TAG}=${SCRATCH_ROLE} and ${CLUSTER_TAG}=<a cluster with restoreVerify> (aws:RequestTag conditions); ec2:CreateTags only with ec2:CreateAction=RunInstances`,
     );
     acknowledgeWildcard(
       this.launchScratch,
       volumes,
-      'the root volume is created by the same RunInstances call and has no id before it; ec2:CreateTags on volumes only with ec2:CreateAction=RunInstances',
+      'the root volume is created by the same RunInstances call and has no id before it; only encrypted volumes (ec2:Encrypted) from the configured template; ec2:CreateTags on volumes only with ec2:CreateAction=RunInstances',
     );
-    for (const arn of fromTemplate.filter((a) => a !== volumes)) {
+    for (const arn of [...templateResources, ...networkResources]) {
       acknowledgeWildcard(
         this.launchScratch,
         arn,
-        "chosen by the cluster's launch template (and restoreVerify.subnetId), which the user owns and Caretaker cannot name at synth; only ec2:RunInstances may use them",
+        "chosen by the cluster's launch template (and restoreVerify.subnetId), which the user owns and Caretaker cannot name at synth; only ec2:RunInstances from the configured template (ec2:LaunchTemplate) may use them, and the image, groups and key pair only as the template names them (ec2:IsLaunchTemplateResource)",
       );
     }
     if (templates.some((t) => t.endsWith('/*'))) {
@@ -176,11 +193,6 @@ export class RestoreVerifyWorkflow extends Construct {
         'a restoreVerify.launchTemplate given by name has no id at synth (launch-template ARNs carry the id); give the lt-… id to scope this to the template',
       );
     }
-    acknowledgeWildcard(
-      this.launchScratch,
-      roles,
-      "the instance profile is named in the user's launch template, unknown at synth; iam:PassRole only to ec2.amazonaws.com (iam:PassedToService)",
-    );
 
     // — check-scratch-ready: read-only lookups
     this.checkScratchReady = new CaretakerFunction(this, 'CheckScratchReady', {

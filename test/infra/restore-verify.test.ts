@@ -175,9 +175,11 @@ describe('the restore-verify workflow', () => {
         Action: 'ec2:RunInstances',
         Resource: ec2Arn('instance/*'),
         Condition: {
+          ArnLike: { 'ec2:LaunchTemplate': [ec2Arn('launch-template/lt-0123456789abcdef0')] },
           StringEquals: {
             'aws:RequestTag/caretaker:role': 'scratch',
             'aws:RequestTag/caretaker:cluster': ['prod-eu'],
+            'ec2:MetadataHttpTokens': 'required',
           },
         },
       });
@@ -196,13 +198,14 @@ describe('the restore-verify workflow', () => {
           Resource: ec2Arn('launch-template/lt-0123456789abcdef0'),
         }),
       );
-      const others = launch.find((s) => s.Sid === 'LaunchWithTemplateResources');
-      expect(others?.Resource).toEqual(
+      const runInstances = launch.filter((s) => actionsOf(s).includes('ec2:RunInstances'));
+      const named = runInstances.flatMap((s) => (Array.isArray(s.Resource) ? s.Resource : [s.Resource]));
+      expect(named).toEqual(
         expect.arrayContaining(
           ['subnet/*', 'security-group/*', 'key-pair/*', 'network-interface/*', 'volume/*'].map(ec2Arn),
         ),
       );
-      expect(others?.Resource).toContainEqual({
+      expect(named).toContainEqual({
         'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ec2:eu-west-1::image/*']],
       });
     });
@@ -217,15 +220,21 @@ describe('the restore-verify workflow', () => {
       });
     });
 
-    it('passes roles to EC2 only', () => {
+    it('passes the configured scratch instance role to EC2 only', () => {
       expect(statementsOf(eu, /^RestoreVerifyLaunchScratchRole/)).toContainEqual({
-        Sid: 'PassInstanceProfileRoleToEc2',
+        Sid: 'PassOnlyTheScratchInstanceRoleToEc2',
         Effect: 'Allow',
         Action: 'iam:PassRole',
         Resource: {
           'Fn::Join': [
             '',
-            ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'AWS::AccountId' }, ':role/*'],
+            [
+              'arn:',
+              { Ref: 'AWS::Partition' },
+              ':iam::',
+              { Ref: 'AWS::AccountId' },
+              ':role/caretaker-scratch-prod-eu',
+            ],
           ],
         },
         Condition: { StringEquals: { 'iam:PassedToService': 'ec2.amazonaws.com' } },

@@ -445,4 +445,73 @@ describe('security review (issue 7)', () => {
       ]);
     });
   });
+
+  describe('2. launch-scratch launches only the configured template, as configured', () => {
+    const ec2 = (resource: string, account = true) => ({
+      'Fn::Join': [
+        '',
+        account
+          ? ['arn:', { Ref: 'AWS::Partition' }, ':ec2:eu-west-1:', { Ref: 'AWS::AccountId' }, `:${resource}`]
+          : ['arn:', { Ref: 'AWS::Partition' }, `:ec2:eu-west-1::${resource}`],
+      ],
+    });
+    const template = ec2('launch-template/lt-0123456789abcdef0');
+    const launchStatements = (t: Template) => roleStatements(t, /^RestoreVerifyLaunchScratchRole/);
+    const runInstances = (t: Template) =>
+      launchStatements(t).filter((s) => list(s.Action).includes('ec2:RunInstances'));
+
+    it('allows RunInstances on any resource only from the configured launch template', () => {
+      const statements = runInstances(eu);
+      expect(statements.length).toBeGreaterThan(1);
+      for (const s of statements) {
+        if (JSON.stringify(s.Resource).includes(':launch-template/')) {
+          expect(s.Resource).toEqual(template);
+          continue;
+        }
+        expect(s.Condition?.ArnLike?.['ec2:LaunchTemplate']).toEqual([template]);
+      }
+    });
+
+    it('takes the image, security groups and key pair only as the template names them', () => {
+      const s = runInstances(eu).find((st) => JSON.stringify(st.Resource).includes('::image/*'));
+      expect(s?.Resource).toEqual([ec2('image/*', false), ec2('security-group/*'), ec2('key-pair/*')]);
+      expect(s?.Condition?.Bool).toEqual({ 'ec2:IsLaunchTemplateResource': 'true' });
+    });
+
+    it('requires IMDSv2 on the instance and encryption on every volume', () => {
+      const instance = runInstances(eu).find((s) => JSON.stringify(s.Resource).includes(':instance/*'));
+      expect(instance?.Condition?.StringEquals?.['ec2:MetadataHttpTokens']).toBe('required');
+      const volume = runInstances(eu).find((s) => JSON.stringify(s.Resource).includes(':volume/*'));
+      expect(volume?.Resource).toEqual(ec2('volume/*'));
+      expect(volume?.Condition?.Bool).toEqual({ 'ec2:Encrypted': 'true' });
+    });
+
+    it('passes only the configured instance role, to EC2 only; a subnetId override keeps the template condition', () => {
+      const { stacks } = buildStacks({
+        ...CONFIG,
+        clusters: CONFIG.clusters.map((c) =>
+          c.restoreVerify
+            ? {
+                ...c,
+                restoreVerify: {
+                  ...c.restoreVerify,
+                  subnetId: 'subnet-0123456789abcdef0',
+                  instanceRole: 'arn:aws:iam::123456789012:role/scratch/etcd-verify',
+                },
+              }
+            : c,
+        ),
+      });
+      const configured = templateFor(stacks, 'eu-west-1');
+      const passRole = launchStatements(configured).filter((s) => list(s.Action).includes('iam:PassRole'));
+      expect(passRole).toEqual([
+        expect.objectContaining({
+          Resource: 'arn:aws:iam::123456789012:role/scratch/etcd-verify',
+          Condition: { StringEquals: { 'iam:PassedToService': 'ec2.amazonaws.com' } },
+        }),
+      ]);
+      const network = runInstances(configured).find((s) => JSON.stringify(s.Resource).includes(':subnet/*'));
+      expect(network?.Condition).toEqual({ ArnLike: { 'ec2:LaunchTemplate': [template] } });
+    });
+  });
 });

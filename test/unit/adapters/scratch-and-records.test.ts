@@ -29,7 +29,7 @@ const launch = {
 };
 
 describe('ec2ScratchFleet', () => {
-  it('launches one instance from the launch template with the tags on instance and volume, and the client token', async () => {
+  it('launches one instance from the launch template with the tags on instance and volume, IMDSv2 required, and the client token', async () => {
     ec2.on(RunInstancesCommand).resolves({ Instances: [{ InstanceId: 'i-0badc0ffee0000001' }] });
 
     const out = await ec2ScratchFleet(new EC2Client({})).launch(launch);
@@ -46,6 +46,7 @@ describe('ec2ScratchFleet', () => {
       LaunchTemplate: { LaunchTemplateId: 'lt-0123456789abcdef0', Version: '$Default' },
       SubnetId: 'subnet-0123456789abcdef0',
       InstanceInitiatedShutdownBehavior: 'terminate',
+      MetadataOptions: { HttpTokens: 'required', HttpEndpoint: 'enabled' },
       TagSpecifications: [
         { ResourceType: 'instance', Tags: tags },
         { ResourceType: 'volume', Tags: tags },

@@ -26,6 +26,8 @@ export function ec2ScratchFleet(client = new EC2Client({})): ScratchFleet {
             ...(req.instanceType && { InstanceType: req.instanceType as never }),
             // an instance that shuts itself down is gone, not parked
             InstanceInitiatedShutdownBehavior: 'terminate',
+            // IMDSv2 only, whatever the template says: launch-scratch's IAM requires it
+            MetadataOptions: { HttpTokens: 'required', HttpEndpoint: 'enabled' },
             TagSpecifications: [
               { ResourceType: 'instance', Tags: tags },
               { ResourceType: 'volume', Tags: tags },
