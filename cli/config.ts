@@ -7,11 +7,17 @@ import { CliError, type CliDeps, type Io } from './context';
 
 /**
  * Reads the configuration the way synth does ($CARETAKER_CONFIG, ./caretaker.config.json, the
- * example), or `file` when given.
+ * example), or `file` when given. `naming` is how the calling command takes a file, for the
+ * hint on a bad one (`config check` takes it as an argument, not as --config).
  * @throws InvalidInputError from parseConfig, one issue per field
  * @throws CliError when the file is missing or not JSON
  */
-export function loadConfig(io: Io, deps: CliDeps, file?: string): { file: string; config: CaretakerConfig } {
+export function loadConfig(
+  io: Io,
+  deps: CliDeps,
+  file?: string,
+  naming = '--config FILE',
+): { file: string; config: CaretakerConfig } {
   if (file && !existsSync(resolve(deps.cwd(), file))) throw new CliError(`${file}: no such file`);
   const env = file ? { ...io.env, CARETAKER_CONFIG: file } : io.env;
   const warn = () =>
@@ -20,9 +26,7 @@ export function loadConfig(io: Io, deps: CliDeps, file?: string): { file: string
     return readConfigFile(env, deps.cwd(), warn);
   } catch (error) {
     if (error instanceof InvalidInputError) throw error;
-    throw new CliError(
-      `${(error as Error).message}\n  (name the file with --config FILE or CARETAKER_CONFIG)`,
-    );
+    throw new CliError(`${(error as Error).message}\n  (name the file with ${naming} or CARETAKER_CONFIG)`);
   }
 }
 

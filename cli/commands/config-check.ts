@@ -20,7 +20,7 @@ function etcdMode(c: ClusterConfig): string {
  * @throws InvalidInputError (exit 1, one line per field) or CliError for an unreadable file
  */
 export function configCheck(io: Io, deps: CliDeps, file: string | undefined): number {
-  const loaded = loadConfig(io, deps, file);
+  const loaded = loadConfig(io, deps, file, "'caretaker config check FILE'");
   const rows = loaded.config.clusters.map((c) => [
     c.name,
     c.kind,

@@ -1,4 +1,4 @@
-import { scratchLaunchTags } from '../shared/domain/scratch';
+import { scratchClientToken, scratchLaunchTags } from '../shared/domain/scratch';
 import { InvalidInputError } from '../shared/errors';
 import type { Clock, ClusterDirectory, ScratchFleet } from '../shared/ports';
 
@@ -30,7 +30,7 @@ export async function launchScratch(input: { cluster: string; executionId: strin
     instanceType: rv.instanceType,
     tags: scratchLaunchTags(cluster.name, input.executionId, expiresAt),
     // one execution, one scratch instance, however often this step is retried
-    clientToken: input.executionId.split(':').pop() ?? input.executionId,
+    clientToken: scratchClientToken(input.executionId),
   });
   return { instanceId, expiresAt: expiresAt.toISOString() };
 }

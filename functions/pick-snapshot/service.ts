@@ -21,6 +21,11 @@ export interface PickSnapshotDeps {
  * @throws ClusterNotFoundError, InvalidInputError for a given key that is not this cluster's snapshot
  */
 export async function pickSnapshot(input: { cluster: string; key?: string }, deps: PickSnapshotDeps) {
+  // a given key is checked before any AWS call: a bad one costs no Parameter Store read
+  const given = input.key === undefined ? undefined : parseSnapshotKey(input.key);
+  if (input.key !== undefined && (!given || given.cluster !== input.cluster)) {
+    throw new InvalidInputError(`key: "${input.key}" is not a snapshot key of cluster ${input.cluster}`);
+  }
   const cluster = await deps.clusters.get(input.cluster);
   const now = deps.clock.now();
   const found = (ref: SnapshotRef) => ({
@@ -30,13 +35,9 @@ export async function pickSnapshot(input: { cluster: string; key?: string }, dep
     takenAt: ref.takenAt.toISOString(),
     ageSeconds: Math.round((now.getTime() - ref.takenAt.getTime()) / 1000),
   });
-  if (input.key !== undefined) {
-    const ref = parseSnapshotKey(input.key);
-    if (!ref || ref.cluster !== cluster.name) {
-      throw new InvalidInputError(`key: "${input.key}" is not a snapshot key of cluster ${cluster.name}`);
-    }
-    if (!(await deps.store.head(ref.key))) throw new InvalidInputError(`key: ${ref.key} does not exist`);
-    return found(ref);
+  if (given) {
+    if (!(await deps.store.head(given.key))) throw new InvalidInputError(`key: ${given.key} does not exist`);
+    return found(given);
   }
   const newest = (await deps.store.list(snapshotPrefix(cluster.name)))
     .map((o) => parseSnapshotKey(o.key))

@@ -28,15 +28,28 @@ export interface OutcomeInput {
   error?: { Error: string; Cause?: string };
 }
 
+/** how much of an error's cause a message carries: the start says what, the end shows the stderr tail */
+export const CAUSE_MAX_CHARS = 6000;
+
+/** `text` cut to at most `max` characters, keeping its start and end, with a marker saying how much went */
+export function clip(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const marker = `\n… [${text.length - max} characters cut] …\n`;
+  const head = Math.floor((max - marker.length) / 3);
+  const tailLength = max - marker.length - head;
+  return text.slice(0, head) + marker + text.slice(text.length - tailLength);
+}
+
 /** the error's cause as Step Functions gives it is often JSON with an errorMessage inside */
 function causeText(cause: string | undefined): string {
   if (!cause) return '';
+  let text = cause;
   try {
-    const parsed = JSON.parse(cause) as { errorMessage?: string };
-    return parsed.errorMessage ?? cause;
+    text = (JSON.parse(cause) as { errorMessage?: string }).errorMessage ?? cause;
   } catch {
-    return cause;
+    // not JSON: the cause as it is
   }
+  return clip(text, CAUSE_MAX_CHARS);
 }
 
 /** what an on-call engineer reads first: what happened, to what, and what to do */

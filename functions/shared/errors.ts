@@ -81,6 +81,11 @@ export class LeaseLostError extends CaretakerError {
   override readonly name = 'LeaseLostError';
 }
 
+/** An object in the snapshot bucket is not what it claims to be: a manifest or report that is not JSON. */
+export class CorruptObjectError extends CaretakerError {
+  override readonly name = 'CorruptObjectError';
+}
+
 /** every error class a state machine may name; ERROR_NAMES is derived from it, never kept by hand */
 export const ERROR_CLASSES = [
   InvalidInputError,
@@ -95,6 +100,7 @@ export const ERROR_CLASSES = [
   VerificationFailedError,
   NotForThisKindError,
   LeaseLostError,
+  CorruptObjectError,
 ] as const;
 
 export type ErrorName = InstanceType<(typeof ERROR_CLASSES)[number]>['name'];

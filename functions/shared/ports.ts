@@ -165,6 +165,7 @@ export interface ObjectHead {
 export interface SnapshotStore {
   list(prefix: string): Promise<StoredObject[]>;
   head(key: string): Promise<ObjectHead | undefined>;
+  /** undefined when the object does not exist; @throws CorruptObjectError when it is not JSON */
   getJson(key: string): Promise<unknown>;
   getTags(key: string): Promise<Record<string, string>>;
   /** replaces the object's whole tag set */

@@ -1,6 +1,6 @@
 import { manifest as manifestSchema, type SnapshotResult } from '../shared/domain/schemas';
 import { manifestKeyFor, parseSnapshotKey } from '../shared/domain/snapshot-key';
-import { UploadMismatchError } from '../shared/errors';
+import { CorruptObjectError, UploadMismatchError } from '../shared/errors';
 import type { SnapshotStore } from '../shared/ports';
 
 export interface VerifyUploadDeps {
@@ -11,7 +11,9 @@ export interface VerifyUploadDeps {
 /**
  * Checks what is really in S3, not what the node said it uploaded: the object exists, its size
  * and sha256/revision metadata match the manifest beside it, and both match the node's report.
- * @throws UploadMismatchError naming every field that differs.
+ * It reads the object's head and the manifest only, never the snapshot itself: the node hashed
+ * the file before uploading it, and restore verification re-hashes what it downloads.
+ * @throws UploadMismatchError naming every field that differs, or a manifest that is not JSON.
  */
 export async function verifyUpload(
   input: { cluster: string; snapshot: SnapshotResult },
@@ -32,7 +34,11 @@ export async function verifyUpload(
   const head = await deps.store.head(snapshot.key);
   if (!head)
     throw new UploadMismatchError(`upload check failed: s3://${deps.bucket}/${snapshot.key} does not exist`);
-  const raw = await deps.store.getJson(snapshot.manifestKey);
+  const raw = await deps.store.getJson(snapshot.manifestKey).catch((e: unknown) => {
+    if (e instanceof CorruptObjectError)
+      throw new UploadMismatchError(`upload check failed: manifest ${e.message}`);
+    throw e;
+  });
   const parsed = manifestSchema.safeParse(raw);
   if (!parsed.success) {
     throw new UploadMismatchError(

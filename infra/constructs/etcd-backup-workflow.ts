@@ -56,9 +56,7 @@ export class EtcdBackupWorkflow extends Construct {
       ...common,
       name: 'verify-upload',
       environment: bucketEnv,
-      // reads the whole snapshot to check its sha256
-      timeout: Duration.minutes(5),
-      memorySize: 512,
+      // reads the snapshot's head and its manifest only, never the snapshot: the default size does
     });
     this.pruneSnapshots = new CaretakerFunction(this, 'PruneSnapshots', {
       ...common,

@@ -4,7 +4,7 @@
  */
 import { parseConfig, type ClusterConfig } from '../../functions/shared/domain/config';
 import { LOCK_SCOPES, orderedScopes, type LockScope } from '../../functions/shared/domain/locks';
-import { ClusterNotFoundError } from '../../functions/shared/errors';
+import { ClusterNotFoundError, CorruptObjectError } from '../../functions/shared/errors';
 import type {
   Clock,
   ClusterDirectory,
@@ -222,7 +222,13 @@ export function memoryStore(objects: Record<string, MemoryObject> = {}): Snapsho
     },
     async getJson(key) {
       const o = map.get(key);
-      return o ? (JSON.parse(o.body) as unknown) : undefined;
+      if (!o) return undefined;
+      try {
+        return JSON.parse(o.body) as unknown;
+      } catch (e) {
+        // as s3-snapshot-store.ts: a named error, never a bare SyntaxError
+        throw new CorruptObjectError(`${key} is not JSON: ${(e as Error).message}`);
+      }
     },
     async getTags(key) {
       return map.get(key)?.tags ?? {};

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { CLUSTER_TAG, EXPIRES_TAG, ROLE_TAG, SCRATCH_ROLE } from './config';
 
 /** the tags that make an instance one of the cluster's scratch instances */
@@ -24,4 +25,13 @@ export function isExpired(tags: Record<string, string>, now: Date): boolean {
   if (tags[ROLE_TAG] !== SCRATCH_ROLE) return false;
   const at = Date.parse(tags[EXPIRES_TAG] ?? '');
   return Number.isNaN(at) || at <= now.getTime();
+}
+
+/**
+ * RunInstances' idempotency token for one execution's scratch instance: a hash of the whole
+ * execution id, so a retried launch returns the same instance and two executions never share a
+ * token (cutting the execution name to EC2's 64 characters made long cluster names collide).
+ */
+export function scratchClientToken(executionId: string): string {
+  return `caretaker-scratch-${createHash('sha256').update(executionId).digest('hex').slice(0, 40)}`;
 }

@@ -17,7 +17,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { Readable } from 'node:stream';
 import { s3SnapshotStore } from '../../../functions/shared/adapters/aws/s3-snapshot-store';
-import { TransientError } from '../../../functions/shared/errors';
+import { CorruptObjectError, TransientError } from '../../../functions/shared/errors';
 
 const BUCKET = 'caretaker-snapshots';
 const KEY = 'prod/2025/01/01/etcd-20250101T000000Z.db';
@@ -255,7 +255,7 @@ describe('getJson', () => {
     const getting = store.getJson('prod/manifest.json');
 
     // Assert
-    await expect(getting).rejects.toThrow(SyntaxError);
+    await expect(getting).rejects.toThrow(CorruptObjectError);
     await expect(getting).rejects.toThrow(`s3://${BUCKET}/prod/manifest.json is not JSON`);
   });
 

@@ -111,6 +111,18 @@ describe('caretaker config check', () => {
     expect(out.stderr).toContain(`caretaker: ${file}: `);
   });
 
+  it('rejects a file that is not JSON with a hint this command accepts, not --config', async () => {
+    // Arrange
+    const { file } = configDir('{"clusters": [');
+
+    // Act
+    const out = await run(['config', 'check', file]);
+
+    // Assert
+    expect(out.stderr).toContain("(name the file with 'caretaker config check FILE' or CARETAKER_CONFIG)");
+    expect(out.stderr).not.toContain('--config');
+  });
+
   it('fails with exit 1 when the named file does not exist', async () => {
     // Act
     const out = await run(['config', 'check', '/nonexistent/caretaker.json']);

@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import { checkScratchReady } from '../../../functions/check-scratch-ready/service';
 import { sendCommand } from '../../../functions/send-command/service';
 import { launchScratch } from '../../../functions/launch-scratch/service';
+import { executionName } from '../../../functions/shared/domain/execution-name';
+import { scratchClientToken } from '../../../functions/shared/domain/scratch';
 import { pickSnapshot } from '../../../functions/pick-snapshot/service';
 import { recordVerification } from '../../../functions/record-verification/service';
 import { reapScratch, terminateScratch } from '../../../functions/terminate-scratch/service';
@@ -123,6 +125,11 @@ describe('pickSnapshot', () => {
       /is not a snapshot key of cluster prod-eu/,
     ],
     ['a manifest', KEY.replace(/\.db$/, '.json'), /is not a snapshot key/],
+    [
+      'a revision longer than the document allows',
+      `prod-eu/etcd/2026/11/25/20261125T060012Z-r${'1'.repeat(20)}.db`,
+      /is not a snapshot key/,
+    ],
     ['a missing object', 'prod-eu/etcd/2026/11/24/20261124T060012Z-r1.db', /does not exist/],
   ])('rejects a given key of %s', async (_what, key, message) => {
     await expect(
@@ -132,6 +139,18 @@ describe('pickSnapshot', () => {
       ),
     ).rejects.toThrow(message);
   });
+});
+
+it('rejects a bad snapshot key before reading the cluster from Parameter Store', async () => {
+  const clustersRead = staticDirectory();
+
+  const picking = pickSnapshot(
+    { cluster: 'prod-eu', key: 'prod-eu/etcd/../../other/secret.db' },
+    { clusters: clustersRead, store: memoryStore(), clock: fixedClock() },
+  );
+
+  await expect(picking).rejects.toThrow(/key: .* is not a snapshot key of cluster prod-eu/);
+  expect(clustersRead.get).not.toHaveBeenCalled();
 });
 
 describe('launchScratch', () => {
@@ -160,9 +179,43 @@ describe('launchScratch', () => {
             'arn:aws:states:eu-west-1:1:execution:rv:restore-verify-lab-20261125T060000Z',
           Name: 'caretaker-scratch-lab',
         },
-        clientToken: 'restore-verify-lab-20261125T060000Z',
+        clientToken: scratchClientToken(
+          'arn:aws:states:eu-west-1:1:execution:rv:restore-verify-lab-20261125T060000Z',
+        ),
       },
     ]);
+  });
+
+  it('gives two runs on the same day different launch tokens, even for a 40-character cluster name', async () => {
+    const name = 'a'.repeat(40);
+    const directory = staticDirectory(
+      parseConfig({
+        clusters: [
+          {
+            name,
+            kind: 'kubeadm',
+            region: 'eu-west-1',
+            restoreVerify: { launchTemplate: 'lt-0123456789abcdef0' },
+          },
+        ],
+      }).clusters,
+    );
+    const fleet = memoryFleet();
+    const execution = (at: string) =>
+      `arn:aws:states:eu-west-1:123456789012:execution:caretaker-restore-verify:${executionName('restore-verify', name, new Date(at))}`;
+
+    for (const at of ['2026-11-25T06:00:00Z', '2026-11-25T18:00:00Z', '2026-11-25T06:00:00Z']) {
+      await launchScratch(
+        { cluster: name, executionId: execution(at) },
+        { clusters: directory, fleet, clock: fixedClock() },
+      );
+    }
+
+    // what EC2 receives: RunInstances takes at most 64 characters
+    const [morning, evening, retried] = fleet.launched.map((l) => l.clientToken);
+    expect(morning!.length).toBeLessThanOrEqual(64);
+    expect(morning).not.toBe(evening);
+    expect(retried).toBe(morning);
   });
 
   it('rejects a cluster without restoreVerify settings, launching nothing', async () => {

@@ -84,6 +84,19 @@ describe('verifyUpload', () => {
     ).rejects.toThrow(/does not exist/);
   });
 
+  it('fails with UploadMismatchError, not a SyntaxError, when the manifest is not JSON', async () => {
+    const { objects, result } = snapshotObjects(KEY);
+    objects[result.manifestKey] = { body: '{"formatVersion": 1, "cluster": "prod-' };
+
+    const act = verifyUpload(
+      { cluster: 'prod-eu', snapshot: result },
+      { store: memoryStore(objects), bucket: BUCKET },
+    );
+
+    await expect(act).rejects.toThrow(UploadMismatchError);
+    await expect(act).rejects.toThrow(/manifest prod-eu\/etcd\/.*\.json is not JSON/);
+  });
+
   it('fails when the manifest is missing', async () => {
     const { objects, result } = snapshotObjects(KEY);
     delete objects[result.manifestKey];

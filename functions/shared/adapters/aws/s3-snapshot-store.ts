@@ -10,6 +10,7 @@ import {
   PutObjectTaggingCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
+import { CorruptObjectError } from '../../errors';
 import type { ObjectHead, SnapshotStore, StoredObject } from '../../ports';
 import { rethrowTransient } from './transient';
 
@@ -52,7 +53,7 @@ export function s3SnapshotStore(bucket: string, client = new S3Client({})): Snap
       } catch (e) {
         if (e instanceof NoSuchKey) return undefined;
         if (e instanceof SyntaxError)
-          throw new SyntaxError(`s3://${bucket}/${key} is not JSON: ${e.message}`);
+          throw new CorruptObjectError(`s3://${bucket}/${key} is not JSON: ${e.message}`);
         return rethrowTransient(e);
       }
     },
