@@ -19,6 +19,8 @@ export interface RunScriptOptions {
   shell?: string;
   /** killed with SIGKILL after this long, default 120 s */
   timeoutMs?: number;
+  /** where `<name>.sh` is, default {@link SSM_DOCUMENTS_DIR} (the local fleet may run test documents) */
+  scriptsDir?: string;
 }
 
 export interface ScriptRun {
@@ -57,7 +59,7 @@ function readResult(stdout: string): Record<string, unknown> | undefined {
  * Asynchronous on purpose: the script may call back into servers running in this process (s3rver).
  */
 export function runScript(name: string, options: RunScriptOptions): Promise<ScriptRun> {
-  const file = join(SSM_DOCUMENTS_DIR, `${name}.sh`);
+  const file = join(options.scriptsDir ?? SSM_DOCUMENTS_DIR, `${name}.sh`);
   const env: Record<string, string> = {
     PATH: [...(options.pathPrepend ?? []), process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin'].join(':'),
     HOME: process.env.HOME ?? '/root',

@@ -20,7 +20,7 @@ import { registryKeys, startEtcdCluster, type EtcdCluster } from './etcd-cluster
 import { DEFAULT_ETCD_VERSION, etcdBinaries, type EtcdVersion } from './etcd-versions';
 import { sandboxHandlers, type Invocable } from './handlers';
 import { configDirectory, memoryMetrics, memoryNotifier } from './local-adapters';
-import { LocalFleet, type CommandRecord, type LocalNode } from './local-fleet';
+import { LocalFleet, type CommandRecord, type LocalNode, type RebootEvent } from './local-fleet';
 import { generateEtcdPki } from './pki';
 import { startLocalS3, type LocalS3 } from './s3rver';
 import { TaskBroker } from './task-broker';
@@ -36,6 +36,8 @@ export interface SandboxHooks {
   beforeCommand?: (record: CommandRecord, sandbox: Sandbox) => Promise<void> | void;
   /** after a node command's script ended */
   afterCommand?: (record: CommandRecord) => void;
+  /** when a node goes down for a reboot (exit 194/3010, or asked) and when SSM has it Online again */
+  onReboot?: (event: RebootEvent, sandbox: Sandbox) => void;
 }
 
 export interface SandboxOptions extends SandboxHooks {
@@ -44,6 +46,8 @@ export interface SandboxOptions extends SandboxHooks {
   /** bytes per seeded value; keys × valueBytes ≈ the database size */
   valueBytes?: number;
   workers?: number;
+  /** how long a node is offline while it reboots, default 1 s */
+  rebootMs?: number;
   /** the etcd version of the cluster and of the nodes' etcdctl/etcdutl, default 3.6 */
   etcdVersion?: EtcdVersion;
 }
@@ -147,6 +151,7 @@ export class Sandbox {
       const sandbox = new Sandbox(dir, etcd, s3, dynamo, cluster!, seeded);
       sandbox.hooks.beforeCommand = options.beforeCommand;
       sandbox.hooks.afterCommand = options.afterCommand;
+      sandbox.hooks.onReboot = options.onReboot;
       await sandbox.wire(options);
       return sandbox;
     } catch (e) {
@@ -199,6 +204,10 @@ export class Sandbox {
 
     this.fleet = new LocalFleet({
       nodes,
+      // each node's root (its boot_id) when Kubernetes gave it none (CARETAKER_NODE_ROOT)
+      dir: join(this.dir, 'roots'),
+      rebootMs: options.rebootMs,
+      onReboot: (event) => this.hooks.onReboot?.(event, this),
       beforeCommand: (record) => this.hooks.beforeCommand?.(record, this),
       afterCommand: (record) => this.hooks.afterCommand?.(record),
       scratchEnv: (instanceId) => {
@@ -227,9 +236,9 @@ export class Sandbox {
     // every function a registry workflow names, each given the ports it asks for by name
     this.handlers = sandboxHandlers({
       clusters,
-      inventory: fleet,
-      runner: fleet,
-      fleet,
+      inventory: fleet.inventory,
+      runner: fleet.runner,
+      fleet: fleet.scratch,
       tokens,
       clock,
       documents,
