@@ -1,12 +1,14 @@
 #!/bin/bash
 # shellcheck disable=SC2154 # SSM_<Name> variables are set by the SSM agent; require_param checks them
-# etcd-restore-verify: on a scratch instance, downloads s3://<Bucket>/<Key> and its manifest, checks
-# the sha256 and size, restores it into a fresh single-member etcd on 127.0.0.1, waits until it is
-# healthy and compares the revision and the key counts per /registry resource with the manifest
-# (and, when kube-apiserver is on PATH, what an API server reads from it). prints one
+# etcd-restore-verify: on a scratch instance, downloads s3://<Bucket>/<Key> (hashing it while it
+# streams in) and its manifest, reads the manifest as JSON and checks it field by field, checks the
+# sha256, size and etcd's own hash, refuses a snapshot taken by a newer etcd than this one, restores
+# it into a fresh single-member etcd on 127.0.0.1, waits until it is healthy and compares the
+# revision, the Kubernetes namespaces and the key counts per <etcdPrefix> resource with the
+# manifest (and, when kube-apiserver is on PATH, what an API server reads from it). prints one
 # CARETAKER_RESULT line. runs through the etcd-restore-verify SSM Command document.
-# needs: bash, coreutils, etcd, etcdctl (etcdutl used when present), the AWS CLI; optional
-# kube-apiserver + kubectl + openssl.
+# needs: bash, coreutils, etcd, etcdctl, etcdutl where the version has it (3.5+), the AWS CLI;
+# optional kube-apiserver + kubectl + openssl.
 # a snapshot that does not verify is exit 0 with verified:false and the first failed check; a
 # non-zero exit means the script could not run (bad parameter, a missing tool). whatever it
 # started is stopped by PID and everything it wrote is removed, on every path.
@@ -63,28 +65,35 @@ aws_opts=(--only-show-errors)
 command -v "$aws_cli" >/dev/null || die "the AWS CLI (${aws_cli}) is not on PATH"
 command -v "$etcd_bin" >/dev/null || die "etcd (${etcd_bin}) is not on PATH; the scratch instance needs etcd and etcdctl"
 command -v etcdctl >/dev/null || die "etcdctl is not on PATH; the scratch instance needs etcd and etcdctl"
+# ETCDCTL_API=3 is the default from 3.4 on, and 3.6 warns about the variable on every call
+unset ETCDCTL_API
 
 # --- cleanup: stop what was started (by PID), remove everything written, on every path ----------
 work_dir=$(mktemp -d "${CARETAKER_WORK_DIR:-/var/tmp}/caretaker-etcd-restore-verify.XXXXXX")
 etcd_pid=''
 apiserver_pid=''
+manifest_download_pid=''
+status_pid=''
 
-# stop_pid <pid> <name>: SIGTERM, up to 10 s grace, then SIGKILL; reaps the child
+# stop_pid <pid> <name> [grace tenths of a second]: SIGTERM, up to 10 s grace (0: SIGKILL at
+# once), then SIGKILL; reaps the child
 stop_pid() {
-  local pid=$1 name=$2 i
+  local pid=$1 name=$2 grace=${3:-100} i
   [[ -n $pid ]] || return 0
   kill -0 "$pid" 2>/dev/null || {
     wait "$pid" 2>/dev/null || true
     return 0
   }
   log "stopping ${name} (pid ${pid})"
-  kill -TERM "$pid" 2>/dev/null || true
-  for ((i = 0; i < 100; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
+  if ((grace > 0)); then
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < grace; i++)); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+  fi
   if kill -0 "$pid" 2>/dev/null; then
-    log "${name} (pid ${pid}) ignored SIGTERM for 10 s: SIGKILL"
+    ((grace == 0)) || log "${name} (pid ${pid}) ignored SIGTERM for $((grace / 10)) s: SIGKILL"
     kill -KILL "$pid" 2>/dev/null || true
   fi
   wait "$pid" 2>/dev/null || true
@@ -94,8 +103,13 @@ cleanup() {
   set +e
   stop_pid "$apiserver_pid" kube-apiserver
   apiserver_pid=''
-  stop_pid "$etcd_pid" etcd
+  # the restored data is thrown away: no need to let etcd shut down cleanly
+  stop_pid "$etcd_pid" etcd 0
   etcd_pid=''
+  stop_pid "$status_pid" 'snapshot status' 0
+  status_pid=''
+  stop_pid "$manifest_download_pid" 'manifest download' 0
+  manifest_download_pid=''
   rm -rf -- "$work_dir"
 }
 trap cleanup EXIT
@@ -112,9 +126,17 @@ last_line() {
   printf '%s' "${last:-no output}"
 }
 
-# json_number <name> <file>: the first number after "name": (whitespace allowed around the colon)
+# json_number <name> <file>: the first number after "name": (whitespace allowed around the colon);
+# for etcd's own one-line outputs (snapshot status), not for the manifest
 json_number() {
   local re="\"$1\"[[:space:]]*:[[:space:]]*([0-9]+)" doc
+  doc=$(tr -d '\n' <"$2")
+  [[ $doc =~ $re ]] || return 1
+  printf '%s' "${BASH_REMATCH[1]}"
+}
+# json_string_field <name> <file>: the string after "name": in etcd's one-line output
+json_string_field() {
+  local re="\"$1\"[[:space:]]*:[[:space:]]*\"([^\"]*)\"" doc
   doc=$(tr -d '\n' <"$2")
   [[ $doc =~ $re ]] || return 1
   printf '%s' "${BASH_REMATCH[1]}"
@@ -124,36 +146,226 @@ now_ms() { date +%s%3N; }
 # seconds with millisecond precision from a millisecond count
 ms_to_seconds() { printf '%d.%03d' $(($1 / 1000)) $(($1 % 1000)); }
 
+# --- a small, strict JSON reader ---------------------------------------------------------------
+# scratch images have no jq and need not have python, and the manifest decides what "verified"
+# means: a regular expression over the text would accept a truncated or doctored one. this reader
+# accepts exactly RFC 8259 JSON (one value, nothing after it) and rejects duplicate keys.
+# json_parse <text> fills J_VALUE (path -> scalar: strings decoded, numbers as written), J_TYPE
+# (path -> string|number|true|false|null|object|array) and J_KEYS (object path -> its keys, one
+# per line, in order); a path is the keys joined with '/' (keyCounts/pods), the root is '.'.
+# \uXXXX escapes beyond ASCII need a UTF-8 locale. on a syntax error it returns 1 with J_ERROR
+# saying what it expected and at which byte.
+declare -A J_VALUE=() J_TYPE=() J_KEYS=()
+J_ERROR=''
+j_text=''
+j_pos=0
+j_str=''
+J_WS_RE=$'^[ \t\n\r]+'
+J_STRING_RE='^"(([^"\\[:cntrl:]]|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*)"'
+# a string that the text ends inside of
+J_OPEN_STRING_RE='^"([^"\\]|\\.)*\\?$'
+J_NUMBER_RE='^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?'
+
+j_ws() {
+  if [[ ${j_text:j_pos:1} == [$' \t\n\r'] && ${j_text:j_pos} =~ $J_WS_RE ]]; then
+    j_pos=$((j_pos + ${#BASH_REMATCH[0]}))
+  fi
+  return 0
+}
+
+j_fail() {
+  local near=${j_text:j_pos:24}
+  if ((j_pos >= ${#j_text})); then
+    J_ERROR="$1 at byte ${j_pos}, where the text ends (truncated?)"
+  else
+    J_ERROR="$1 at byte ${j_pos}, near: ${near//[[:cntrl:]]/ }"
+  fi
+  return 1
+}
+
+# j_string: the string at j_pos, decoded, into j_str
+j_string() {
+  if [[ ! ${j_text:j_pos} =~ $J_STRING_RE ]]; then
+    if [[ ${j_text:j_pos} =~ $J_OPEN_STRING_RE ]]; then
+      J_ERROR="the text ends inside a string at byte ${#j_text} (truncated?)"
+      return 1
+    fi
+    j_fail 'expected a "string" with valid escapes and no control characters'
+    return 1
+  fi
+  j_pos=$((j_pos + ${#BASH_REMATCH[0]}))
+  j_str=${BASH_REMATCH[1]}
+  [[ $j_str == *\\* ]] || return 0
+  local out='' rest=$j_str c hex
+  while [[ $rest == *\\* ]]; do
+    out+=${rest%%\\*}
+    rest=${rest#*\\}
+    c=${rest:0:1}
+    rest=${rest:1}
+    case $c in
+      b) out+=$'\b' ;;
+      f) out+=$'\f' ;;
+      n) out+=$'\n' ;;
+      r) out+=$'\r' ;;
+      t) out+=$'\t' ;;
+      u)
+        hex=${rest:0:4}
+        rest=${rest:4}
+        # shellcheck disable=SC2059 # the format is the escape itself
+        out+=$(printf "\\u${hex}")
+        ;;
+      *) out+=$c ;; # " \ /
+    esac
+  done
+  j_str=$out$rest
+}
+
+# j_value <path> <depth>: the value at j_pos
+j_value() {
+  local path=$1 depth=$2 c key keys child n word
+  ((depth <= 16)) || {
+    j_fail 'nested deeper than 16 levels'
+    return 1
+  }
+  j_ws
+  c=${j_text:j_pos:1}
+  case $c in
+    '{' | '[')
+      local close=']' type=array
+      [[ $c == '{' ]] && close='}' type=object
+      J_TYPE[$path]=$type
+      j_pos=$((j_pos + 1))
+      keys=''
+      n=0
+      j_ws
+      if [[ ${j_text:j_pos:1} == "$close" ]]; then
+        j_pos=$((j_pos + 1))
+      else
+        while :; do
+          if [[ $type == object ]]; then
+            j_ws
+            [[ ${j_text:j_pos:1} == '"' ]] || {
+              j_fail 'expected a "key"'
+              return 1
+            }
+            j_string || return 1
+            key=$j_str
+            j_ws
+            [[ ${j_text:j_pos:1} == ':' ]] || {
+              j_fail "expected ':' after \"${key}\""
+              return 1
+            }
+            j_pos=$((j_pos + 1))
+          else
+            key=$n
+          fi
+          child=$key
+          [[ $path == . ]] || child=$path/$key
+          if [[ -n ${J_TYPE[$child]+x} ]]; then
+            J_ERROR="duplicate key \"${key}\" in $([[ $path == . ]] && printf 'the top-level object' || printf '%s' "$path")"
+            return 1
+          fi
+          j_value "$child" $((depth + 1)) || return 1
+          keys+="${key}"$'\n'
+          n=$((n + 1))
+          j_ws
+          c=${j_text:j_pos:1}
+          if [[ $c == ',' ]]; then
+            j_pos=$((j_pos + 1))
+          elif [[ $c == "$close" ]]; then
+            j_pos=$((j_pos + 1))
+            break
+          else
+            j_fail "expected ',' or '${close}'"
+            return 1
+          fi
+        done
+      fi
+      [[ $type == object ]] && J_KEYS[$path]=$keys
+      J_VALUE[$path]=$n
+      ;;
+    '"')
+      j_string || return 1
+      J_TYPE[$path]=string
+      J_VALUE[$path]=$j_str
+      ;;
+    t | f | n)
+      for word in true false null; do
+        if [[ ${j_text:j_pos:${#word}} == "$word" ]]; then
+          J_TYPE[$path]=$word
+          J_VALUE[$path]=$word
+          j_pos=$((j_pos + ${#word}))
+          return 0
+        fi
+      done
+      j_fail 'expected true, false or null'
+      return 1
+      ;;
+    *)
+      [[ ${j_text:j_pos} =~ $J_NUMBER_RE ]] || {
+        j_fail 'expected a value'
+        return 1
+      }
+      J_TYPE[$path]=number
+      J_VALUE[$path]=${BASH_REMATCH[0]}
+      j_pos=$((j_pos + ${#BASH_REMATCH[0]}))
+      ;;
+  esac
+}
+
+json_parse() {
+  J_VALUE=()
+  J_TYPE=()
+  J_KEYS=()
+  J_ERROR=''
+  j_text=$1
+  j_pos=0
+  j_value . 0 || return 1
+  j_ws
+  ((j_pos == ${#j_text})) || {
+    j_fail 'expected nothing after the JSON value'
+    return 1
+  }
+}
+
+# --- versions ----------------------------------------------------------------------------------
+# version_number <x.y[.z…]>: major*1000 + minor (what decides the storage format); 1 when it is
+# not a version
+version_number() {
+  [[ $1 =~ ^v?([0-9]{1,4})\.([0-9]{1,3})(\.[0-9]+)?([-+][0-9A-Za-z.+-]*)?$ ]] || return 1
+  printf '%d' $((10#${BASH_REMATCH[1]} * 1000 + 10#${BASH_REMATCH[2]}))
+}
+# the version in the first line of `<tool> --version` / `<tool> version` ("etcd Version: 3.6.16")
+version_of() {
+  local line
+  line=$(timeout 10 "$@" 2>/dev/null | head -n 1) || true
+  line=${line##*[Vv]ersion: }
+  [[ $line =~ ^[0-9A-Za-z.+-]+$ ]] && printf '%s' "$line"
+  return 0
+}
+
 # --- the checks --------------------------------------------------------------------------------
-CHECK_NAMES=(download sha256 snapshot-status restore etcd-healthy revision key-counts kube-apiserver)
-checks_json=''
-failed_check=''
-reason=''
-declare -A check_done=()
-# each check's "ms" is the time since the previous one: where a slow verification spends it
+CHECK_NAMES=(download manifest sha256 etcd-version snapshot-status restore etcd-healthy revision
+  kubernetes-data key-counts kube-apiserver)
+declare -A check_ok=() check_detail=() check_ms=()
+# a check's "ms" is the time it added: since the previous check ended, or its own duration for
+# the one that runs beside another (snapshot-status beside restore)
 last_check_ms=$(now_ms)
 # keyCounts from the manifest and per resource in the restored etcd
 declare -A want=() have=()
 
-# record_check <name> <true|false|null> <detail>; the first false one is the verdict; each entry
-# carries the milliseconds since the previous check
+# record_check <name> <true|false|null> <detail> [ms]
 record_check() {
-  local name=$1 ok=$2 detail=$3 now elapsed=0
+  local name=$1 ok=$2 detail=$3 now
   now=$(now_ms)
-  [[ -n ${check_done[$name]:-} || $detail == "not run: "* ]] || elapsed=$((now - last_check_ms))
+  check_ok[$name]=$ok
+  check_detail[$name]=$detail
+  check_ms[$name]=${4:-$((now - last_check_ms))}
   last_check_ms=$now
-  checks_json+="${checks_json:+,}{\"name\":$(json_str "$name"),\"ok\":${ok},\"ms\":${elapsed},\"detail\":$(json_str "$detail")}"
-  check_done[$name]=1
   case $ok in
     true) log "check ${name}: ok: ${detail}" ;;
     null) log "check ${name}: skipped: ${detail}" ;;
-    *)
-      log "check ${name}: FAILED: ${detail}"
-      if [[ -z $failed_check ]]; then
-        failed_check=$name
-        reason="${name}: ${detail}"
-      fi
-      ;;
+    *) log "check ${name}: FAILED: ${detail}" ;;
   esac
 }
 
@@ -161,13 +373,25 @@ revision_out='null'
 total_keys_out='null'
 restore_seconds='null'
 etcd_version=''
+tool=''
+tool_version=''
+bump=0
 
-# prints the result line; finish = report and exit 0 (a verification that failed still ran)
+# prints the result line; the first failed check (in CHECK_NAMES order) is the verdict, and every
+# check after it that did not run is listed as skipped. finish = report and exit 0 (a
+# verification that failed still ran)
 report() {
-  local name
-  # checks that could not run after a failed gate are listed as skipped
+  local name checks_json='' failed_check='' reason='' ok detail
   for name in "${CHECK_NAMES[@]}"; do
-    [[ -n ${check_done[$name]:-} ]] || record_check "$name" null "not run: ${failed_check} failed"
+    if [[ ${check_ok[$name]:-} == false && -z $failed_check ]]; then
+      failed_check=$name
+      reason="${name}: ${check_detail[$name]}"
+    fi
+  done
+  for name in "${CHECK_NAMES[@]}"; do
+    ok=${check_ok[$name]:-null}
+    detail=${check_detail[$name]:-"not run: ${failed_check} failed"}
+    checks_json+="${checks_json:+,}{\"name\":$(json_str "$name"),\"ok\":${ok},\"ms\":${check_ms[$name]:-0},\"detail\":$(json_str "$detail")}"
   done
   local verified=true
   [[ -z $failed_check ]] || verified=false
@@ -176,20 +400,38 @@ report() {
   else
     log "NOT verified s3://${bucket}/${key}: ${reason}"
   fi
-  printf 'CARETAKER_RESULT {"instanceId":%s,"key":%s,"verified":%s,"failedCheck":%s,"reason":%s,"checks":[%s],"revision":%s,"totalKeys":%s,"restoreSeconds":%s,"etcdVersion":%s}\n' \
+  local tool_json=null
+  [[ -z $tool ]] || tool_json="{\"name\":$(json_str "$tool"),\"version\":$(json_str "$tool_version")}"
+  printf 'CARETAKER_RESULT {"instanceId":%s,"key":%s,"verified":%s,"failedCheck":%s,"reason":%s,"checks":[%s],"revision":%s,"totalKeys":%s,"restoreSeconds":%s,"etcdVersion":%s,"restoreTool":%s,"revisionBump":%s}\n' \
     "$(json_str "$instance_id")" "$(json_str "$key")" "$verified" "$(json_str "$failed_check")" \
     "$(json_str "$reason")" "$checks_json" "$revision_out" "$total_keys_out" "$restore_seconds" \
-    "$(json_str "$etcd_version")"
+    "$(json_str "$etcd_version")" "$tool_json" "$bump"
 }
 finish() {
   report
   exit 0
 }
 
-version_line=$(timeout 10 "$etcd_bin" --version 2>/dev/null | head -n 1) || true
-etcd_version=${version_line#etcd Version: }
-[[ $etcd_version =~ ^[0-9A-Za-z.+-]+$ ]] || etcd_version=''
-log "verifying s3://${bucket}/${key} for cluster ${cluster} (execution ${execution_id}) with etcd ${etcd_version:-unknown version}"
+# --- which etcd, and which tool: decided once ----------------------------------------------------
+# etcdutl where it exists (3.5+; 3.6 removed `etcdctl snapshot status/restore`), etcdctl only
+# where it does not (3.4). the same tool reads the snapshot status and restores.
+etcd_version=$(version_of "$etcd_bin" --version)
+etcdctl_version=$(version_of etcdctl version)
+if command -v etcdutl >/dev/null; then
+  tool=etcdutl
+  tool_version=$(version_of etcdutl version)
+  # the bump keeps revisions ahead of what clients (watch caches) saw; marking them compacted
+  # makes old watches re-list: what a Kubernetes-safe disaster recovery does
+  bump=1000000000
+else
+  tool=etcdctl
+  tool_version=$etcdctl_version
+fi
+# --count-only is 3.5+; 3.4 counts by asking for one key and reading the total count
+count_flags=(--count-only)
+etcdctl_number=$(version_number "$etcdctl_version") || etcdctl_number=0
+((etcdctl_number >= 3005)) || count_flags=(--keys-only --limit=1)
+log "verifying s3://${bucket}/${key} for cluster ${cluster} (execution ${execution_id}) with etcd ${etcd_version:-of unknown version}, ${tool} ${tool_version:-of unknown version}"
 
 snap_file="$work_dir/snapshot.db"
 manifest_file="$work_dir/manifest.json"
@@ -198,47 +440,169 @@ client_url="http://127.0.0.1:${client_port}"
 peer_url="http://127.0.0.1:${peer_port}"
 member_name=caretaker-restore-verify
 
-# --- download ----------------------------------------------------------------------------------
-download() {
-  local what=$1 object=$2 file=$3
-  if ! "$aws_cli" s3 cp "s3://${bucket}/${object}" "$file" "${aws_opts[@]}" >&2 2>"$work_dir/s3.err"; then
-    cat "$work_dir/s3.err" >&2
-    record_check download false "cannot download the ${what} s3://${bucket}/${object}: $(first_error "$work_dir/s3.err")"
-    return 1
-  fi
-}
+# --- download: the manifest beside the snapshot, the snapshot hashed as it streams in -------------
 log "downloading s3://${bucket}/${key} and its manifest"
-download snapshot "$key" "$snap_file" || finish
-download manifest "$manifest_key" "$manifest_file" || finish
-
-# the manifest is one JSON object (etcd-snapshot.sh writes it on one line); read it without jq.
-# drop the nested snapshotStatus object first: it repeats "revision".
-manifest=$(tr -d '\n\r' <"$manifest_file")
-manifest=$(sed -E 's/"snapshotStatus"[[:space:]]*:[[:space:]]*\{[^}]*\}//' <<<"$manifest")
-manifest_field() {
-  local re="\"$1\"[[:space:]]*:[[:space:]]*$2"
-  [[ $manifest =~ $re ]] || return 1
-  printf '%s' "${BASH_REMATCH[1]}"
-}
-missing=''
-m_sha256=$(manifest_field sha256 '"([^"]*)"') || missing+=' sha256'
-m_size=$(manifest_field size '([0-9]+)') || missing+=' size'
-m_revision=$(manifest_field revision '([0-9]+)') || missing+=' revision'
-m_total_keys=$(manifest_field totalKeys '([0-9]+)') || missing+=' totalKeys'
-m_key_counts=$(manifest_field keyCounts '\{([^}]*)\}') || missing+=' keyCounts'
-if [[ -n $missing ]]; then
-  record_check download false "the manifest s3://${bucket}/${manifest_key} is not a Caretaker snapshot manifest: no${missing// /, }"
+"$aws_cli" s3 cp "s3://${bucket}/${manifest_key}" "$manifest_file" "${aws_opts[@]}" \
+  </dev/null >"$work_dir/manifest.out" 2>"$work_dir/manifest.err" &
+manifest_download_pid=$!
+# one pass over the bytes: the AWS CLI writes to stdout, tee keeps the file, sha256sum hashes
+set +e
+"$aws_cli" s3 cp "s3://${bucket}/${key}" - "${aws_opts[@]}" </dev/null 2>"$work_dir/s3.err" |
+  tee "$snap_file" | sha256sum >"$work_dir/sha256"
+pipe_status=("${PIPESTATUS[@]}")
+wait "$manifest_download_pid"
+manifest_status=$?
+set -e
+manifest_download_pid=''
+if ((pipe_status[0] != 0)); then
+  cat "$work_dir/s3.err" >&2
+  record_check download false "cannot download the snapshot s3://${bucket}/${key}: $(first_error "$work_dir/s3.err")"
+  finish
+fi
+if ((pipe_status[1] != 0 || pipe_status[2] != 0)); then
+  record_check download false "cannot write or hash the snapshot in ${work_dir} (tee ${pipe_status[1]}, sha256sum ${pipe_status[2]}): is the disk full?"
+  finish
+fi
+if ((manifest_status != 0)); then
+  cat "$work_dir/manifest.err" >&2
+  record_check download false "cannot download the manifest s3://${bucket}/${manifest_key}: $(first_error "$work_dir/manifest.err")"
   finish
 fi
 size=$(stat -c %s "$snap_file")
-record_check download true "${size} bytes and the manifest from s3://${bucket}"
+read -r sha256 _ <"$work_dir/sha256"
+record_check download true "${size} bytes (sha256 computed while downloading) and the manifest from s3://${bucket}"
+
+# --- manifest: JSON, then field by field --------------------------------------------------------
+# format 1: formatVersion, cluster, key, sha256, size, revision, totalKeys, keyCounts, takenAt,
+# snapshotStatus {hash, revision, totalKey, totalSize}, etcdVersion when known. format 2 adds
+# etcdVersion (required), storageVersion (string or null), snapshotTool {name, version} and
+# etcdPrefix (default /registry in format 1).
+RESOURCE_RE='^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$'
+UINT_RE='^(0|[1-9][0-9]{0,17})$'
+problems=()
+m_type() { printf '%s' "${J_TYPE[$1]:-missing}"; }
+m_value() { printf '%s' "${J_VALUE[$1]:-}"; }
+# want_field <path> <type> [regex] [what it should be]: a problem unless the field is there,
+# of that type, and (for strings and numbers) matches
+want_field() {
+  local path=$1 type=$2 re=${3:-} what=${4:-} t v
+  t=$(m_type "$path")
+  if [[ $t == missing ]]; then
+    problems+=("${path} is missing")
+    return 1
+  fi
+  if [[ $t != "$type" ]]; then
+    problems+=("${path} is ${t}, not ${type}")
+    return 1
+  fi
+  v=$(m_value "$path")
+  if [[ -n $re && ! $v =~ $re ]]; then
+    problems+=("${path} is $(json_str "${v:0:80}"), not ${what}")
+    return 1
+  fi
+}
+manifest_bytes=$(stat -c %s "$manifest_file")
+# a manifest is a few KB; this reader is not meant for megabytes
+((manifest_bytes <= 1048576)) || problems+=("it is ${manifest_bytes} bytes, more than a manifest ever is (1 MiB)")
+manifest_text=''
+((${#problems[@]} > 0)) || manifest_text=$(<"$manifest_file")
+m_format=''
+etcd_prefix=/registry
+m_etcd_version=''
+m_storage_version=''
+m_tool=''
+if ((${#problems[@]} > 0)); then
+  :
+elif ! json_parse "$manifest_text"; then
+  problems+=("it is not valid JSON: ${J_ERROR}")
+elif [[ ${J_TYPE[.]} != object ]]; then
+  problems+=("it is a JSON ${J_TYPE[.]}, not an object")
+elif want_field formatVersion number '^[12]$' 'a format this verifier reads (1 or 2)'; then
+  m_format=${J_VALUE[formatVersion]}
+  if want_field cluster string '^.*$'; then
+    [[ ${J_VALUE[cluster]} == "$cluster" ]] || problems+=("cluster is $(json_str "${J_VALUE[cluster]:0:80}"), not ${cluster}")
+  fi
+  if want_field key string '^.*$'; then
+    [[ ${J_VALUE[key]} == "$key" ]] || problems+=("key is $(json_str "${J_VALUE[key]:0:200}"), not ${key}")
+  fi
+  want_field sha256 string '^[0-9a-f]{64}$' 'a hex sha256' || true
+  want_field size number '^[1-9][0-9]{0,17}$' 'a size in bytes' || true
+  key_revision=${key##*-r}
+  key_revision=${key_revision%.db}
+  if want_field revision number "$UINT_RE" 'a revision'; then
+    [[ ${J_VALUE[revision]} == "$((10#$key_revision))" ]] || problems+=("revision is ${J_VALUE[revision]}, the key says r${key_revision}")
+  fi
+  want_field totalKeys number "$UINT_RE" 'a key count' || true
+  want_field takenAt string '^[0-9]{4}-[0-9]{2}-[0-9]{2}T' 'an ISO 8601 time' || true
+  if want_field snapshotStatus object; then
+    want_field snapshotStatus/hash number "$UINT_RE" "etcd's hash (a number)" || true
+    if want_field snapshotStatus/revision number "$UINT_RE" 'a revision' && [[ ${J_TYPE[revision]:-} == number ]]; then
+      [[ ${J_VALUE[snapshotStatus/revision]} == "${J_VALUE[revision]}" ]] ||
+        problems+=("snapshotStatus.revision is ${J_VALUE[snapshotStatus/revision]}, revision is ${J_VALUE[revision]}")
+    fi
+    want_field snapshotStatus/totalKey number "$UINT_RE" 'a key count' || true
+    want_field snapshotStatus/totalSize number "$UINT_RE" 'a size in bytes' || true
+  fi
+  if want_field keyCounts object; then
+    if ((J_VALUE[keyCounts] > 5000)); then
+      problems+=("keyCounts lists ${J_VALUE[keyCounts]} resources (at most 5000 are read)")
+    else
+      while IFS= read -r resource; do
+        [[ -n $resource ]] || continue
+        if [[ ! $resource =~ $RESOURCE_RE ]]; then
+          problems+=("keyCounts has $(json_str "${resource:0:80}"), which is not a resource name")
+        elif want_field "keyCounts/${resource}" number "$UINT_RE" 'a key count'; then
+          want[$resource]=${J_VALUE[keyCounts/$resource]}
+        fi
+      done <<<"${J_KEYS[keyCounts]}"
+    fi
+  fi
+  if ((m_format >= 2)); then
+    want_field etcdVersion string '^v?[0-9]+\.[0-9]+' 'an etcd version' && m_etcd_version=${J_VALUE[etcdVersion]}
+    case $(m_type storageVersion) in
+      null) ;;
+      string) want_field storageVersion string '^v?[0-9]+\.[0-9]+' 'a storage version' && m_storage_version=${J_VALUE[storageVersion]} ;;
+      *) problems+=("storageVersion is $(m_type storageVersion), not a string or null") ;;
+    esac
+    if want_field snapshotTool object; then
+      want_field snapshotTool/name string '^(etcdutl|etcdctl)$' 'etcdutl or etcdctl' || true
+      want_field snapshotTool/version string '^.*$' || true
+      m_tool="${J_VALUE[snapshotTool/name]:-?} ${J_VALUE[snapshotTool/version]:-?}"
+    fi
+    want_field etcdPrefix string '^/[A-Za-z0-9._/-]{0,200}$' 'an etcd key prefix (/registry)' && etcd_prefix=${J_VALUE[etcdPrefix]%/}
+  else
+    # format 1 may carry the server version; it has no storage version, tool or prefix
+    case $(m_type etcdVersion) in
+      missing | null) ;;
+      string)
+        if [[ -n ${J_VALUE[etcdVersion]} ]] && want_field etcdVersion string '^v?[0-9]+\.[0-9]+' 'an etcd version'; then
+          m_etcd_version=${J_VALUE[etcdVersion]}
+        fi
+        ;;
+      *) problems+=("etcdVersion is $(m_type etcdVersion), not a string") ;;
+    esac
+  fi
+  [[ -n $etcd_prefix ]] || problems+=("etcdPrefix is /: Kubernetes keys need a prefix")
+fi
+if ((${#problems[@]} > 0)); then
+  detail="s3://${bucket}/${manifest_key} is not a Caretaker snapshot manifest this verifier can trust: ${problems[0]}"
+  for ((i = 1; i < ${#problems[@]} && i < 4; i++)); do detail+="; ${problems[i]}"; done
+  ((${#problems[@]} <= 4)) || detail+="; and $((${#problems[@]} - 4)) more"
+  record_check manifest false "$detail"
+  finish
+fi
+m_sha256=${J_VALUE[sha256]}
+m_size=${J_VALUE[size]}
+m_revision=${J_VALUE[revision]}
+m_total_keys=${J_VALUE[totalKeys]}
+m_hash=${J_VALUE[snapshotStatus/hash]}
+m_total_size=${J_VALUE[snapshotStatus/totalSize]}
+record_check manifest true "format ${m_format}: cluster ${cluster}, revision ${m_revision}, ${m_total_keys} keys in ${#want[@]} ${etcd_prefix} resources, taken by etcd ${m_etcd_version:-(not recorded)}${m_tool:+ with ${m_tool}}"
 
 # --- sha256 + size -----------------------------------------------------------------------------
-sha256=$(sha256sum "$snap_file")
-sha256=${sha256%% *}
 problems=()
 [[ $sha256 == "$m_sha256" ]] || problems+=("sha256 of the downloaded snapshot is ${sha256}, the manifest says ${m_sha256}")
-((size == 10#$m_size)) || problems+=("size is ${size} bytes, the manifest says ${m_size}")
+[[ $size == "$m_size" ]] || problems+=("size is ${size} bytes, the manifest says ${m_size}")
 if ((${#problems[@]} > 0)); then
   detail=${problems[0]}
   ((${#problems[@]} < 2)) || detail+="; ${problems[1]}"
@@ -247,84 +611,131 @@ if ((${#problems[@]} > 0)); then
 fi
 record_check sha256 true "sha256 ${sha256} and size ${size} bytes match the manifest"
 
-# --- snapshot status ---------------------------------------------------------------------------
-key_revision=${key##*-r}
-key_revision=$((10#${key_revision%.db}))
-if ! ETCDCTL_API=3 etcdctl snapshot status "$snap_file" -w json >"$work_dir/status" 2>"$work_dir/status.err"; then
-  cat "$work_dir/status.err" >&2
-  record_check snapshot-status false "etcdctl snapshot status failed: $(first_error "$work_dir/status.err")"
+# --- etcd version: never restore into an etcd older than the one that took the snapshot ---------
+# etcd keeps its storage format per minor release (3.6 writes a storage version 3.5 does not
+# know; 3.4 starts on a 3.6 data dir without a word): a minor older than the snapshot's is
+# refused. an older patch release of the same minor reads the same format.
+snapshot_taken_by="etcd ${m_etcd_version:-(version not recorded)}, storage version ${m_storage_version:-(none recorded)}"
+scratch_runs="etcd ${etcd_version:-(unknown)} with ${tool} ${tool_version:-(unknown)}"
+need=0
+need_from=''
+for v in "$m_etcd_version" "$m_storage_version"; do
+  [[ -n $v ]] || continue
+  n=$(version_number "$v") || continue
+  if ((n > need)); then
+    need=$n
+    need_from=$v
+  fi
+done
+etcd_number=$(version_number "$etcd_version") || etcd_number=0
+tool_number=$(version_number "$tool_version") || tool_number=$etcd_number
+if ((etcd_number == 0)); then
+  record_check etcd-version false "cannot tell which version ${etcd_bin} is ($(printf '%q' "$etcd_bin") --version printed no version); the snapshot was taken by ${snapshot_taken_by}"
   finish
 fi
-if ! s_revision=$(json_number revision "$work_dir/status"); then
-  record_check snapshot-status false "etcdctl snapshot status printed no revision: $(first_error "$work_dir/status")"
+if ((need > 0 && (etcd_number < need || tool_number < need))); then
+  record_check etcd-version false "refusing to restore: the snapshot was taken by ${snapshot_taken_by}; this scratch instance runs ${scratch_runs}, older than ${need_from}: give it an image with etcd $((need / 1000)).$((need % 1000)) or newer"
   finish
 fi
-s_total_key=$(json_number totalKey "$work_dir/status") || s_total_key='?'
-if ((s_revision != 10#$m_revision)); then
-  record_check snapshot-status false "the snapshot is at revision ${s_revision}, the manifest says ${m_revision}"
-  finish
+if ((need == 0)); then
+  record_check etcd-version true "the manifest (format ${m_format}) records no etcd version; restoring with ${scratch_runs}"
+else
+  record_check etcd-version true "${scratch_runs} can restore a snapshot taken by ${snapshot_taken_by}"
 fi
-if ((s_revision != key_revision)); then
-  record_check snapshot-status false "the snapshot is at revision ${s_revision}, its key says r${key_revision}"
-  finish
-fi
-record_check snapshot-status true "revision ${s_revision} as in the manifest, ${s_total_key} keys in the backend (all revisions)"
 
-# --- restore -----------------------------------------------------------------------------------
+# --- snapshot status (beside the restore) + restore ---------------------------------------------
+# both only read the downloaded file (the restore copies it into the data dir first), so etcd's
+# own hash is computed while the restore runs
+status_started_ms=$(now_ms)
+"$tool" snapshot status "$snap_file" -w json </dev/null >"$work_dir/status" 2>"$work_dir/status.err" &
+status_pid=$!
+
 restore_flags=(--name="$member_name" --data-dir="$data_dir" --initial-cluster="${member_name}=${peer_url}"
   --initial-advertise-peer-urls="$peer_url" --initial-cluster-token=caretaker-restore-verify)
-bumped=false
+restore_cmd=("$tool" snapshot restore "$snap_file" "${restore_flags[@]}")
+# etcd 3.4 has no etcdutl and no --bump-revision: the restored revision equals the snapshot's
+((bump == 0)) || restore_cmd+=(--bump-revision="$bump" --mark-compacted)
+log "restoring with ${tool} ${tool_version} into ${data_dir} (member ${member_name}, ${peer_url})"
 restore_started_ms=$(now_ms)
-if command -v etcdutl >/dev/null; then
-  # etcd >= 3.5: what a real disaster recovery does. the bump keeps revisions ahead of what
-  # clients (watch caches) saw, and marking them compacted makes old watches re-list.
-  restore_tool=etcdutl
-  bumped=true
-  restore_cmd=(etcdutl snapshot restore "$snap_file" "${restore_flags[@]}" --bump-revision=1000000000 --mark-compacted)
+restore_status=0
+"${restore_cmd[@]}" </dev/null >"$work_dir/restore.log" 2>&1 || restore_status=$?
+restore_ms=$(($(now_ms) - restore_started_ms))
+
+status_status=0
+wait "$status_pid" || status_status=$?
+status_pid=''
+# when it ended: its output files were last written then
+status_ended_ms=$(date -r "$work_dir/status" +%s%3N)
+status_err_ended_ms=$(date -r "$work_dir/status.err" +%s%3N)
+((status_err_ended_ms <= status_ended_ms)) || status_ended_ms=$status_err_ended_ms
+status_ms=$((status_ended_ms > status_started_ms ? status_ended_ms - status_started_ms : 0))
+s_problems=()
+if ((status_status != 0)); then
+  cat "$work_dir/status.err" >&2
+  s_problems+=("${tool} snapshot status failed: $(first_error "$work_dir/status.err")")
+elif ! s_hash=$(json_number hash "$work_dir/status") || ! s_revision=$(json_number revision "$work_dir/status"); then
+  s_problems+=("${tool} snapshot status printed no hash or revision: $(first_error "$work_dir/status")")
 else
-  # etcd 3.4 has no etcdutl and no --bump-revision: the restored revision equals the snapshot's
-  restore_tool=etcdctl
-  restore_cmd=(etcdctl snapshot restore "$snap_file" "${restore_flags[@]}")
+  s_total_size=$(json_number totalSize "$work_dir/status") || s_total_size=''
+  s_version=$(json_string_field version "$work_dir/status") || s_version=''
+  [[ $s_hash == "$m_hash" ]] || s_problems+=("etcd's hash of the downloaded snapshot is ${s_hash}, the manifest says ${m_hash}")
+  [[ $s_revision == "$m_revision" ]] || s_problems+=("the snapshot is at revision ${s_revision}, the manifest says ${m_revision}")
+  [[ -z $s_total_size || $s_total_size == "$m_total_size" ]] || s_problems+=("etcd's database size is ${s_total_size} bytes, the manifest says ${m_total_size}")
+  if [[ -n $s_version && -n $m_storage_version && $s_version != "$m_storage_version" ]]; then
+    s_problems+=("the snapshot's storage version is ${s_version}, the manifest says ${m_storage_version}")
+  fi
 fi
-log "restoring with ${restore_tool} into ${data_dir} (member ${member_name}, ${peer_url})"
-if ! ETCDCTL_API=3 "${restore_cmd[@]}" >"$work_dir/restore.log" 2>&1; then
-  cat "$work_dir/restore.log" >&2
-  record_check restore false "${restore_tool} snapshot restore failed: $(last_line "$work_dir/restore.log")"
+if ((${#s_problems[@]} > 0)); then
+  detail=${s_problems[0]}
+  for ((i = 1; i < ${#s_problems[@]}; i++)); do detail+="; ${s_problems[i]}"; done
+  record_check snapshot-status false "$detail" "$status_ms"
   finish
 fi
-restore_ms=$(($(now_ms) - restore_started_ms))
-record_check restore true "${restore_tool} snapshot restore$([[ $bumped == true ]] && printf ' --bump-revision=1000000000 --mark-compacted') in $(ms_to_seconds "$restore_ms") s"
+record_check snapshot-status true "etcd's hash ${s_hash} and revision ${s_revision} match the manifest (${tool} ${tool_version}${s_version:+, storage version ${s_version}})" "$status_ms"
+
+restore_what="${tool} ${tool_version} snapshot restore$( ((bump == 0)) || printf ' --bump-revision=%s --mark-compacted' "$bump")"
+if ((restore_status != 0)); then
+  cat "$work_dir/restore.log" >&2
+  record_check restore false "${restore_what} failed: $(last_line "$work_dir/restore.log")" "$restore_ms"
+  finish
+fi
+record_check restore true "${restore_what} in $(ms_to_seconds "$restore_ms") s" "$restore_ms"
 
 # --- etcd healthy ------------------------------------------------------------------------------
 etcdctl_local() {
   local timeout=$1
   shift
-  ETCDCTL_API=3 etcdctl --endpoints="$client_url" --dial-timeout=2s --command-timeout="$timeout" "$@"
+  etcdctl --endpoints="$client_url" --dial-timeout=2s --command-timeout="$timeout" "$@"
 }
 
 log "starting ${etcd_bin} on ${client_url} (peer ${peer_url}); waiting up to ${health_timeout} s for endpoint health"
 start_ms=$(now_ms)
+# a member alone on loopback: the short election timeout only makes it elect itself sooner
 "$etcd_bin" --name="$member_name" --data-dir="$data_dir" \
   --listen-client-urls="$client_url" --advertise-client-urls="$client_url" \
   --listen-peer-urls="$peer_url" --initial-advertise-peer-urls="$peer_url" \
   --initial-cluster="${member_name}=${peer_url}" \
-  --quota-backend-bytes=8589934592 --logger=zap --log-level=warn \
+  --quota-backend-bytes=8589934592 --max-txn-ops=10240 --logger=zap --log-level=warn \
+  --heartbeat-interval=10 --election-timeout=100 \
   </dev/null >"$work_dir/etcd.log" 2>&1 &
 etcd_pid=$!
 deadline_ms=$((start_ms + health_timeout * 1000))
 healthy=false
 exited=false
+: >"$work_dir/health"
 while :; do
   if ! kill -0 "$etcd_pid" 2>/dev/null; then
     exited=true
     break
   fi
-  if etcdctl_local 2s endpoint health >"$work_dir/health" 2>&1; then
+  # etcdctl only once the port is open: a refused gRPC dial backs off for a second
+  if (exec 3<>"/dev/tcp/127.0.0.1/${client_port}") 2>/dev/null &&
+    etcdctl_local 2s endpoint health >"$work_dir/health" 2>&1; then
     healthy=true
     break
   fi
   (($(now_ms) < deadline_ms)) || break
-  sleep 0.2
+  sleep 0.05
 done
 if [[ $healthy != true ]]; then
   cat "$work_dir/etcd.log" >&2
@@ -334,7 +745,9 @@ if [[ $healthy != true ]]; then
     etcd_pid=''
     record_check etcd-healthy false "etcd exited (status ${status}) before it became healthy: $(last_line "$work_dir/etcd.log")"
   else
-    record_check etcd-healthy false "etcd (pid ${etcd_pid}) was not healthy on ${client_url} within ${health_timeout} s: $(last_line "$work_dir/health")"
+    why=$(last_line "$work_dir/health")
+    [[ -s $work_dir/health ]] || why="nothing accepted a connection on 127.0.0.1:${client_port}"
+    record_check etcd-healthy false "etcd (pid ${etcd_pid}) was not healthy on ${client_url} within ${health_timeout} s: ${why}"
   fi
   finish
 fi
@@ -342,62 +755,109 @@ healthy_ms=$(now_ms)
 restore_seconds=$(ms_to_seconds $((restore_ms + healthy_ms - start_ms)))
 record_check etcd-healthy true "healthy on ${client_url} $(ms_to_seconds $((healthy_ms - start_ms))) s after start; restore + start ${restore_seconds} s"
 
+# --- revision, Kubernetes data, key counts: one read-only transaction -----------------------------
+# every count at one revision, in one etcdctl call: the total, the keys under the prefix, the two
+# namespaces every Kubernetes cluster has, and per manifest resource the key <prefix>/<resource>
+# and the keys under <prefix>/<resource>/ (what the backup counts: the second path segment).
+# etcd counts server-side (--count-only; on 3.4 one key and the total count): nothing is listed.
+resources=()
+while IFS= read -r resource; do
+  [[ -n $resource ]] && resources+=("$resource")
+done < <(printf '%s\n' "${!want[@]}" | LC_ALL=C sort)
+{
+  printf '\n'
+  printf 'get "" --from-key %s\n' "${count_flags[*]}"
+  printf 'get "%s/" --prefix %s\n' "$etcd_prefix" "${count_flags[*]}"
+  printf 'get "%s/namespaces/default" %s\n' "$etcd_prefix" "${count_flags[*]}"
+  printf 'get "%s/namespaces/kube-system" %s\n' "$etcd_prefix" "${count_flags[*]}"
+  for resource in "${resources[@]}"; do
+    printf 'get "%s/%s" %s\n' "$etcd_prefix" "$resource" "${count_flags[*]}"
+    printf 'get "%s/%s/" --prefix %s\n' "$etcd_prefix" "$resource" "${count_flags[*]}"
+  done
+  printf '\n\n'
+} >"$work_dir/counts.txn"
+ops=$((4 + 2 * ${#resources[@]}))
+counts=()
+r_revision=''
+if etcdctl_local 120s txn -w fields <"$work_dir/counts.txn" >"$work_dir/counts" 2>"$work_dir/counts.err"; then
+  while IFS= read -r line; do
+    case $line in
+      '"Revision" : '*) [[ -n $r_revision ]] || r_revision=${line#\"Revision\" : } ;;
+      '"Count" : '*) counts+=("${line#\"Count\" : }") ;;
+    esac
+  done <"$work_dir/counts"
+fi
+if [[ ! $r_revision =~ ^[0-9]+$ ]] || ((${#counts[@]} != ops)); then
+  error=$(first_error "$work_dir/counts.err")
+  [[ -s $work_dir/counts.err ]] || error="${#counts[@]} counts for ${ops} reads"
+  for name in revision kubernetes-data key-counts; do
+    record_check "$name" false "reading the restored etcd (one transaction of ${ops} counts) failed: ${error}"
+  done
+  finish
+fi
+r_total_keys=${counts[0]}
+r_prefix_keys=${counts[1]}
+revision_out=$r_revision
+total_keys_out=$r_total_keys
+
 # --- revision ----------------------------------------------------------------------------------
-if ! etcdctl_local 10s get "" --from-key --keys-only -w json --limit=1 >"$work_dir/count" 2>"$work_dir/count.err"; then
-  record_check revision false "reading the restored revision failed: $(first_error "$work_dir/count.err")"
-  record_check key-counts false "counting the restored keys failed: $(first_error "$work_dir/count.err")"
-else
-  r_revision=$(json_number revision "$work_dir/count") || r_revision=0
-  r_total_keys=$(json_number count "$work_dir/count") || r_total_keys=0 # an empty keyspace omits count
-  revision_out=$r_revision
-  total_keys_out=$r_total_keys
-  if [[ $bumped == true ]]; then
-    if ((r_revision >= 10#$m_revision)); then
-      record_check revision true "restored revision ${r_revision} >= ${m_revision} in the manifest (restored with --bump-revision, so it is expected to be higher)"
-    else
-      record_check revision false "restored revision ${r_revision} is below ${m_revision} in the manifest (restored with --bump-revision)"
-    fi
-  elif ((r_revision == 10#$m_revision)); then
+want_revision=$((m_revision + bump))
+if ((bump == 0)); then
+  if ((r_revision == want_revision)); then
     record_check revision true "restored revision ${r_revision} equals the manifest's"
   else
     record_check revision false "restored revision ${r_revision}, the manifest says ${m_revision}"
   fi
+elif ((r_revision == want_revision)); then
+  record_check revision true "restored revision ${r_revision} = ${m_revision} in the manifest + ${bump} (--bump-revision)"
+else
+  record_check revision false "restored revision ${r_revision}, expected ${want_revision} = ${m_revision} in the manifest + ${bump} (--bump-revision)"
+fi
 
-  # --- key counts ------------------------------------------------------------------------------
-  pair_re='^[[:space:]]*"([^"]*)"[[:space:]]*:[[:space:]]*([0-9]+)[[:space:]]*(,(.*))?$'
-  rest=$m_key_counts
-  while [[ $rest =~ $pair_re ]]; do
-    want[${BASH_REMATCH[1]}]=$((10#${BASH_REMATCH[2]}))
-    rest=${BASH_REMATCH[4]}
-  done
-  if [[ -n ${rest//[[:space:]]/} ]]; then
-    record_check key-counts false "the manifest's keyCounts could not be read near: ${rest:0:80}"
-  elif ! etcdctl_local 300s get /registry/ --prefix --keys-only >"$work_dir/keys" 2>"$work_dir/keys.err"; then
-    record_check key-counts false "listing the restored /registry keys failed: $(first_error "$work_dir/keys.err")"
-  else
-    # keys-only prints each key followed by a blank line; the resource is the second path segment
+# --- Kubernetes data ---------------------------------------------------------------------------
+# a snapshot of the wrong etcd (an events etcd, a Cilium kvstore, an empty member) restores and
+# counts fine: it is no cluster backup
+missing_ns=()
+((counts[2] > 0)) || missing_ns+=("${etcd_prefix}/namespaces/default")
+((counts[3] > 0)) || missing_ns+=("${etcd_prefix}/namespaces/kube-system")
+if ((${#missing_ns[@]} > 0)); then
+  record_check kubernetes-data false "no ${missing_ns[0]}${missing_ns[1]:+ and no ${missing_ns[1]}} key in the restored etcd (${r_total_keys} keys, ${r_prefix_keys} under ${etcd_prefix}/): this snapshot holds no Kubernetes cluster, it came from the wrong etcd (an events etcd, a Cilium kvstore, an empty member?)"
+else
+  record_check kubernetes-data true "${etcd_prefix}/namespaces/default and ${etcd_prefix}/namespaces/kube-system are there"
+fi
+
+# --- key counts ----------------------------------------------------------------------------------
+diffs=()
+listed=0
+i=4
+for resource in "${resources[@]}"; do
+  have[$resource]=$((counts[i] + counts[i + 1]))
+  i=$((i + 2))
+  listed=$((listed + have[$resource]))
+  w=${want[$resource]}
+  h=${have[$resource]}
+  ((w == h)) || diffs+=("${resource}: ${w} in manifest, ${h} restored")
+done
+if ((r_total_keys != m_total_keys)); then
+  diffs=("total: ${m_total_keys} in manifest, ${r_total_keys} restored" "${diffs[@]}")
+fi
+if ((r_prefix_keys > listed)); then
+  # only on this failure path: list the keys to name what the manifest left out
+  unlisted=''
+  if etcdctl_local 300s get "${etcd_prefix}/" --prefix --keys-only >"$work_dir/keys" 2>/dev/null; then
     while read -r count resource; do
-      [[ -n $resource ]] || continue
-      have[$resource]=$count
-    done < <(cut -d/ -f3 "$work_dir/keys" | LC_ALL=C sort | uniq -c)
-    diffs=()
-    if ((r_total_keys != 10#$m_total_keys)); then
-      diffs+=("total: ${m_total_keys} in manifest, ${r_total_keys} restored")
-    fi
-    while IFS= read -r resource; do
-      [[ -n $resource ]] || continue
-      w=${want[$resource]:-0}
-      h=${have[$resource]:-0}
-      ((w == h)) || diffs+=("${resource}: ${w} in manifest, ${h} restored")
-    done < <(printf '%s\n' "${!want[@]}" "${!have[@]}" | LC_ALL=C sort -u)
-    if ((${#diffs[@]} > 0)); then
-      detail=''
-      for d in "${diffs[@]}"; do detail+="${detail:+; }${d}"; done
-      record_check key-counts false "$detail"
-    else
-      record_check key-counts true "${r_total_keys} keys in total and ${#have[@]} /registry resources match the manifest"
-    fi
+      [[ -n $resource && -z ${want[$resource]+x} ]] || continue
+      unlisted+="${unlisted:+, }${resource} ${count}"
+    done < <(grep -F "${etcd_prefix}/" "$work_dir/keys" | cut -d/ -f"$(($(tr -cd / <<<"$etcd_prefix" | wc -c) + 2))" | LC_ALL=C sort | uniq -c)
   fi
+  diffs+=("$((r_prefix_keys - listed)) keys under ${etcd_prefix}/ in resources the manifest does not list${unlisted:+ (${unlisted:0:300})}")
+fi
+if ((${#diffs[@]} > 0)); then
+  detail=''
+  for d in "${diffs[@]}"; do detail+="${detail:+; }${d}"; done
+  record_check key-counts false "$detail"
+else
+  record_check key-counts true "${r_total_keys} keys in total and ${#resources[@]} ${etcd_prefix} resources match the manifest (counted by etcd at revision ${r_revision})"
 fi
 
 # --- kube-apiserver (optional) -----------------------------------------------------------------
@@ -422,8 +882,9 @@ apiserver_check() {
   fi
   printf 'apiVersion: v1\nkind: Config\nclusters:\n- name: restored\n  cluster:\n    server: https://127.0.0.1:%s\n    insecure-skip-tls-verify: true\ncontexts:\n- name: restored\n  context:\n    cluster: restored\n    user: anonymous\nusers:\n- name: anonymous\n  user: {}\ncurrent-context: restored\n' \
     "$api_port" >"$api_dir/kubeconfig"
-  log "starting kube-apiserver on 127.0.0.1:${api_port} against ${client_url}"
-  kube-apiserver --etcd-servers="$client_url" --bind-address=127.0.0.1 --secure-port="$api_port" \
+  log "starting kube-apiserver on 127.0.0.1:${api_port} against ${client_url} (prefix ${etcd_prefix})"
+  kube-apiserver --etcd-servers="$client_url" --etcd-prefix="$etcd_prefix" --bind-address=127.0.0.1 \
+    --secure-port="$api_port" \
     --cert-dir="$api_dir/certs" --service-account-key-file="$api_dir/sa.pub" \
     --service-account-signing-key-file="$api_dir/sa.key" \
     --service-account-issuer=https://kubernetes.default.svc.cluster.local \
@@ -444,7 +905,7 @@ apiserver_check() {
     record_check kube-apiserver false "kube-apiserver on 127.0.0.1:${api_port} never answered /readyz: $(last_line "$api_dir/readyz")"
     return 0
   fi
-  # resources whose storage key is /registry/<resource>/ and that kube-apiserver itself does
+  # resources whose storage key is <prefix>/<resource>/ and that kube-apiserver itself does
   # not create on start (it adds namespaces, configmaps, leases, RBAC and priority classes)
   local checked=() mismatched=() resource path want_n out items remaining got re
   for resource in pods secrets deployments statefulsets daemonsets; do
