@@ -143,3 +143,189 @@ export async function generateEtcdPki(dir: string, days = 2): Promise<EtcdPki> {
     healthcheckClient: pair('healthcheck-client'),
   };
 }
+
+/** a client identity for a kubeconfig: the certificate's CN is the user, each O a group */
+export interface ClientIdentity extends CertPair {
+  user: string;
+}
+
+/**
+ * The Kubernetes part of a kubeadm PKI, beside the etcd part (`<dir>/etcd/`):
+ * `<dir>/{ca,apiserver,apiserver-etcd-client,front-proxy-ca,front-proxy-client}.{crt,key}` and
+ * `<dir>/sa.{key,pub}`, plus the client certificates kubeadm embeds in its kubeconfig files
+ * (`<dir>/kubeconfig/`).
+ */
+export interface KubernetesPki {
+  dir: string;
+  /** the cluster CA: signs the serving certificate and every client certificate */
+  ca: CertPair;
+  /** serving certificate: SAN 127.0.0.1, localhost and the in-cluster names of the API */
+  apiserver: CertPair;
+  /** the API server's etcd client certificate, signed by the etcd CA */
+  apiserverEtcdClient: CertPair;
+  frontProxyCa: CertPair;
+  /** the aggregation layer's client certificate (--proxy-client-cert-file) */
+  frontProxyClient: CertPair;
+  /** service-account token signing key (RSA 2048, as kubeadm makes it) and its public half */
+  serviceAccount: { key: string; pub: string };
+  /** admin.conf: O=kubeadm:cluster-admins, bound to cluster-admin by a ClusterRoleBinding */
+  admin: ClientIdentity;
+  /** super-admin.conf: O=system:masters, which no RBAC binding can take away */
+  superAdmin: ClientIdentity;
+  controllerManager: ClientIdentity;
+  scheduler: ClientIdentity;
+}
+
+interface SignSpec {
+  subject: string;
+  extendedKeyUsage: string;
+  san?: string;
+}
+
+/** a fresh EC P-256 key and a certificate for it signed by `ca` */
+async function signedPair(ca: CertPair, pair: CertPair, spec: SignSpec, days: number): Promise<void> {
+  const base = pair.cert.replace(/\.crt$/, '');
+  const lines = [
+    'basicConstraints = critical, CA:FALSE',
+    'keyUsage = critical, digitalSignature, keyEncipherment',
+    `extendedKeyUsage = ${spec.extendedKeyUsage}`,
+    ...(spec.san ? [`subjectAltName = ${spec.san}`] : []),
+  ];
+  await writeFile(`${base}.ext`, `${lines.join('\n')}\n`);
+  await ecKey(pair.key);
+  await openssl(['req', '-new', '-key', pair.key, '-out', `${base}.csr`, '-subj', spec.subject]);
+  await openssl([
+    'x509',
+    '-req',
+    '-in',
+    `${base}.csr`,
+    '-CA',
+    ca.cert,
+    '-CAkey',
+    ca.key,
+    '-set_serial',
+    randomSerial(),
+    '-days',
+    String(days),
+    '-extfile',
+    `${base}.ext`,
+    '-out',
+    pair.cert,
+  ]);
+}
+
+async function selfSignedCa(pair: CertPair, cn: string, days: number): Promise<void> {
+  await ecKey(pair.key);
+  await openssl([
+    'req',
+    '-x509',
+    '-new',
+    '-key',
+    pair.key,
+    '-out',
+    pair.cert,
+    '-days',
+    String(days),
+    '-subj',
+    `/CN=${cn}`,
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,digitalSignature,keyEncipherment,keyCertSign',
+  ]);
+}
+
+/**
+ * Generates, with openssl, the certificates and keys kubeadm puts under `/etc/kubernetes/pki` for
+ * the API server, next to an existing etcd PKI (its CA signs the API server's etcd client
+ * certificate). Valid for `days` (default 2).
+ * @throws Error with openssl's stderr when openssl fails.
+ */
+export async function generateKubernetesPki(dir: string, etcd: EtcdPki, days = 2): Promise<KubernetesPki> {
+  const clientDir = join(dir, 'kubeconfig');
+  await mkdir(clientDir, { recursive: true, mode: 0o700 });
+  const pair = (name: string, under = dir): CertPair => ({
+    cert: join(under, `${name}.crt`),
+    key: join(under, `${name}.key`),
+  });
+  const client = (name: string, user: string): ClientIdentity => ({ ...pair(name, clientDir), user });
+  const pki: KubernetesPki = {
+    dir,
+    ca: pair('ca'),
+    apiserver: pair('apiserver'),
+    apiserverEtcdClient: pair('apiserver-etcd-client'),
+    frontProxyCa: pair('front-proxy-ca'),
+    frontProxyClient: pair('front-proxy-client'),
+    serviceAccount: { key: join(dir, 'sa.key'), pub: join(dir, 'sa.pub') },
+    admin: client('admin', 'kubernetes-admin'),
+    superAdmin: client('super-admin', 'kubernetes-super-admin'),
+    controllerManager: client('controller-manager', 'system:kube-controller-manager'),
+    scheduler: client('scheduler', 'system:kube-scheduler'),
+  };
+  await Promise.all([
+    selfSignedCa(pki.ca, 'kubernetes', days),
+    selfSignedCa(pki.frontProxyCa, 'front-proxy-ca', days),
+    (async () => {
+      await openssl([
+        'genpkey',
+        '-algorithm',
+        'RSA',
+        '-pkeyopt',
+        'rsa_keygen_bits:2048',
+        '-out',
+        pki.serviceAccount.key,
+      ]);
+      await openssl(['pkey', '-in', pki.serviceAccount.key, '-pubout', '-out', pki.serviceAccount.pub]);
+    })(),
+  ]);
+  const clientAuth = 'clientAuth';
+  await Promise.all([
+    signedPair(
+      pki.ca,
+      pki.apiserver,
+      {
+        subject: '/CN=kube-apiserver',
+        extendedKeyUsage: 'serverAuth',
+        san: 'IP:127.0.0.1, IP:10.96.0.1, DNS:localhost, DNS:kubernetes, DNS:kubernetes.default, DNS:kubernetes.default.svc, DNS:kubernetes.default.svc.cluster.local',
+      },
+      days,
+    ),
+    signedPair(
+      etcd.ca,
+      pki.apiserverEtcdClient,
+      { subject: '/CN=kube-apiserver-etcd-client', extendedKeyUsage: clientAuth },
+      days,
+    ),
+    signedPair(
+      pki.frontProxyCa,
+      pki.frontProxyClient,
+      { subject: '/CN=front-proxy-client', extendedKeyUsage: clientAuth },
+      days,
+    ),
+    signedPair(
+      pki.ca,
+      pki.admin,
+      { subject: '/O=kubeadm:cluster-admins/CN=kubernetes-admin', extendedKeyUsage: clientAuth },
+      days,
+    ),
+    signedPair(
+      pki.ca,
+      pki.superAdmin,
+      { subject: '/O=system:masters/CN=kubernetes-super-admin', extendedKeyUsage: clientAuth },
+      days,
+    ),
+    signedPair(
+      pki.ca,
+      pki.controllerManager,
+      { subject: '/CN=system:kube-controller-manager', extendedKeyUsage: clientAuth },
+      days,
+    ),
+    signedPair(
+      pki.ca,
+      pki.scheduler,
+      { subject: '/CN=system:kube-scheduler', extendedKeyUsage: clientAuth },
+      days,
+    ),
+  ]);
+  return pki;
+}

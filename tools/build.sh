@@ -38,11 +38,64 @@ dir_of() {
   printf '%s/%s-%s/bin\n' "$cache" "$1" "$version"
 }
 
-# go build one package per binary: name=package
+# what a complete build of a component holds: name=package for each binary, go-built; and
+# kwok-stages.yaml=stages, KWOK's default stages (node-initialize, node-heartbeat-with-lease,
+# pod-ready, pod-complete, pod-delete), which kwokctl writes into its config and the bare kwok
+# binary needs given with --config
+targets_of() {
+  case "$1" in
+    etcd-*) echo etcd=./cmd/etcd etcdctl=go.etcd.io/etcd/etcdctl/v3 etcdutl=go.etcd.io/etcd/etcdutl/v3 ;;
+    kubernetes) echo kube-apiserver=k8s.io/kubernetes/cmd/kube-apiserver \
+      kube-controller-manager=k8s.io/kubernetes/cmd/kube-controller-manager \
+      kube-scheduler=k8s.io/kubernetes/cmd/kube-scheduler kubectl=k8s.io/kubernetes/cmd/kubectl ;;
+    kwok) echo kwok=sigs.k8s.io/kwok/cmd/kwok kwok-stages.yaml=stages ;;
+  esac
+}
+
+# what a component's binaries are stamped with beyond '-s -w'; kept in .complete, so a cache built
+# with another stamp is rebuilt. Kubernetes: the release, as its own build stamps it (`kubectl
+# version`, the API server's /version, version skew checks read it; unstamped it is v0.0.0-master)
+stamp_of() {
+  case "$1" in
+    kubernetes)
+      local v pkg flags=''
+      v="$(version_of kubernetes)"
+      for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+        flags+=" -X $pkg.gitVersion=$v -X $pkg.gitMajor=$(cut -d. -f1 <<<"${v#v}") -X $pkg.gitMinor=$(cut -d. -f2 <<<"$v")"
+        flags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
+      done
+      printf '%s\n' "${flags# }"
+      ;;
+  esac
+}
+
+# writes KWOK's default stages, from the pinned module's own files, to $1
+kwok_stages() {
+  local dir stage
+  dir="$(cd "$here/kwok" && go mod download -json sigs.k8s.io/kwok | awk -F'"' '$2 == "Dir" { print $4 }')"
+  [ -d "$dir/kustomize/stage" ] || { log "no kustomize/stage in sigs.k8s.io/kwok at '$dir'"; return 1; }
+  for stage in node/fast/node-initialize node/heartbeat-with-lease/node-heartbeat-with-lease \
+    pod/fast/pod-ready pod/fast/pod-complete pod/fast/pod-delete; do
+    printf -- '---\n'
+    cat "$dir/kustomize/stage/$stage.yaml"
+  done >"$1"
+}
+
 build_component() {
-  local component="$1" bin tmp start
+  local component="$1" bin tmp start target stamp
   bin="$(dir_of "$component")"
-  if [ -f "$bin/.complete" ]; then
+  stamp="$(stamp_of "$component")"
+  local targets missing=()
+  read -r -a targets <<<"$(targets_of "$component")"
+  # another stamp: everything is rebuilt (relinked, mostly: Go's build cache has the packages)
+  if [ -f "$bin/.complete" ] && [ "$(cat "$bin/.complete")" != "$stamp" ]; then
+    log "$bin was built with another stamp: rebuilding it"
+    rm -f "$bin/.complete"
+  fi
+  for target in "${targets[@]}"; do
+    [ -f "$bin/.complete" ] && [ -e "$bin/${target%%=*}" ] || missing+=("$target")
+  done
+  if [ "${#missing[@]}" -eq 0 ]; then
     return 0
   fi
   command -v go >/dev/null 2>&1 || { log "go is not installed: it is needed once, to build $component into $cache"; return 1; }
@@ -50,19 +103,21 @@ build_component() {
   tmp="$(mktemp -d "$(dirname "$bin")/.build-XXXXXX")"
   trap 'rm -rf "$tmp"' RETURN
   start=$SECONDS
-  log "building $component $(version_of "$component") into $bin (once per version)"
-  local targets
-  case "$component" in
-    etcd-*) targets=(etcd=./cmd/etcd etcdctl=go.etcd.io/etcd/etcdctl/v3 etcdutl=go.etcd.io/etcd/etcdutl/v3) ;;
-    kubernetes) targets=(kube-apiserver=k8s.io/kubernetes/cmd/kube-apiserver kube-controller-manager=k8s.io/kubernetes/cmd/kube-controller-manager kubectl=k8s.io/kubernetes/cmd/kubectl) ;;
-    kwok) targets=(kwok=sigs.k8s.io/kwok/cmd/kwok) ;;
-  esac
-  local target
-  for target in "${targets[@]}"; do
-    (cd "$here/$component" && go build -ldflags '-s -w' -o "$tmp/${target%%=*}" "${target#*=}")
+  # a complete build from before a file was added to the list keeps what it has
+  if [ -f "$bin/.complete" ]; then
+    cp -p "$bin"/* "$tmp"/
+    log "adding ${missing[*]%%=*} to $component $(version_of "$component") in $bin"
+  else
+    log "building $component $(version_of "$component") into $bin (once per version)"
+  fi
+  for target in "${missing[@]}"; do
+    case "${target#*=}" in
+      stages) kwok_stages "$tmp/${target%%=*}" ;;
+      *) (cd "$here/$component" && go build -ldflags "-s -w $stamp" -o "$tmp/${target%%=*}" "${target#*=}") ;;
+    esac
   done
   chmod 755 "$tmp"
-  touch "$tmp/.complete"
+  printf '%s' "$stamp" >"$tmp/.complete"
   rm -rf "$bin"
   mv "$tmp" "$bin"
   log "built $component in $((SECONDS - start)) s"

@@ -1,4 +1,4 @@
-// Kubernetes v1.37.2: kube-apiserver, kube-controller-manager and kubectl for Caretaker's tests
+// Kubernetes v1.37.2: kube-apiserver, kube-controller-manager, kube-scheduler and kubectl for Caretaker's tests
 // and sandbox (tools/build.sh). k8s.io/kubernetes points its staging modules at ./staging;
 // a requiring module pins each to the published v0.37.2 instead.
 module caretaker.local/tools/kubernetes
@@ -8,6 +8,7 @@ go 1.26.0
 tool (
 	k8s.io/kubernetes/cmd/kube-apiserver
 	k8s.io/kubernetes/cmd/kube-controller-manager
+	k8s.io/kubernetes/cmd/kube-scheduler
 	k8s.io/kubernetes/cmd/kubectl
 )
 
