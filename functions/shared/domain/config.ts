@@ -80,6 +80,13 @@ const etcdInput = z
   })
   .strict();
 
+const kubernetesInput = z
+  .object({
+    /** the kubeconfig `kubectl` uses on a control-plane node (drain, cordon, node checks) */
+    kubeconfig: absolutePath.optional(),
+  })
+  .strict();
+
 const clusterInput = z
   .object({
     name: dnsLabel,
@@ -88,6 +95,7 @@ const clusterInput = z
     controlPlane: z.object({ tags: tagMap }).strict().optional(),
     workers: z.object({ tags: tagMap }).strict().optional(),
     etcd: etcdInput.optional(),
+    kubernetes: kubernetesInput.optional(),
     ...workflowBlocks,
   })
   .strict();
@@ -146,6 +154,8 @@ interface ClusterBase {
   workerTags: Record<string, string>;
   /** absent for EKS: AWS runs etcd */
   etcd?: EtcdAccess;
+  /** how node scripts reach the API server: kubectl on a control-plane node; absent for EKS */
+  kubernetes?: KubernetesAccess;
 }
 
 export interface CaretakerConfig {
@@ -164,6 +174,22 @@ export interface BucketConfig {
 
 /** a snapshot stays locked through its first day, while it is the restore point; see README's Security */
 export const OBJECT_LOCK_DAYS_DEFAULT = 1;
+
+export interface KubernetesAccess {
+  kubeconfig: string;
+}
+
+/** the admin-capable kubeconfig each installer leaves on its control-plane nodes */
+export const KUBERNETES_DEFAULTS: Record<Exclude<ClusterKind, 'eks'>, KubernetesAccess> = {
+  // kubeadm init/join --control-plane writes it (O=kubeadm:cluster-admins, bound to cluster-admin)
+  kubeadm: { kubeconfig: '/etc/kubernetes/admin.conf' },
+  // kubespray runs kubeadm on its control-plane nodes
+  kubespray: { kubeconfig: '/etc/kubernetes/admin.conf' },
+  // nodeup's KubectlBuilder writes it on every node with an API server, for user "kubecfg" in
+  // system:masters (kubernetes/kops nodeup/pkg/model/kubectl.go); the kubelet's and
+  // kube-scheduler's kubeconfigs under /var/lib are not admins
+  kops: { kubeconfig: '/var/lib/kubectl/kubeconfig' },
+};
 
 /** where each installer puts etcd, so a kubeadm user writes five lines */
 export const ETCD_DEFAULTS: Record<Exclude<ClusterKind, 'eks'>, EtcdAccess> = {
@@ -243,6 +269,8 @@ export function parseConfig(input: unknown): CaretakerConfig {
     if (seen.has(c.name)) problems.push(`${at}.name: "${c.name}" is listed twice`);
     seen.add(c.name);
     if (c.kind === 'eks' && c.etcd) problems.push(`${at}.etcd: EKS runs etcd for you; remove this block`);
+    if (c.kind === 'eks' && c.kubernetes)
+      problems.push(`${at}.kubernetes: Caretaker reaches EKS through the EKS API; remove this block`);
     const raw = c as Readonly<Record<string, unknown>>;
     const context = { name: c.name, kind: c.kind, raw, at, problems };
     const settings = Object.fromEntries(
@@ -261,6 +289,7 @@ export function parseConfig(input: unknown): CaretakerConfig {
       },
       workerTags: { ...(c.workers?.tags ?? { 'caretaker:role': 'worker' }), [CLUSTER_TAG]: c.name },
       etcd: c.kind === 'eks' ? undefined : { ...ETCD_DEFAULTS[c.kind], ...c.etcd },
+      kubernetes: c.kind === 'eks' ? undefined : { ...KUBERNETES_DEFAULTS[c.kind], ...c.kubernetes },
       ...settings,
     };
   });
