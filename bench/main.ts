@@ -1,15 +1,18 @@
 /**
- * `npm run -s bench -- [--only bundles|backup|restore] [--sizes small,large|<keys>x<valueBytes>,…] [--load-runs N]`
+ * `npm run -s bench -- [--only bundles|backup|restore] [--sizes small,large|<keys>x<valueBytes>,…] [--load-runs N]
+ *   [--etcd 3.4,3.5,3.6]`
  *
  * Prints ONE JSON document to stdout (progress goes to stderr; `-s` keeps npm's banner off stdout). No assertions: figures only,
  * with the targets and a `meetsTarget` next to each. Environment: BENCH_ONLY, BENCH_SIZES,
- * BENCH_LOAD_RUNS do the same as the flags. Every sandbox it starts is stopped, Ctrl-C included.
+ * BENCH_LOAD_RUNS, BENCH_ETCD do the same as the flags. --etcd picks the etcd versions the restore part
+ * compares side by side (default every supported one). Every sandbox it starts is stopped, Ctrl-C included.
  */
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { parseSizes, runBackupBench, stopActiveSandboxes } from './backup';
 import { runBundlesBench } from './bundles';
 import { runRestoreBench, stopActiveRestores } from './restore';
+import { ETCD_VERSIONS, isEtcdVersion } from '../sandbox/etcd-versions';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -25,6 +28,7 @@ async function main(): Promise<number> {
       only: { type: 'string' },
       sizes: { type: 'string' },
       'load-runs': { type: 'string' },
+      etcd: { type: 'string' },
     },
   });
   const only = values.only ?? process.env.BENCH_ONLY;
@@ -37,6 +41,16 @@ async function main(): Promise<number> {
   const loadRuns = Number(values['load-runs'] ?? process.env.BENCH_LOAD_RUNS ?? 7);
   if (!Number.isInteger(loadRuns) || loadRuns < 1) {
     log('bench: --load-runs must be a whole number >= 1');
+    return 2;
+  }
+
+  const etcdVersions = (values.etcd ?? process.env.BENCH_ETCD ?? ETCD_VERSIONS.join(','))
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean);
+  const unknown = etcdVersions.filter((v) => !isEtcdVersion(v));
+  if (unknown.length > 0 || etcdVersions.length === 0) {
+    log(`bench: --etcd takes versions among ${ETCD_VERSIONS.join(', ')}, not "${unknown.join(',')}"`);
     return 2;
   }
 
@@ -64,7 +78,7 @@ async function main(): Promise<number> {
     const run = (part: string) => only === undefined || only === part;
     if (run('bundles')) doc.bundles = await runBundlesBench({ loadRuns, log });
     if (run('backup')) doc.backup = await runBackupBench(sizes, log);
-    if (run('restore')) doc.restore = await runRestoreBench(sizes, log);
+    if (run('restore')) doc.restore = await runRestoreBench(sizes, etcdVersions.filter(isEtcdVersion), log);
     (doc.machine as Record<string, unknown>).loadAvgAtEnd = loadavg()[0];
     doc.totalSeconds = Math.round((Date.now() - started) / 100) / 10;
     process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);

@@ -1,23 +1,32 @@
 /**
- * Restore verification in the local sandbox, at one or more database sizes, against the bare
+ * Restore verification in the local sandbox, per etcd version and database size, against the bare
  * restore of the same snapshot: how long the restore-verify workflow and its node command take
- * next to `etcdctl snapshot restore` + start + healthy alone, and how much the verification adds.
+ * next to the same `etcdutl snapshot restore` (etcdctl on 3.4) + start + healthy alone, and where
+ * the verification spends the rest.
  */
-import { createWriteStream } from 'node:fs';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { execFile, spawn } from 'node:child_process';
+import { closeSync, createWriteStream, openSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { promisify } from 'node:util';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import type { RunEvent } from '../sandbox/asl-runner';
-import { restoreSnapshot, type TrackedProcess } from '../sandbox/etcd-cluster';
+import { Etcdctl, freePorts, restoreSnapshot, type TrackedProcess } from '../sandbox/etcd-cluster';
+import { etcdBinaries, type EtcdBinaries, type EtcdVersion } from '../sandbox/etcd-versions';
 import { offlineEnvironment } from '../sandbox/main';
 import type { Sandbox } from '../sandbox/sandbox';
 import { median, round, timeSeeding, trackSandbox, untrackSandbox, type BackupSize } from './backup';
 
-/** bare restores per size; the median is the baseline */
+const execFileAsync = promisify(execFile);
+
+/** bare restores per size and kind; the median is the baseline */
 export const BARE_RUNS = 3;
+/** what etcd-restore-verify.sh passes to `etcdutl snapshot restore` from 3.5 on */
+const BUMP = 1_000_000_000;
 
 export const RESTORE_DEFINITIONS = {
   workflowMs:
@@ -27,25 +36,30 @@ export const RESTORE_DEFINITIONS = {
     'the same between the ExecutionStarted and ExecutionSucceeded/Failed events (without the runner setup)',
   commandMs:
     'the etcd-restore-verify command wall time in the fleet (CommandRecord startedAt → endedAt): the whole script — ' +
-    'download of snapshot + manifest with the AWS CLI, sha256, etcdctl snapshot status, restore, start, health, ' +
-    'revision, key counts per /registry resource, stopping etcd (SIGTERM, waited for) and removing its work dir',
+    'one AWS CLI stream of the snapshot through tee + sha256sum with the manifest fetched beside it, the manifest ' +
+    'read and checked, the version check, snapshot status beside the restore, start, health, one read-only txn ' +
+    'of counts, SIGKILL of etcd and removal of its work dir',
   nodeRestoreMs:
-    'the script’s own restoreSeconds × 1000 (from the run output recorded.restoreSeconds): etcdctl snapshot restore + ' +
+    'the script’s own restoreSeconds × 1000 (from the run output recorded.restoreSeconds): snapshot restore + ' +
     'etcd start until `etcdctl endpoint health` answers — the RTO the workflow reports',
+  nodeChecks: 'every check of the verification report with its ms (see the check list in the document)',
   bareMs:
-    'sandbox/etcd-cluster.ts restoreSnapshot(file) on the same .db (downloaded from the sandbox S3 with the SDK beforehand, ' +
-    'not timed): etcdctl snapshot restore + start one member + poll `endpoint health` every 100 ms until healthy; ' +
-    `timed from the call until it returns, the member stopped right after (not timed); ${BARE_RUNS} runs, median`,
+    'the same restore and start the script does, without anything around it, on the same .db (downloaded from ' +
+    'the sandbox S3 with the SDK beforehand, not timed): `etcdutl snapshot restore --bump-revision=1000000000 ' +
+    '--mark-compacted` (3.4: `etcdctl snapshot restore`), then etcd with the script’s flags (single member, ' +
+    '--heartbeat-interval=10 --election-timeout=100), waiting for its client port (every 20 ms) and then ' +
+    '`etcdctl endpoint health` (every 50 ms); timed from the restore until healthy, the member killed right after ' +
+    `(not timed); ${BARE_RUNS} runs, median`,
+  bareHelperMs:
+    'for comparison with the earlier figures: sandbox/etcd-cluster.ts restoreSnapshot(file) with the version’s ' +
+    'binaries (no bump, --heartbeat-interval=50 --election-timeout=500, `endpoint health` every 100 ms with a 1 s ' +
+    `dial timeout); ${BARE_RUNS} runs, median`,
   ratios:
-    'workflowOverBare = workflowMs / bare median; commandOverBare = commandMs / bare median; ' +
-    'nodeRestoreOverBare = nodeRestoreMs / bare median (the same work measured inside the script: ~1 means the RTO ' +
-    'the workflow reports is the bare restore time)',
+    'workflowOverBare = workflowMs / bare median (the figure the goal is about: ≤ 1.5 on 3.6 at the large size); ' +
+    'commandOverBare = commandMs / bare median; nodeRestoreOverBare = nodeRestoreMs / bare median; ' +
+    'workflowOverBareHelper = workflowMs / bareHelper median',
   verificationOverhead:
-    'what the verification adds beyond the bare restore: ms = commandMs − bare median (download, sha256, snapshot ' +
-    'status, revision + key counts, process management: bash, etcdctl/aws CLI start-ups, polling, stopping etcd, cleanup); ' +
-    'share = ms / commandMs. outsideRestoreMs = commandMs − nodeRestoreMs is the part of it the script does around the ' +
-    'restore; restoreDeltaMs = nodeRestoreMs − bare median is the rest (the script polls every 200 ms with a fresh ' +
-    'etcdctl and starts etcd with the default election timeout, restoreSnapshot with 100 ms and --election-timeout=500)',
+    'what the verification adds beyond the bare restore: ms = commandMs − bare median; share = ms / commandMs',
   orchestration:
     'ms = workflowMs − commandMs: everything around the node command (Lambda handlers, scratch launch + SSM wait, ' +
     'completion event, recording, terminate, notify); share = ms / workflowMs',
@@ -56,6 +70,7 @@ export const RESTORE_DEFINITIONS = {
 } as const;
 
 export interface RestoreFigures {
+  etcdVersion: EtcdVersion;
   size: BackupSize & { approxDataMB: number };
   sandboxStartMs: number;
   seedMs?: number;
@@ -70,24 +85,32 @@ export interface RestoreFigures {
   executionMs?: number;
   commandMs?: number;
   nodeRestoreMs?: number;
-  /** the script's restore and etcd-healthy check details, as it wrote them */
-  nodeChecks?: { name: string; ok: boolean | null; detail: string }[];
-  bare: { runsMs: number[]; medianMs?: number; minMs?: number; maxMs?: number; stopMs: number[] };
+  /** the verification report's checks, as the script wrote them */
+  nodeChecks?: { name: string; ok: boolean | null; ms?: number; detail: string }[];
+  bare: BareFigures;
+  bareHelper: BareFigures;
   downloadMs?: number;
-  ratios: { workflowOverBare?: number; commandOverBare?: number; nodeRestoreOverBare?: number };
-  verificationOverhead: {
-    ms?: number;
-    share?: number;
-    outsideRestoreMs?: number;
-    restoreDeltaMs?: number;
+  ratios: {
+    workflowOverBare?: number;
+    commandOverBare?: number;
+    nodeRestoreOverBare?: number;
+    workflowOverBareHelper?: number;
   };
+  verificationOverhead: { ms?: number; share?: number };
   orchestration: { ms?: number; share?: number };
   steps: { state: string; ms: number }[];
   commands: { document: string; instanceId: string; status: string; wallMs: number }[];
   loadAvg: { atStart: number; atEnd: number };
 }
 
-/** bare restores still running (or starting): main.ts stops them on SIGINT/SIGTERM */
+interface BareFigures {
+  runsMs: number[];
+  medianMs?: number;
+  minMs?: number;
+  maxMs?: number;
+}
+
+/** bare restored members still running (or starting): main.ts stops them on SIGINT/SIGTERM */
 const restoring = new Set<TrackedProcess>();
 const tempDirs = new Set<string>();
 
@@ -111,7 +134,8 @@ export async function stopActiveRestores(): Promise<void> {
 
 const ms = (n: number | undefined) => (n === undefined ? undefined : round(n, 0));
 const ratio = (a: number | undefined, b: number | undefined) =>
-  a === undefined || !b ? undefined : round(a / b);
+  a === undefined || !b ? undefined : round(a / b, 2);
+const sleep = (msec: number) => new Promise((resolve) => setTimeout(resolve, msec));
 
 async function download(sandbox: Sandbox, key: string, file: string): Promise<number> {
   const t = performance.now();
@@ -121,59 +145,147 @@ async function download(sandbox: Sandbox, key: string, file: string): Promise<nu
   return performance.now() - t;
 }
 
-/** restoreSnapshot(file) BARE_RUNS times, each into a fresh dir, stopped right after */
-async function bareRestores(
-  file: string,
-  dir: string,
-  log: (l: string) => void,
-  name: string,
-  revision?: number,
-): Promise<{ runsMs: number[]; stopMs: number[] }> {
-  const runsMs: number[] = [];
-  const stopMs: number[] = [];
-  for (let i = 0; i < BARE_RUNS; i++) {
-    const runDir = join(dir, `bare-${i}`);
-    let proc: TrackedProcess | undefined;
-    const t = performance.now();
-    const member = await restoreSnapshot(file, runDir, (p) => {
-      proc = p;
-      restoring.add(p);
+function portOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
     });
-    const elapsed = performance.now() - t;
-    try {
-      // not timed: the restored member must be the snapshot, or the baseline means nothing
-      if (revision !== undefined) {
-        const got = await member.client.revision();
-        if (got !== revision)
-          throw new Error(`bare restore ${i}: revision ${got}, the snapshot is at ${revision}`);
-      }
-    } finally {
-      const s = performance.now();
-      await member.stop();
-      stopMs.push(round(performance.now() - s, 0));
-      if (proc) restoring.delete(proc);
-      await rm(runDir, { recursive: true, force: true });
-    }
-    runsMs.push(round(elapsed, 0));
-    log(`restore[${name}]: bare restore ${i + 1}/${BARE_RUNS}: ${(elapsed / 1000).toFixed(2)} s`);
-  }
-  return { runsMs, stopMs };
+    socket.once('error', () => resolve(false));
+  });
 }
 
-export async function runRestoreSize(size: BackupSize, log: (l: string) => void): Promise<RestoreFigures> {
+function spawnTracked(bin: string, args: string[], logFile: string): TrackedProcess {
+  const fd = openSync(logFile, 'a');
+  const child = spawn(bin, args, { stdio: ['ignore', fd, fd] });
+  closeSync(fd);
+  if (child.pid === undefined) throw new Error(`could not start ${bin} (see ${logFile})`);
+  const exited = new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve();
+    else child.once('exit', () => resolve());
+  });
+  const proc = { child, pid: child.pid, exited, logFile };
+  restoring.add(proc);
+  return proc;
+}
+
+async function kill(proc: TrackedProcess): Promise<void> {
+  try {
+    process.kill(proc.pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+  await proc.exited;
+  restoring.delete(proc);
+}
+
+/**
+ * The restore and start etcd-restore-verify.sh does, and nothing else: restore (with the bump on
+ * 3.5+), start one member with the script's flags, wait until it is healthy. Returns the time
+ * from the restore until healthy, and the revision it then serves (not timed).
+ */
+async function bareRestore(
+  file: string,
+  dir: string,
+  b: EtcdBinaries,
+): Promise<{ ms: number; revision: number }> {
+  await mkdir(dir, { recursive: true });
+  const [clientPort, peerPort] = (await freePorts(2)) as [number, number];
+  const clientUrl = `http://127.0.0.1:${clientPort}`;
+  const peerUrl = `http://127.0.0.1:${peerPort}`;
+  const dataDir = join(dir, 'data');
+  const name = 'bare';
+  const t = performance.now();
+  await execFileAsync(b.etcdutl ?? b.etcdctl, [
+    'snapshot',
+    'restore',
+    file,
+    `--name=${name}`,
+    `--data-dir=${dataDir}`,
+    `--initial-cluster=${name}=${peerUrl}`,
+    `--initial-advertise-peer-urls=${peerUrl}`,
+    '--initial-cluster-token=caretaker-bench',
+    ...(b.etcdutl ? [`--bump-revision=${BUMP}`, '--mark-compacted'] : []),
+  ]);
+  const proc = spawnTracked(
+    b.etcd,
+    [
+      `--name=${name}`,
+      `--data-dir=${dataDir}`,
+      `--listen-client-urls=${clientUrl}`,
+      `--advertise-client-urls=${clientUrl}`,
+      `--listen-peer-urls=${peerUrl}`,
+      `--initial-advertise-peer-urls=${peerUrl}`,
+      `--initial-cluster=${name}=${peerUrl}`,
+      '--quota-backend-bytes=8589934592',
+      '--logger=zap',
+      '--log-level=warn',
+      '--heartbeat-interval=10',
+      '--election-timeout=100',
+    ],
+    join(dir, 'etcd.log'),
+  );
+  try {
+    const client = new Etcdctl([clientUrl], undefined, b.etcdctl);
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      if (proc.child.exitCode !== null) throw new Error(`bare etcd exited (see ${proc.logFile})`);
+      if ((await portOpen(clientPort)) && (await client.isHealthy())) break;
+      if (Date.now() > deadline) throw new Error(`bare etcd not healthy in 60 s (see ${proc.logFile})`);
+      await sleep(20);
+    }
+    const elapsed = performance.now() - t;
+    return { ms: elapsed, revision: await client.revision() };
+  } finally {
+    await kill(proc);
+  }
+}
+
+/** `restore` BARE_RUNS times, each into a fresh dir; the member is gone when it returns */
+async function bareRuns(
+  label: string,
+  dir: string,
+  log: (l: string) => void,
+  restore: (runDir: string) => Promise<number>,
+): Promise<BareFigures> {
+  const runsMs: number[] = [];
+  for (let i = 0; i < BARE_RUNS; i++) {
+    const runDir = join(dir, `${label}-${i}`);
+    try {
+      runsMs.push(round(await restore(runDir), 0));
+    } finally {
+      await rm(runDir, { recursive: true, force: true });
+    }
+    log(`  ${label} ${i + 1}/${BARE_RUNS}: ${(runsMs[i]! / 1000).toFixed(2)} s`);
+  }
+  return { runsMs, medianMs: median(runsMs), minMs: Math.min(...runsMs), maxMs: Math.max(...runsMs) };
+}
+
+export async function runRestoreSize(
+  size: BackupSize,
+  version: EtcdVersion,
+  log: (l: string) => void,
+): Promise<RestoreFigures> {
   offlineEnvironment();
   // after the environment: the handlers read it when they load (as sandbox/main.ts does)
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { Sandbox: SandboxClass } = require('../sandbox/sandbox') as typeof import('../sandbox/sandbox');
 
+  const tag = `restore[etcd ${version}, ${size.name}]`;
+  const binaries = etcdBinaries(version);
   const loadAtStart = loadavg()[0]!;
   const approxDataMB = round((size.keys * size.valueBytes) / 1e6, 1);
-  log(`restore[${size.name}]: starting the sandbox, seeding ${size.keys} keys × ${size.valueBytes} B…`);
+  log(`${tag}: starting the sandbox, seeding ${size.keys} keys × ${size.valueBytes} B…`);
   const seeding = timeSeeding();
   let sandbox: Sandbox;
   const startT = performance.now();
   try {
-    sandbox = await SandboxClass.start({ keys: size.keys, valueBytes: size.valueBytes });
+    sandbox = await SandboxClass.start({
+      keys: size.keys,
+      valueBytes: size.valueBytes,
+      etcdVersion: version,
+    });
     trackSandbox(sandbox);
   } finally {
     seeding.restore();
@@ -183,7 +295,7 @@ export async function runRestoreSize(size: BackupSize, log: (l: string) => void)
   tempDirs.add(work);
 
   try {
-    log(`restore[${size.name}]: up in ${(sandboxStartMs / 1000).toFixed(1)} s; running etcd-backup`);
+    log(`${tag}: up in ${(sandboxStartMs / 1000).toFixed(1)} s; running etcd-backup`);
     const b0 = performance.now();
     const backup = await sandbox.run('etcd-backup');
     const backupMs = performance.now() - b0;
@@ -194,7 +306,7 @@ export async function runRestoreSize(size: BackupSize, log: (l: string) => void)
     const key = String(snap.key);
     const backupCommands = sandbox.fleet.commands.length;
 
-    log(`restore[${size.name}]: backup ${(backupMs / 1000).toFixed(1)} s (${key}); running restore-verify`);
+    log(`${tag}: backup ${(backupMs / 1000).toFixed(1)} s (${key}); running restore-verify`);
     const entered = new Map<string, number>();
     const steps: { state: string; ms: number }[] = [];
     let execStart: number | undefined;
@@ -227,29 +339,52 @@ export async function runRestoreSize(size: BackupSize, log: (l: string) => void)
       verifyRecord?.endedAt === undefined ? undefined : verifyRecord.endedAt - verifyRecord.startedAt;
     const out = (result.output ?? {}) as {
       recorded?: { verified?: boolean; failedCheck?: string; restoreSeconds?: number | null };
-      verification?: { checks?: { name: string; ok: boolean | null; detail: string }[] };
+      verification?: { checks?: { name: string; ok: boolean | null; ms?: number; detail: string }[] };
     };
     const restoreSeconds = out.recorded?.restoreSeconds;
     const nodeRestoreMs = typeof restoreSeconds === 'number' ? restoreSeconds * 1000 : undefined;
-    const nodeChecks = out.verification?.checks?.filter(
-      (c) => c.name === 'restore' || c.name === 'etcd-healthy',
-    );
 
     log(
-      `restore[${size.name}]: ${result.status} in ${(workflowMs / 1000).toFixed(1)} s; command ${commandMs} ms; node restore ${nodeRestoreMs} ms; downloading the .db for the bare restores`,
+      `${tag}: ${result.status} (verified: ${out.recorded?.verified}) in ${(workflowMs / 1000).toFixed(1)} s; ` +
+        `command ${commandMs} ms; node restore ${nodeRestoreMs} ms; downloading the .db for the bare restores`,
     );
     const file = join(work, 'snapshot.db');
     const downloadMs = await download(sandbox, key, file);
     const sizeBytes = (await stat(file)).size;
     const revision = snap.revision === undefined ? undefined : Number(snap.revision);
-    const bare = await bareRestores(file, work, log, size.name, revision);
-    const bareMedian = median(bare.runsMs);
+    const wantRevision = revision === undefined ? undefined : revision + (binaries.etcdutl ? BUMP : 0);
+    const bare = await bareRuns('bare', work, log, async (runDir) => {
+      const r = await bareRestore(file, runDir, binaries);
+      // the restored member must be the snapshot, or the baseline means nothing
+      if (wantRevision !== undefined && r.revision !== wantRevision) {
+        throw new Error(`bare restore: revision ${r.revision}, expected ${wantRevision}`);
+      }
+      return r.ms;
+    });
+    const bareHelper = await bareRuns('bare-helper', work, log, async (runDir) => {
+      let proc: TrackedProcess | undefined;
+      const t = performance.now();
+      const member = await restoreSnapshot(
+        file,
+        runDir,
+        (p) => {
+          proc = p;
+          restoring.add(p);
+        },
+        binaries,
+      );
+      const elapsed = performance.now() - t;
+      await member.stop();
+      if (proc) restoring.delete(proc);
+      return elapsed;
+    });
     const loadAtEnd = loadavg()[0]!;
 
     const overheadMs =
-      commandMs === undefined || bareMedian === undefined ? undefined : commandMs - bareMedian;
+      commandMs === undefined || bare.medianMs === undefined ? undefined : commandMs - bare.medianMs;
     const orchestrationMs = commandMs === undefined ? undefined : workflowMs - commandMs;
     const figures: RestoreFigures = {
+      etcdVersion: version,
       size: { ...size, approxDataMB },
       sandboxStartMs: round(sandboxStartMs, 0),
       seedMs: ms(seeding.ms),
@@ -264,36 +399,25 @@ export async function runRestoreSize(size: BackupSize, log: (l: string) => void)
       executionMs: execStart !== undefined && execEnd !== undefined ? execEnd - execStart : undefined,
       commandMs,
       nodeRestoreMs: ms(nodeRestoreMs),
-      nodeChecks,
-      bare: {
-        ...bare,
-        medianMs: bareMedian,
-        minMs: Math.min(...bare.runsMs),
-        maxMs: Math.max(...bare.runsMs),
-      },
+      nodeChecks: out.verification?.checks,
+      bare,
+      bareHelper,
       downloadMs: round(downloadMs, 0),
       ratios: {
-        workflowOverBare: ratio(workflowMs, bareMedian),
-        commandOverBare: ratio(commandMs, bareMedian),
-        nodeRestoreOverBare: ratio(nodeRestoreMs, bareMedian),
+        workflowOverBare: ratio(workflowMs, bare.medianMs),
+        commandOverBare: ratio(commandMs, bare.medianMs),
+        nodeRestoreOverBare: ratio(nodeRestoreMs, bare.medianMs),
+        workflowOverBareHelper: ratio(workflowMs, bareHelper.medianMs),
       },
-      verificationOverhead: {
-        ms: ms(overheadMs),
-        share: ratio(overheadMs, commandMs),
-        outsideRestoreMs:
-          commandMs === undefined || nodeRestoreMs === undefined ? undefined : ms(commandMs - nodeRestoreMs),
-        restoreDeltaMs:
-          nodeRestoreMs === undefined || bareMedian === undefined
-            ? undefined
-            : ms(nodeRestoreMs - bareMedian),
-      },
+      verificationOverhead: { ms: ms(overheadMs), share: ratio(overheadMs, commandMs) },
       orchestration: { ms: ms(orchestrationMs), share: ratio(orchestrationMs, workflowMs) },
       steps,
       commands,
       loadAvg: { atStart: round(loadAtStart, 2), atEnd: round(loadAtEnd, 2) },
     };
     log(
-      `restore[${size.name}]: bare median ${bareMedian} ms; workflow/bare ${figures.ratios.workflowOverBare}, command/bare ${figures.ratios.commandOverBare}; verification adds ${figures.verificationOverhead.ms} ms (${figures.verificationOverhead.share})`,
+      `${tag}: bare median ${bare.medianMs} ms (helper ${bareHelper.medianMs} ms); workflow/bare ` +
+        `${figures.ratios.workflowOverBare}, command/bare ${figures.ratios.commandOverBare}`,
     );
     return figures;
   } finally {
@@ -303,17 +427,53 @@ export async function runRestoreSize(size: BackupSize, log: (l: string) => void)
   }
 }
 
+/** one line per size: the workflow/bare ratio of every version, side by side */
+export function sideBySide(runs: RestoreFigures[]): Record<string, Record<string, unknown>> {
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const r of runs) {
+    out[r.size.name] ??= { snapshotMB: r.snapshot?.sizeMB };
+    out[r.size.name]![r.etcdVersion] = {
+      verified: r.verified,
+      workflowOverBare: r.ratios.workflowOverBare,
+      workflowMs: r.workflowMs,
+      commandMs: r.commandMs,
+      bareMs: r.bare.medianMs,
+    };
+  }
+  return out;
+}
+
 export async function runRestoreBench(
   sizes: BackupSize[],
+  versions: EtcdVersion[],
   log: (l: string) => void = () => undefined,
-): Promise<{ compares: string; definitions: typeof RESTORE_DEFINITIONS; sizes: RestoreFigures[] }> {
-  const out: RestoreFigures[] = [];
-  for (const size of sizes) out.push(await runRestoreSize(size, log));
+): Promise<{
+  compares: string;
+  definitions: typeof RESTORE_DEFINITIONS;
+  sideBySide: Record<string, Record<string, unknown>>;
+  runs: RestoreFigures[];
+}> {
+  const runs: RestoreFigures[] = [];
+  // every version at one size before the next size: the large one last, once
+  for (const size of sizes) {
+    for (const version of versions) runs.push(await runRestoreSize(size, version, log));
+  }
+  const table = sideBySide(runs);
+  log('restore: workflow / bare, side by side');
+  log(`  ${'size'.padEnd(8)}${versions.map((v) => `etcd ${v}`.padStart(12)).join('')}`);
+  for (const [name, row] of Object.entries(table)) {
+    const cells = versions.map((v) => {
+      const cell = row[v] as { workflowOverBare?: number } | undefined;
+      return String(cell?.workflowOverBare ?? '—').padStart(12);
+    });
+    log(`  ${name.padEnd(8)}${cells.join('')}`);
+  }
   return {
     compares:
-      'restore-verify (workflow, node command, the node’s own restore + healthy) against the bare etcdctl snapshot ' +
-      'restore + start + healthy of the same snapshot, at ~200 MB (the "large" size)',
+      'restore-verify (workflow, node command, the node’s own restore + healthy) against the bare snapshot restore + ' +
+      'start + healthy of the same snapshot with the same tool and flags, per etcd version, at each size',
     definitions: RESTORE_DEFINITIONS,
-    sizes: out,
+    sideBySide: table,
+    runs,
   };
 }

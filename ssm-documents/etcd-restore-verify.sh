@@ -142,7 +142,16 @@ json_string_field() {
   printf '%s' "${BASH_REMATCH[1]}"
 }
 
-now_ms() { date +%s%3N; }
+# now_ms: the time in milliseconds into NOW_MS, without a fork where bash has EPOCHREALTIME (5.0+)
+now_ms() {
+  if [[ -n ${EPOCHREALTIME:-} ]]; then
+    local t=${EPOCHREALTIME/[^0-9]/}
+    NOW_MS=${t:0:${#t}-3}
+  else
+    NOW_MS=$(date +%s%3N)
+  fi
+}
+NOW_MS=0
 # seconds with millisecond precision from a millisecond count
 ms_to_seconds() { printf '%d.%03d' $(($1 / 1000)) $(($1 % 1000)); }
 
@@ -350,14 +359,16 @@ CHECK_NAMES=(download manifest sha256 etcd-version snapshot-status restore etcd-
 declare -A check_ok=() check_detail=() check_ms=()
 # a check's "ms" is the time it added: since the previous check ended, or its own duration for
 # the one that runs beside another (snapshot-status beside restore)
-last_check_ms=$(now_ms)
+now_ms
+last_check_ms=$NOW_MS
 # keyCounts from the manifest and per resource in the restored etcd
 declare -A want=() have=()
 
 # record_check <name> <true|false|null> <detail> [ms]
 record_check() {
   local name=$1 ok=$2 detail=$3 now
-  now=$(now_ms)
+  now_ms
+  now=$NOW_MS
   check_ok[$name]=$ok
   check_detail[$name]=$detail
   check_ms[$name]=${4:-$((now - last_check_ms))}
@@ -480,13 +491,11 @@ record_check download true "${size} bytes (sha256 computed while downloading) an
 RESOURCE_RE='^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$'
 UINT_RE='^(0|[1-9][0-9]{0,17})$'
 problems=()
-m_type() { printf '%s' "${J_TYPE[$1]:-missing}"; }
-m_value() { printf '%s' "${J_VALUE[$1]:-}"; }
 # want_field <path> <type> [regex] [what it should be]: a problem unless the field is there,
 # of that type, and (for strings and numbers) matches
 want_field() {
   local path=$1 type=$2 re=${3:-} what=${4:-} t v
-  t=$(m_type "$path")
+  t=${J_TYPE[$path]:-missing}
   if [[ $t == missing ]]; then
     problems+=("${path} is missing")
     return 1
@@ -495,7 +504,7 @@ want_field() {
     problems+=("${path} is ${t}, not ${type}")
     return 1
   fi
-  v=$(m_value "$path")
+  v=${J_VALUE[$path]:-}
   if [[ -n $re && ! $v =~ $re ]]; then
     problems+=("${path} is $(json_str "${v:0:80}"), not ${what}")
     return 1
@@ -559,10 +568,10 @@ elif want_field formatVersion number '^[12]$' 'a format this verifier reads (1 o
   fi
   if ((m_format >= 2)); then
     want_field etcdVersion string '^v?[0-9]+\.[0-9]+' 'an etcd version' && m_etcd_version=${J_VALUE[etcdVersion]}
-    case $(m_type storageVersion) in
+    case ${J_TYPE[storageVersion]:-missing} in
       null) ;;
       string) want_field storageVersion string '^v?[0-9]+\.[0-9]+' 'a storage version' && m_storage_version=${J_VALUE[storageVersion]} ;;
-      *) problems+=("storageVersion is $(m_type storageVersion), not a string or null") ;;
+      *) problems+=("storageVersion is ${J_TYPE[storageVersion]:-missing}, not a string or null") ;;
     esac
     if want_field snapshotTool object; then
       want_field snapshotTool/name string '^(etcdutl|etcdctl)$' 'etcdutl or etcdctl' || true
@@ -572,14 +581,14 @@ elif want_field formatVersion number '^[12]$' 'a format this verifier reads (1 o
     want_field etcdPrefix string '^/[A-Za-z0-9._/-]{0,200}$' 'an etcd key prefix (/registry)' && etcd_prefix=${J_VALUE[etcdPrefix]%/}
   else
     # format 1 may carry the server version; it has no storage version, tool or prefix
-    case $(m_type etcdVersion) in
+    case ${J_TYPE[etcdVersion]:-missing} in
       missing | null) ;;
       string)
         if [[ -n ${J_VALUE[etcdVersion]} ]] && want_field etcdVersion string '^v?[0-9]+\.[0-9]+' 'an etcd version'; then
           m_etcd_version=${J_VALUE[etcdVersion]}
         fi
         ;;
-      *) problems+=("etcdVersion is $(m_type etcdVersion), not a string") ;;
+      *) problems+=("etcdVersion is ${J_TYPE[etcdVersion]}, not a string") ;;
     esac
   fi
   [[ -n $etcd_prefix ]] || problems+=("etcdPrefix is /: Kubernetes keys need a prefix")
@@ -646,7 +655,8 @@ fi
 # --- snapshot status (beside the restore) + restore ---------------------------------------------
 # both only read the downloaded file (the restore copies it into the data dir first), so etcd's
 # own hash is computed while the restore runs
-status_started_ms=$(now_ms)
+now_ms
+status_started_ms=$NOW_MS
 "$tool" snapshot status "$snap_file" -w json </dev/null >"$work_dir/status" 2>"$work_dir/status.err" &
 status_pid=$!
 
@@ -656,10 +666,12 @@ restore_cmd=("$tool" snapshot restore "$snap_file" "${restore_flags[@]}")
 # etcd 3.4 has no etcdutl and no --bump-revision: the restored revision equals the snapshot's
 ((bump == 0)) || restore_cmd+=(--bump-revision="$bump" --mark-compacted)
 log "restoring with ${tool} ${tool_version} into ${data_dir} (member ${member_name}, ${peer_url})"
-restore_started_ms=$(now_ms)
+now_ms
+restore_started_ms=$NOW_MS
 restore_status=0
 "${restore_cmd[@]}" </dev/null >"$work_dir/restore.log" 2>&1 || restore_status=$?
-restore_ms=$(($(now_ms) - restore_started_ms))
+now_ms
+restore_ms=$((NOW_MS - restore_started_ms))
 
 status_status=0
 wait "$status_pid" || status_status=$?
@@ -709,7 +721,8 @@ etcdctl_local() {
 }
 
 log "starting ${etcd_bin} on ${client_url} (peer ${peer_url}); waiting up to ${health_timeout} s for endpoint health"
-start_ms=$(now_ms)
+now_ms
+start_ms=$NOW_MS
 # a member alone on loopback: the short election timeout only makes it elect itself sooner
 "$etcd_bin" --name="$member_name" --data-dir="$data_dir" \
   --listen-client-urls="$client_url" --advertise-client-urls="$client_url" \
@@ -734,7 +747,8 @@ while :; do
     healthy=true
     break
   fi
-  (($(now_ms) < deadline_ms)) || break
+  now_ms
+  ((NOW_MS < deadline_ms)) || break
   sleep 0.05
 done
 if [[ $healthy != true ]]; then
@@ -751,7 +765,8 @@ if [[ $healthy != true ]]; then
   fi
   finish
 fi
-healthy_ms=$(now_ms)
+now_ms
+healthy_ms=$NOW_MS
 restore_seconds=$(ms_to_seconds $((restore_ms + healthy_ms - start_ms)))
 record_check etcd-healthy true "healthy on ${client_url} $(ms_to_seconds $((healthy_ms - start_ms))) s after start; restore + start ${restore_seconds} s"
 
@@ -891,9 +906,10 @@ apiserver_check() {
     --service-cluster-ip-range=10.96.0.0/12 --authorization-mode=AlwaysAllow --anonymous-auth=true \
     </dev/null >"$api_dir/kube-apiserver.log" 2>&1 &
   apiserver_pid=$!
-  local api_deadline_ms=$(($(now_ms) + (health_timeout > 90 ? health_timeout : 90) * 1000)) ready=false
+  now_ms
+  local api_deadline_ms=$((NOW_MS + (health_timeout > 90 ? health_timeout : 90) * 1000)) ready=false
   kubectl_local() { KUBECONFIG="$api_dir/kubeconfig" kubectl --request-timeout=10s "$@"; }
-  while kill -0 "$apiserver_pid" 2>/dev/null && (($(now_ms) < api_deadline_ms)); do
+  while kill -0 "$apiserver_pid" 2>/dev/null && now_ms && ((NOW_MS < api_deadline_ms)); do
     if kubectl_local get --raw /readyz >"$api_dir/readyz" 2>&1; then
       ready=true
       break
