@@ -530,15 +530,23 @@ export async function restoreSnapshot(
 /**
  * Kubernetes-shaped keys: `/registry/<resource>/<namespace>/<name>` for every resource in
  * `counts`, spread over `namespaces`. Deterministic, so counts can be asserted exactly.
+ * Namespaces are cluster-scoped, as the API server stores them: `namespaces: n` gives
+ * `/registry/namespaces/<name>` for the first n of `namespaces` (then `namespace-<i>`), so with
+ * n ≥ 2 the `default` and `kube-system` keys a backup insists on are there.
  */
 export function registryKeys(
   counts: Readonly<Record<string, number>>,
   namespaces: readonly string[] = ['default', 'kube-system', 'apps', 'monitoring'],
 ): string[] {
   const keys: string[] = [];
+  const namespaceName = (i: number): string => namespaces[i] ?? `namespace-${i}`;
   for (const [resource, count] of Object.entries(counts)) {
     for (let i = 0; i < count; i++) {
-      keys.push(`/registry/${resource}/${namespaces[i % namespaces.length]}/${resource}-${i}`);
+      keys.push(
+        resource === 'namespaces'
+          ? `/registry/namespaces/${namespaceName(i)}`
+          : `/registry/${resource}/${namespaces[i % namespaces.length]}/${resource}-${i}`,
+      );
     }
   }
   return keys;

@@ -2,7 +2,7 @@
 # shellcheck disable=SC2154 # SSM_<Name> variables are set by the SSM agent; require_param checks them
 # etcd-status: reports the health of the local etcd member as one CARETAKER_RESULT line.
 # runs on a control-plane node through the etcd-status SSM Command document (etcd-status.yaml).
-# needs: bash, coreutils, etcdctl (host mode) or crictl (crictl mode).
+# needs: bash, coreutils, etcdctl (host mode) or crictl (crictl mode); etcd 3.4, 3.5 or 3.6.
 # an unhealthy or unreachable member is exit 0 with healthy:false; non-zero means this script
 # itself could not run (bad parameter, missing certificate file).
 
@@ -15,7 +15,12 @@ CARETAKER_SCRIPT=etcd-status
 # log, die, require_param, json_str, first_error, field, member_name_in (see lib/common.sh)
 # shellcheck source-path=SCRIPTDIR source=lib/common.sh
 . "$(dirname "$0")/lib/common.sh" # caretaker:inline
-# EtcdPort, CaFile, CertFile, KeyFile, EtcdctlMode; etcdctl_tls, etcdctl_file (see lib/etcd-access.sh)
+# start_time_budget, bounded (see lib/time-budget.sh)
+# shellcheck source-path=SCRIPTDIR source=lib/time-budget.sh
+. "$(dirname "$0")/lib/time-budget.sh" # caretaker:inline
+# the document's timeoutSeconds (etcd-status.yaml): no etcdctl call outlives it
+start_time_budget 120
+# EtcdPort, CaFile, CertFile, KeyFile, EtcdctlMode; find_etcd_container, etcdctl_tls (see lib/etcd-access.sh)
 # shellcheck source-path=SCRIPTDIR source=lib/etcd-access.sh
 . "$(dirname "$0")/lib/etcd-access.sh" # caretaker:inline
 

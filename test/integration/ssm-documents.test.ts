@@ -54,7 +54,12 @@ const GOOD: Record<string, string[]> = {
     'manual',
     'slack-3f2a9c1e',
   ],
+  // kube-apiserver --etcd-prefix: the default, and what people set it to
+  EtcdPrefix: ['/registry', '/kubernetes.io/registry', '/registry-prod_2', '/k8s.example.com'],
 };
+
+/** documents whose script counts down its own time budget (lib/time-budget.sh) */
+const BUDGETED = ['etcd-snapshot', 'etcd-status'];
 
 const SHELL_METACHARACTERS = [';', '$(', '`', ' ', '\n', '|', '&', '>', '<', '"', "'", '\\', '*'];
 
@@ -94,6 +99,13 @@ describe.each(DOCUMENTS)('ssm-documents/%s', (name) => {
   it('checks every parameter again in the script, against the same pattern', () => {
     const expected = Object.fromEntries(params.map(([param, spec]) => [param, spec.allowedPattern]));
     expect(scriptPatterns(script)).toEqual(expected);
+  });
+
+  it("falls back, where the script has a fallback, to exactly the document's default", () => {
+    const fallbacks = [...script.matchAll(/^: "\$\{SSM_(\w+)=([^}]*)\}"$/gm)];
+    for (const [, param, value] of fallbacks) {
+      expect({ param, value }).toEqual({ param, value: doc.parameters[param!]?.default });
+    }
   });
 
   it('accepts the defaults of every supported installer', () => {
@@ -177,5 +189,23 @@ describe.each(DOCUMENTS)('the script SSM receives for %s', (name) => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe.each(BUDGETED)('the time budget of %s', (name) => {
+  const deployed = loadCommandDocument(join(SSM_DOCUMENTS_DIR, `${name}.yaml`));
+  const doc = parse(readFileSync(join(SSM_DOCUMENTS_DIR, `${name}.yaml`), 'utf8')) as CommandDocument;
+
+  it("is the document's timeoutSeconds, so every step ends before the SSM agent kills the script", () => {
+    const budgets = [...deployed.script.matchAll(/^start_time_budget (\d+)$/gm)].map((m) => Number(m[1]));
+    expect(budgets).toEqual([doc.mainSteps[0]!.inputs.timeoutSeconds]);
+  });
+
+  it('starts before anything reaches etcd (every etcd call goes through bounded)', () => {
+    const script = deployed.script;
+    expect(script.indexOf('start_time_budget ')).toBeGreaterThan(-1);
+    expect(script.indexOf('start_time_budget ')).toBeLessThan(script.indexOf('find_etcd_container ||'));
+    // the only direct tool calls are the ones bounded wraps
+    expect(script).not.toMatch(/^\s*(etcdctl|etcdutl|crictl) /m);
   });
 });

@@ -77,6 +77,14 @@ const etcdInput = z
     etcdctl: z.enum(['host', 'crictl']).optional(),
     /** a directory the etcd container and the host share (crictl mode writes the snapshot there) */
     dataDir: absolutePath.optional(),
+    /** kube-apiserver --etcd-prefix, when it is not /registry: where backups count keys and look for namespaces */
+    prefix: z
+      .string()
+      .regex(
+        /^(\/[A-Za-z0-9._-]{1,63}){1,4}$/,
+        'must be an etcd key prefix such as /registry (no trailing slash)',
+      )
+      .optional(),
   })
   .strict();
 
@@ -138,6 +146,8 @@ export interface EtcdAccess {
   keyFile: string;
   etcdctl: 'host' | 'crictl';
   dataDir: string;
+  /** kube-apiserver --etcd-prefix; absent: /registry, the etcd-snapshot document's EtcdPrefix default */
+  prefix?: string;
 }
 
 /**

@@ -36,6 +36,12 @@ export const memberFailure = z.object({
   error: z.object({ Error: z.string(), Cause: z.string().optional() }),
 });
 
+/** the tool that read the snapshot file: etcdutl where it exists (etcd 3.5+), etcdctl on 3.4 */
+export const snapshotTool = z.object({
+  name: z.enum(['etcdutl', 'etcdctl']),
+  version: z.string().regex(/^\d+\.\d+\.\d+$/, 'must be a version such as 3.6.16'),
+});
+
 /** the etcd-snapshot document's CARETAKER_RESULT */
 export const snapshotResult = z.object({
   instanceId: instanceId.optional(),
@@ -47,16 +53,31 @@ export const snapshotResult = z.object({
   revision: z.number().int().nonnegative(),
   totalKeys: z.number().int().nonnegative().optional(),
   etcdVersion: z.string().optional(),
+  snapshotTool: snapshotTool.optional(),
   memberId: z.string().optional(),
   takenAt: z.string().optional(),
   durationMs: z.number().nonnegative().optional(),
 });
 export type SnapshotResult = z.infer<typeof snapshotResult>;
 
-/** the manifest written beside each snapshot; only the fields Caretaker checks are required */
+/** fields a formatVersion 2 manifest must have (1 predates them) */
+const MANIFEST_V2_FIELDS = [
+  'etcdVersion',
+  'storageVersion',
+  'snapshotTool',
+  'etcdPrefix',
+  'snapshotStatus',
+] as const;
+
+/**
+ * the manifest written beside each snapshot; only the fields Caretaker checks are required.
+ * formatVersion 2 adds the storage version (null where etcd does not report it), the tool that
+ * read the snapshot, the API server's etcd prefix the counts are under, and requires etcd's own
+ * snapshot status; formatVersion 1 manifests still parse.
+ */
 export const manifest = z
   .object({
-    formatVersion: z.literal(1),
+    formatVersion: z.union([z.literal(1), z.literal(2)]),
     cluster: clusterName,
     key: z.string(),
     sha256,
@@ -65,8 +86,31 @@ export const manifest = z
     totalKeys: z.number().int().nonnegative(),
     keyCounts: z.record(z.string(), z.number().int().nonnegative()),
     takenAt: z.string(),
+    etcdVersion: z.string().optional(),
+    storageVersion: z.string().nullable().optional(),
+    snapshotTool: snapshotTool.optional(),
+    etcdPrefix: z
+      .string()
+      .regex(/^(\/[A-Za-z0-9._-]{1,63}){1,4}$/, 'must be an etcd prefix such as /registry')
+      .optional(),
+    snapshotStatus: z
+      .object({
+        hash: z.number().int().nonnegative(),
+        revision: z.number().int().nonnegative(),
+        totalKey: z.number().int().nonnegative(),
+        totalSize: z.number().int().nonnegative(),
+      })
+      .optional(),
   })
-  .loose();
+  .loose()
+  .superRefine((m, ctx) => {
+    if (m.formatVersion !== 2) return;
+    for (const field of MANIFEST_V2_FIELDS) {
+      if (m[field] === undefined) {
+        ctx.addIssue({ code: 'custom', path: [field], message: 'is required in a formatVersion 2 manifest' });
+      }
+    }
+  });
 export type Manifest = z.infer<typeof manifest>;
 
 /** the etcd-restore-verify document's CARETAKER_RESULT */
