@@ -895,15 +895,20 @@ apiserver_check() {
     record_check kube-apiserver false "cannot make a service-account key: $(first_error "$api_dir/openssl.err")"
     return 0
   fi
-  printf 'apiVersion: v1\nkind: Config\nclusters:\n- name: restored\n  cluster:\n    server: https://127.0.0.1:%s\n    insecure-skip-tls-verify: true\ncontexts:\n- name: restored\n  context:\n    cluster: restored\n    user: anonymous\nusers:\n- name: anonymous\n  user: {}\ncurrent-context: restored\n' \
-    "$api_port" >"$api_dir/kubeconfig"
+  # a one-off token: kube-apiserver refuses anonymous requests under the AlwaysAllow authorizer
+  local token
+  token=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
+  printf '%s,caretaker-restore-verify,caretaker-restore-verify,"system:masters"\n' "$token" >"$api_dir/tokens.csv"
+  printf 'apiVersion: v1\nkind: Config\nclusters:\n- name: restored\n  cluster:\n    server: https://127.0.0.1:%s\n    insecure-skip-tls-verify: true\ncontexts:\n- name: restored\n  context:\n    cluster: restored\n    user: caretaker\nusers:\n- name: caretaker\n  user:\n    token: %s\ncurrent-context: restored\n' \
+    "$api_port" "$token" >"$api_dir/kubeconfig"
   log "starting kube-apiserver on 127.0.0.1:${api_port} against ${client_url} (prefix ${etcd_prefix})"
   kube-apiserver --etcd-servers="$client_url" --etcd-prefix="$etcd_prefix" --bind-address=127.0.0.1 \
     --secure-port="$api_port" \
     --cert-dir="$api_dir/certs" --service-account-key-file="$api_dir/sa.pub" \
     --service-account-signing-key-file="$api_dir/sa.key" \
     --service-account-issuer=https://kubernetes.default.svc.cluster.local \
-    --service-cluster-ip-range=10.96.0.0/12 --authorization-mode=AlwaysAllow --anonymous-auth=true \
+    --service-cluster-ip-range=10.96.0.0/12 --authorization-mode=AlwaysAllow --anonymous-auth=false \
+    --token-auth-file="$api_dir/tokens.csv" \
     </dev/null >"$api_dir/kube-apiserver.log" 2>&1 &
   apiserver_pid=$!
   now_ms
@@ -918,7 +923,17 @@ apiserver_check() {
   done
   if [[ $ready != true ]]; then
     cat "$api_dir/kube-apiserver.log" >&2
-    record_check kube-apiserver false "kube-apiserver on 127.0.0.1:${api_port} never answered /readyz: $(last_line "$api_dir/readyz")"
+    if ! kill -0 "$apiserver_pid" 2>/dev/null; then
+      local status=0 why
+      wait "$apiserver_pid" 2>/dev/null || status=$?
+      apiserver_pid=''
+      # a snapshot whose objects do not decode ends here: its last log line says which key
+      why=$(grep -m 1 -o 'StorageError: corrupt object.*' "$api_dir/kube-apiserver.log") ||
+        why=$(last_line "$api_dir/kube-apiserver.log")
+      record_check kube-apiserver false "kube-apiserver exited (status ${status}) before it was ready: ${why:0:400}"
+    else
+      record_check kube-apiserver false "kube-apiserver on 127.0.0.1:${api_port} never answered /readyz: $(last_line "$api_dir/readyz")"
+    fi
     return 0
   fi
   # resources whose storage key is <prefix>/<resource>/ and that kube-apiserver itself does
