@@ -75,7 +75,7 @@ export class CaretakerStack extends Stack {
       documentsDirectory: join(projectRoot, 'ssm-documents'),
       table: this.table.table,
       bucketName: this.snapshots.bucket.bucketName,
-      clusterNames: clusters.map((c) => c.name),
+      clusters,
     });
     this.backup = new EtcdBackupWorkflow(this, 'EtcdBackup', {
       ...common,

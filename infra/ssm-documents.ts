@@ -105,6 +105,24 @@ export function inlineLibraries(script: string, dir: string, fail: (problem: str
     .join('\n');
 }
 
+/**
+ * The document's content with one parameter's `allowedPattern` replaced, e.g. `Bucket` pinned to
+ * the deployed bucket at synth (a CloudFormation token is fine there); a document without that
+ * parameter is returned as it is.
+ */
+export function pinParameterPattern(
+  doc: CommandDocument,
+  parameter: string,
+  pattern: string,
+): Record<string, unknown> {
+  const parameters = doc.content.parameters;
+  if (!isRecord(parameters) || !isRecord(parameters[parameter])) return doc.content;
+  return {
+    ...doc.content,
+    parameters: { ...parameters, [parameter]: { ...parameters[parameter], allowedPattern: pattern } },
+  };
+}
+
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

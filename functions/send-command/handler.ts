@@ -29,7 +29,7 @@ export const makeHandler = (deps: DepsSource<SendCommandDeps>) =>
 export const handler = makeHandler(() => ({
   clusters: ssmClusterDirectory(requireEnv('CLUSTER_PARAMETER_PREFIX')),
   inventory: ec2Inventory(),
-  runner: ssmCommandRunner(),
+  runner: ssmCommandRunner(undefined, JSON.parse(requireEnv('DOCUMENT_VERSIONS')) as Record<string, string>),
   tokens: dynamoCommandTokenStore(requireEnv('CARETAKER_TABLE')),
   clock: { now: () => new Date() },
   documents: JSON.parse(requireEnv('DOCUMENTS')) as Record<string, string>,

@@ -1,12 +1,24 @@
 import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { RECONCILE_INTERVAL_SECONDS } from '../../functions/shared/domain/commands';
-import { CLUSTER_TAG } from '../../functions/shared/domain/config';
+import {
+  COMMAND_NAMES,
+  commandSpec,
+  RECONCILE_INTERVAL_SECONDS,
+  type NodeKind,
+} from '../../functions/shared/domain/commands';
+import {
+  CLUSTER_TAG,
+  ROLE_TAG,
+  SCRATCH_ROLE,
+  type ClusterConfig,
+} from '../../functions/shared/domain/config';
+import { scratchTags } from '../../functions/shared/domain/scratch';
 import { CaretakerFunction, type SharedEnvironment } from './caretaker-function';
 import { CommandDocuments } from './command-documents';
 import { deadLetterQueue } from './dead-letters';
@@ -17,7 +29,8 @@ export interface CommandRunnerProps {
   shared: SharedEnvironment;
   table: dynamodb.ITable;
   bucketName: string;
-  clusterNames: string[];
+  /** every cluster of the stack: their node tags scope ssm:SendCommand */
+  clusters: ClusterConfig[];
 }
 
 /** the SSM statuses after which an invocation will not change any more */
@@ -38,13 +51,20 @@ export class CommandRunner extends Construct {
   constructor(scope: Construct, id: string, props: CommandRunnerProps) {
     super(scope, id);
     const stack = Stack.of(this);
-    this.documents = new CommandDocuments(this, 'Documents', { directory: props.documentsDirectory });
+    this.documents = new CommandDocuments(this, 'Documents', {
+      directory: props.documentsDirectory,
+      bucketName: props.bucketName,
+    });
 
     this.sendCommand = new CaretakerFunction(this, 'SendCommand', {
       name: 'send-command',
       projectRoot: props.projectRoot,
       shared: props.shared,
-      environment: { DOCUMENTS: JSON.stringify(this.documents.names), SNAPSHOT_BUCKET: props.bucketName },
+      environment: {
+        DOCUMENTS: JSON.stringify(this.documents.names),
+        DOCUMENT_VERSIONS: JSON.stringify(this.documents.versions),
+        SNAPSHOT_BUCKET: props.bucketName,
+      },
       resourceStarReason:
         'ec2:DescribeInstances, ssm:DescribeInstanceInformation and ssm:ListCommands have no resource-level permissions (read-only list calls)',
     });
@@ -66,18 +86,16 @@ export class CommandRunner extends Construct {
       actions: ['ssm:SendCommand'],
       resources: this.documents.arns,
     });
-    // and only to instances tagged as one of our clusters; separate statement so the tag
-    // condition does not apply to the document resource (documents carry no cluster tag)
+    // and only to the nodes each document targets (its catalog entry's `target`), by the tags
+    // that make a node one: one statement per document. Separate from the documents' statement,
+    // since the tag conditions would fail on the document resource (documents carry no node tags)
     const instances = stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: '*' });
-    this.sendCommand.allow({
-      sid: 'SendToClusterInstances',
-      actions: ['ssm:SendCommand'],
-      resources: [instances],
-      conditions: { StringEquals: { [`ssm:resourceTag/${CLUSTER_TAG}`]: props.clusterNames } },
-    });
+    for (const statement of sendToTargetStatements(props.clusters, instances)) {
+      this.sendCommand.allow(statement);
+    }
     Validations.of(this.sendCommand.role).acknowledge({
       id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:${stack.region}:<AWS::AccountId>:instance/*]`,
-      reason: `instances come and go; ssm:SendCommand on instances is limited by the condition ssm:resourceTag/${CLUSTER_TAG} = the configured cluster names`,
+      reason: `instances come and go; ssm:SendCommand on instances is limited, per document, by ssm:resourceTag conditions: ${CLUSTER_TAG} = a configured cluster and the tags of the node kind the document targets (control-plane tags, or ${ROLE_TAG}=${SCRATCH_ROLE})`,
     });
 
     this.completeCommand = new CaretakerFunction(this, 'CompleteCommand', {
@@ -148,4 +166,68 @@ export class CommandRunner extends Construct {
       });
     }
   }
+}
+
+/**
+ * One ssm:SendCommand statement per catalog command (per set of node tags, when clusters tag
+ * their control planes differently): instances of a configured cluster that carry the tags of
+ * the node kind the command targets. IAM authorizes a SendCommand's document and instance
+ * separately, so these bound which nodes any Caretaker document can reach (never workers for
+ * today's documents, never untagged instances); send-command itself checks that the node is a
+ * live one of the command's own target kind.
+ */
+export function sendToTargetStatements(
+  clusters: ClusterConfig[],
+  instances: string,
+): iam.PolicyStatementProps[] {
+  const statements: iam.PolicyStatementProps[] = [];
+  for (const name of COMMAND_NAMES) {
+    const spec = commandSpec(name);
+    // clusters whose nodes of this kind carry the same tags (besides the cluster tag) share a statement
+    const groups = new Map<string, { tags: [string, string][]; clusters: string[] }>();
+    for (const cluster of clusters) {
+      if (spec.needs.includes('etcd') && !cluster.etcd) continue;
+      for (const tags of nodeTags(cluster, spec.target)) {
+        const own = Object.entries(tags)
+          .filter(([key]) => key !== CLUSTER_TAG)
+          .sort(([a], [b]) => a.localeCompare(b));
+        const key = JSON.stringify(own);
+        const group = groups.get(key) ?? { tags: own, clusters: [] };
+        group.clusters.push(cluster.name);
+        groups.set(key, group);
+      }
+    }
+    [...groups.values()].forEach((group, i) => {
+      statements.push({
+        sid: `Send${pascal(name)}To${pascal(spec.target)}Nodes${groups.size > 1 ? i + 1 : ''}`,
+        actions: ['ssm:SendCommand'],
+        resources: [instances],
+        conditions: {
+          StringEquals: {
+            [`ssm:resourceTag/${CLUSTER_TAG}`]: group.clusters,
+            ...Object.fromEntries(group.tags.map(([key, value]) => [`ssm:resourceTag/${key}`, value])),
+          },
+        },
+      });
+    });
+  }
+  return statements;
+}
+
+/** the tag sets that make an instance a node of this kind in this cluster (send-command looks them up the same way) */
+function nodeTags(cluster: ClusterConfig, kind: NodeKind): Record<string, string>[] {
+  switch (kind) {
+    case 'control-plane':
+      return [cluster.controlPlaneTags];
+    case 'worker':
+      return [cluster.workerTags];
+    case 'scratch':
+      return cluster.restoreVerify ? [scratchTags(cluster.name)] : [];
+    case 'node':
+      return [cluster.controlPlaneTags, cluster.workerTags];
+  }
+}
+
+function pascal(name: string): string {
+  return name.replace(/(^|-)([a-z0-9])/g, (_m, _dash: string, c: string) => c.toUpperCase());
 }

@@ -1,4 +1,5 @@
 import type { Template } from 'aws-cdk-lib/assertions';
+import { COMMAND_NAMES, commandSpec } from '../../functions/shared/domain/commands';
 import { buildStacks, CONFIG, templateFor } from './build';
 
 /** the findings of issue 7, each guarded on the synthesized template */
@@ -23,6 +24,9 @@ function resources(template: Template, type: string): Record<string, Json & { Pr
 function policyStatements(policy: Json & { Properties: Json }, field = 'PolicyDocument'): Statement[] {
   return (policy.Properties[field] as { Statement: Statement[] }).Statement;
 }
+
+const pascal = (name: string) =>
+  name.replace(/(^|-)([a-z0-9])/g, (_m, _d: string, c: string) => c.toUpperCase());
 
 /** every statement of the inline policies attached to roles whose logical id matches */
 function roleStatements(template: Template, role: RegExp): Statement[] {
@@ -512,6 +516,95 @@ describe('security review (issue 7)', () => {
       ]);
       const network = runInstances(configured).find((s) => JSON.stringify(s.Resource).includes(':subnet/*'));
       expect(network?.Condition).toEqual({ ArnLike: { 'ec2:LaunchTemplate': [template] } });
+    });
+  });
+
+  describe('6. each document reaches only the kind of node it targets', () => {
+    it.each([
+      ['eu-west-1', () => eu],
+      ['us-east-1', () => us],
+    ])(
+      'in %s, every SendCommand grant on instances names a catalog command and the tags of its target kind',
+      (_r, t) => {
+        const onInstances = Object.values(resources(t(), 'AWS::IAM::Policy'))
+          .flatMap((p) => policyStatements(p))
+          .filter(
+            (s) =>
+              list(s.Action).includes('ssm:SendCommand') && JSON.stringify(s.Resource).includes(':instance/'),
+          );
+        for (const s of onInstances) {
+          const command = COMMAND_NAMES.find((name) => s.Sid?.startsWith(`Send${pascal(name)}To`));
+          expect(command).toBeDefined();
+          const target = commandSpec(command!).target;
+          const tags = s.Condition?.StringEquals ?? {};
+          expect(tags['ssm:resourceTag/caretaker:cluster']).toEqual(expect.any(Array));
+          // a node of the target kind carries more than the cluster tag (scratch: caretaker:role=scratch)
+          expect(Object.keys(tags).length).toBeGreaterThan(1);
+          if (target === 'scratch') expect(tags['ssm:resourceTag/caretaker:role']).toBe('scratch');
+          else expect(tags['ssm:resourceTag/caretaker:role']).not.toBe('scratch');
+        }
+        // each command an etcd cluster can run has its statement (none in the EKS-only stack)
+        expect(onInstances.map((s) => s.Sid).sort()).toEqual(
+          _r === 'eu-west-1'
+            ? [
+                'SendEtcdRestoreVerifyToScratchNodes',
+                'SendEtcdSnapshotToControlPlaneNodes',
+                'SendEtcdStatusToControlPlaneNodes',
+              ]
+            : [],
+        );
+      },
+    );
+  });
+
+  describe('7. documents take only the deployed bucket, and run at the version the stack wrote', () => {
+    it('pins every Bucket parameter to the deployed bucket name, dots escaped', () => {
+      const documents = Object.values(resources(eu, 'AWS::SSM::Document'));
+      const withBucket = documents.filter(
+        (d) => (d.Properties.Content as { parameters?: Record<string, unknown> }).parameters?.Bucket,
+      );
+      expect(withBucket.length).toBeGreaterThanOrEqual(2);
+      for (const d of withBucket) {
+        const bucket = (d.Properties.Content as { parameters: Record<string, { allowedPattern: unknown }> })
+          .parameters.Bucket;
+        expect(bucket?.allowedPattern).toEqual({
+          'Fn::Join': [
+            '',
+            [
+              '^',
+              {
+                'Fn::Join': [
+                  '\\.',
+                  { 'Fn::Split': ['.', { Ref: expect.stringMatching(/^SnapshotBucketSnapshots/) }] },
+                ],
+              },
+              '$',
+            ],
+          ],
+        });
+      }
+    });
+
+    it('reads back each document\u2019s new version at deploy time and gives it to send-command', () => {
+      const documents = Object.keys(resources(eu, 'AWS::SSM::Document'));
+      const lookups = Object.entries(resources(eu, 'Custom::CaretakerDocumentVersion'));
+      expect(lookups).toHaveLength(documents.length);
+      for (const [, lookup] of lookups) {
+        const create = JSON.stringify(lookup.Properties.Create);
+        expect(create).toContain('\\"action\\":\\"DescribeDocument\\"');
+        expect(create).toContain('\\"DocumentVersion\\":\\"$LATEST\\"');
+        expect(lookup.Properties.Update).toEqual(lookup.Properties.Create);
+      }
+      const sendCommand = Object.entries(resources(eu, 'AWS::Lambda::Function')).find(([id]) =>
+        id.startsWith('CommandRunnerSendCommandFunction'),
+      )![1];
+      const versions = JSON.stringify(
+        (sendCommand.Properties.Environment as { Variables: Record<string, unknown> }).Variables
+          .DOCUMENT_VERSIONS,
+      );
+      for (const document of documents) expect(versions).toContain(`{"Ref":"${document}"}`);
+      for (const [id] of lookups)
+        expect(versions).toContain(`{"Fn::GetAtt":["${id}","Document.DocumentVersion"]}`);
     });
   });
 });

@@ -153,10 +153,16 @@ describe('the Caretaker stacks', () => {
 
   describe('functions', () => {
     it('runs every handler on Node 22, arm64, with X-Ray and Powertools settings', () => {
-      const fns = Object.values(eu.findResources('AWS::Lambda::Function'));
+      const all = Object.entries(eu.findResources('AWS::Lambda::Function'));
+      // besides Caretaker's own: CDK's AwsCustomResource handler, which reads back document versions
+      const [others, ours] = [
+        all.filter(([id]) => id.startsWith('AWS')).map(([, fn]) => fn),
+        all.filter(([id]) => !id.startsWith('AWS')).map(([, fn]) => fn),
+      ];
+      expect(others).toHaveLength(1);
       // 11 shared and etcd-backup functions + 6 of restore-verify
-      expect(fns).toHaveLength(17);
-      for (const fn of fns) {
+      expect(ours).toHaveLength(17);
+      for (const fn of ours) {
         expect(fn.Properties).toMatchObject({
           Runtime: 'nodejs22.x',
           Architectures: ['arm64'],
@@ -217,28 +223,57 @@ describe('the Caretaker stacks', () => {
       });
     });
 
-    it('lets send-command reach only instances tagged with a configured cluster', () => {
+    it('lets send-command reach, per document, only the nodes that document targets', () => {
+      const instances = {
+        'Fn::Join': [
+          '',
+          ['arn:', { Ref: 'AWS::Partition' }, ':ec2:eu-west-1:', { Ref: 'AWS::AccountId' }, ':instance/*'],
+        ],
+      };
+      const send = (sid: string, tags: Record<string, unknown>) => ({
+        Sid: sid,
+        Effect: 'Allow',
+        Action: 'ssm:SendCommand',
+        Resource: instances,
+        Condition: { StringEquals: tags },
+      });
       eu.hasResourceProperties('AWS::IAM::Policy', {
         PolicyDocument: {
+          Statement: Match.arrayWith(
+            ['SendEtcdStatusToControlPlaneNodes', 'SendEtcdSnapshotToControlPlaneNodes']
+              .map((sid) =>
+                send(sid, {
+                  'ssm:resourceTag/caretaker:cluster': ['prod-eu', 'edge'],
+                  'ssm:resourceTag/caretaker:role': 'control-plane',
+                }),
+              )
+              .concat(
+                send('SendEtcdRestoreVerifyToScratchNodes', {
+                  'ssm:resourceTag/caretaker:cluster': ['prod-eu'],
+                  'ssm:resourceTag/caretaker:role': 'scratch',
+                }),
+              ),
+          ),
+        },
+      });
+      // a cluster that names its own control-plane tags gets a statement of its own
+      const { stacks } = buildStacks({
+        ...CONFIG,
+        clusters: CONFIG.clusters.map((c) =>
+          c.name === 'edge' ? { ...c, controlPlane: { tags: { role: 'etcd' } } } : c,
+        ),
+      });
+      templateFor(stacks, 'eu-west-1').hasResourceProperties('AWS::IAM::Policy', {
+        PolicyDocument: {
           Statement: Match.arrayWith([
-            {
-              Sid: 'SendToClusterInstances',
-              Effect: 'Allow',
-              Action: 'ssm:SendCommand',
-              Resource: {
-                'Fn::Join': [
-                  '',
-                  [
-                    'arn:',
-                    { Ref: 'AWS::Partition' },
-                    ':ec2:eu-west-1:',
-                    { Ref: 'AWS::AccountId' },
-                    ':instance/*',
-                  ],
-                ],
-              },
-              Condition: { StringEquals: { 'ssm:resourceTag/caretaker:cluster': ['prod-eu', 'edge'] } },
-            },
+            send('SendEtcdSnapshotToControlPlaneNodes1', {
+              'ssm:resourceTag/caretaker:cluster': ['prod-eu'],
+              'ssm:resourceTag/caretaker:role': 'control-plane',
+            }),
+            send('SendEtcdSnapshotToControlPlaneNodes2', {
+              'ssm:resourceTag/caretaker:cluster': ['edge'],
+              'ssm:resourceTag/role': 'etcd',
+            }),
           ]),
         },
       });

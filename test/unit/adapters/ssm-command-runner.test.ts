@@ -54,6 +54,27 @@ describe('send', () => {
     expect(ssm.commandCalls(SendCommandCommand)[0]?.args[0].input).toEqual(expected);
   });
 
+  it('pins the document to the version the stack wrote', async () => {
+    ssm.on(SendCommandCommand).resolves({ Command: { CommandId: 'cmd-1' } });
+    const runner = ssmCommandRunner(new SSMClient({}), { 'Caretaker-EtcdSnapshot': '7' });
+
+    await runner.send(request);
+
+    expect(ssm).toHaveReceivedCommandWith(SendCommandCommand, {
+      DocumentName: 'Caretaker-EtcdSnapshot',
+      DocumentVersion: '7',
+    });
+  });
+
+  it('rejects a document the pinned versions do not name, sending nothing', async () => {
+    const runner = ssmCommandRunner(new SSMClient({}), { 'Caretaker-EtcdStatus': '3' });
+
+    await expect(runner.send(request)).rejects.toThrow(
+      /no pinned version of SSM document Caretaker-EtcdSnapshot/,
+    );
+    expect(ssm).toHaveReceivedCommandTimes(SendCommandCommand, 0);
+  });
+
   it('raises a timeout below 30 seconds to the SSM minimum of 30', async () => {
     // Arrange
     ssm.on(SendCommandCommand).resolves({ Command: { CommandId: 'cmd-1' } });

@@ -8,14 +8,27 @@ import {
 import type { CommandRunner, InvocationStatus } from '../../ports';
 import { rethrowTransient } from './transient';
 
-/** SSM Run Command with our own documents only; the document name comes from the deployment */
-export function ssmCommandRunner(client = new SSMClient({})): CommandRunner {
+/**
+ * SSM Run Command with our own documents only; the document name comes from the deployment.
+ * `documentVersions` (deployed name → version, DOCUMENT_VERSIONS) pins each document to the
+ * version the stack wrote, so a version made outside the stack never runs; given a map, a
+ * document missing from it is refused rather than sent at whatever version is the default.
+ */
+export function ssmCommandRunner(
+  client = new SSMClient({}),
+  documentVersions?: Readonly<Record<string, string>>,
+): CommandRunner {
   return {
     async send(req) {
+      const version = documentVersions?.[req.documentName];
+      if (documentVersions && !version) {
+        throw new Error(`no pinned version of SSM document ${req.documentName} in DOCUMENT_VERSIONS`);
+      }
       const out = await client
         .send(
           new SendCommandCommand({
             DocumentName: req.documentName,
+            ...(version && { DocumentVersion: version }),
             InstanceIds: [req.instanceId],
             Parameters: Object.fromEntries(Object.entries(req.parameters).map(([k, v]) => [k, [v]])),
             TimeoutSeconds: Math.max(30, Math.min(req.deliveryTimeoutSeconds, 2_592_000)),
