@@ -607,4 +607,80 @@ describe('security review (issue 7)', () => {
         expect(versions).toContain(`{"Fn::GetAtt":["${id}","Document.DocumentVersion"]}`);
     });
   });
+
+  describe('12. which actions may use Resource "*", role by role', () => {
+    // X-Ray's segment upload, the read-only list calls and Step Functions' log delivery have no
+    // resource-level permissions; anything else on "*" is a finding, and so is a new role with "*"
+    const XRAY = ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'];
+    const LOOKUPS = ['ec2:DescribeInstances', 'ssm:DescribeInstanceInformation'];
+    const STATE_MACHINE = [
+      'logs:CreateLogDelivery',
+      'logs:DeleteLogDelivery',
+      'logs:DescribeLogGroups',
+      'logs:DescribeResourcePolicies',
+      'logs:GetLogDelivery',
+      'logs:ListLogDeliveries',
+      'logs:PutResourcePolicy',
+      'logs:UpdateLogDelivery',
+      'xray:GetSamplingRules',
+      'xray:GetSamplingTargets',
+      ...XRAY,
+    ];
+    const PINNED: Record<string, string[]> = {
+      NotificationsPublishOutcomeRole: XRAY,
+      ClusterLockAcquireLockRole: XRAY,
+      ClusterLockReleaseLockRole: XRAY,
+      InventoryFindControlPlaneRole: [...LOOKUPS, ...XRAY],
+      CommandRunnerSendCommandRole: [...LOOKUPS, 'ssm:ListCommands', ...XRAY],
+      CommandRunnerCompleteCommandRole: ['ssm:GetCommandInvocation', ...XRAY],
+      CommandRunnerReconcileCommandsRole: ['ssm:GetCommandInvocation', ...XRAY],
+      EtcdBackupPickMemberRole: XRAY,
+      EtcdBackupVerifyUploadRole: XRAY,
+      EtcdBackupPruneSnapshotsRole: XRAY,
+      EtcdBackupStateMachineRole: STATE_MACHINE,
+      RestoreVerifyPickSnapshotRole: XRAY,
+      RestoreVerifyLaunchScratchRole: XRAY,
+      RestoreVerifyCheckScratchReadyRole: [...LOOKUPS, ...XRAY],
+      RestoreVerifyRecordVerificationRole: XRAY,
+      RestoreVerifyTerminateScratchRole: ['ec2:DescribeInstances', ...XRAY],
+      RestoreVerifyReapScratchRole: ['ec2:DescribeInstances', ...XRAY],
+      RestoreVerifyStateMachineRole: STATE_MACHINE,
+      WorkflowStarterStartWorkflowRole: XRAY,
+    };
+
+    /** role (logical id without its hash) or managed policy name → the actions it allows on "*" */
+    function onEverything(template: Template): Record<string, string[]> {
+      const found: Record<string, Set<string>> = {};
+      const policies = [
+        ...Object.values(resources(template, 'AWS::IAM::Policy')),
+        ...Object.values(resources(template, 'AWS::IAM::ManagedPolicy')),
+      ];
+      for (const policy of policies) {
+        const owners = policy.Properties.Roles
+          ? (policy.Properties.Roles as { Ref: string }[]).map((r) => r.Ref.replace(/[0-9A-F]{8}$/, ''))
+          : [String(policy.Properties.ManagedPolicyName)];
+        for (const s of policyStatements(policy)) {
+          if (s.Effect !== 'Allow' || !list(s.Resource).includes('*')) continue;
+          for (const owner of owners) {
+            found[owner] ??= new Set();
+            for (const action of list(s.Action)) found[owner].add(action);
+          }
+        }
+      }
+      return Object.fromEntries(
+        Object.entries(found).map(([owner, actions]) => [owner, [...actions].sort()]),
+      );
+    }
+
+    it.each([
+      ['eu-west-1', () => eu],
+      ['us-east-1', () => us],
+    ])('in %s, every role allows on "*" exactly the actions pinned here', (_r, t) => {
+      const found = onEverything(t());
+      expect(Object.keys(found).length).toBeGreaterThan(0);
+      for (const [owner, actions] of Object.entries(found)) {
+        expect({ owner, actions }).toEqual({ owner, actions: [...(PINNED[owner] ?? [])].sort() });
+      }
+    });
+  });
 });
