@@ -93,6 +93,10 @@ export interface KubeNode {
   role: 'control-plane' | 'worker';
   /** the node's root directory: its admin kubeconfig goes to `<root>/etc/kubernetes/admin.conf` */
   root: string;
+  /** `aws:///<az>/<instance-id>`; default in eu-west-1a */
+  providerID?: string;
+  /** the boot id its kubelet reports; default a fresh one */
+  bootId?: string;
 }
 
 export interface StartKubernetesOptions {
@@ -623,7 +627,7 @@ export function nodesManifest(nodes: readonly KubeNode[], kubeletVersion: string
       },
     },
     spec: {
-      providerID: `aws:///${AVAILABILITY_ZONE}/${n.instanceId}`,
+      providerID: n.providerID ?? `aws:///${AVAILABILITY_ZONE}/${n.instanceId}`,
       ...(n.role === 'control-plane'
         ? { taints: [{ key: CONTROL_PLANE_ROLE_LABEL, effect: 'NoSchedule' }] }
         : {}),
@@ -643,7 +647,7 @@ export function nodesManifest(nodes: readonly KubeNode[], kubeletVersion: string
         // system UUIDs start with "ec2"; the machine id is 32 characters, so is this one
         machineID: `ec2${createHash('sha256').update(n.instanceId).digest('hex').slice(0, 29)}`,
         systemUUID: `ec2${randomUUID().slice(3)}`,
-        bootID: randomUUID(),
+        bootID: n.bootId ?? randomUUID(),
       },
     },
   }));

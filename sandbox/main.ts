@@ -14,6 +14,7 @@ import {
   missingEtcdBinaries,
   type EtcdVersion,
 } from './etcd-versions';
+import { kubernetesBinaries, missingKubernetesBinaries, type NodeSummary } from './kubernetes';
 import type { CommandRecord } from './local-fleet';
 import type { Sandbox as SandboxType } from './sandbox';
 
@@ -27,9 +28,10 @@ const PLANNED = ['patch', 'upgrade'];
 
 const USAGE = `usage: npm run sandbox -- [workflow] [options]
 
-Brings up, on 127.0.0.1 only, a 3-member etcd cluster (TLS, kubeadm-layout certificates),
-S3 (s3rver), DynamoDB (dynalite) and a local fleet that runs Caretaker's SSM documents, then
-runs the workflow's real state machine with the real handlers and prints a report.
+Brings up, on 127.0.0.1 only, a 3-member etcd cluster (TLS, kubeadm-layout certificates), a
+real Kubernetes control plane on it (KWOK playing the kubelets), S3 (s3rver), DynamoDB
+(dynalite) and a local fleet that runs Caretaker's SSM documents, then runs the workflow's real
+state machine with the real handlers and prints a report.
 
 workflows:
   backup            the etcd backup (default)
@@ -42,6 +44,9 @@ options:
   --value-bytes N   bytes per value (default 200); keys × bytes ≈ database size
   --etcd VERSION    the etcd the cluster runs and the nodes' etcdctl/etcdutl: 3.6 (default,
                     what Kubernetes ≥ 1.34 ships), 3.5, or 3.4 (Debian's)
+  --no-kubernetes   etcd only: no Kubernetes control plane (API servers behind a load
+                    balancer, controller-manager, scheduler, KWOK kubelets, a seeded workload)
+                    on it; the --keys filler is then placeholder /registry keys
   --json            print the report as JSON
   -h, --help        this text`;
 
@@ -75,10 +80,12 @@ export function offlineEnvironment(): void {
 export function missingTools(
   version: EtcdVersion = DEFAULT_ETCD_VERSION,
   exists: (path: string) => boolean = existsSync,
+  kubernetes = false,
 ): { path: string; remedy: string }[] {
   const binaries = etcdBinaries(version);
   const tools = [
     ...missingEtcdBinaries(binaries, () => true),
+    ...(kubernetes ? missingKubernetesBinaries(kubernetesBinaries(), () => true) : []),
     // the node scripts call it by path: another `aws` on PATH may be the old v1
     { path: '/usr/bin/aws', remedy: 'apt-get install -y awscli' },
   ];
@@ -172,6 +179,29 @@ export interface Report {
   };
   error?: { Error: string; Cause: string };
   notification?: { subject: string; message: string };
+  /** the sandbox's Kubernetes cluster when it runs one: what a person checks with kubectl */
+  kubernetes?: KubernetesReport;
+}
+
+export interface KubernetesReport {
+  version: string;
+  nodes: NodeSummary[];
+  /** from starting the control plane until the seeded workload ran */
+  startupMs: number;
+  /** resident memory of the control plane's processes (etcd not included) */
+  memoryBytes: number;
+}
+
+/** the cluster as kubectl sees it now, with its start-up time and memory */
+export async function kubernetesReport(sandbox: SandboxType): Promise<KubernetesReport | undefined> {
+  const k = sandbox.kubernetes;
+  if (!k) return undefined;
+  return {
+    version: k.version,
+    nodes: await k.nodeSummaries(),
+    startupMs: k.startup.total,
+    memoryBytes: k.memory().totalBytes,
+  };
 }
 
 export function buildReport(
@@ -241,6 +271,21 @@ function printReport(io: Io, r: Report): void {
   if (r.notification) io.out(`  notification: ${r.notification.subject}`);
 }
 
+/** the sandbox's cluster as kubectl shows it: once, after the workflows */
+function printCluster(io: Io, k: KubernetesReport): void {
+  const ready = k.nodes.filter((n) => n.ready).length;
+  io.out('');
+  io.out(
+    `── kubernetes ${k.version}: ${ready}/${k.nodes.length} nodes Ready (control plane up in ${seconds(k.startupMs)}, ${Math.round(k.memoryBytes / 2 ** 20)} MiB resident) ──`,
+  );
+  for (const n of k.nodes) {
+    const status = `${n.ready ? 'Ready' : 'NotReady'}${n.unschedulable ? ',SchedulingDisabled' : ''}`;
+    io.out(
+      `  ${n.name.padEnd(16)} ${status.padEnd(26)} ${(n.roles.join(',') || '<none>').padEnd(14)} ${n.kubeletVersion}`,
+    );
+  }
+}
+
 /**
  * The sandbox command. Returns the exit code: 0 when the workflow succeeded (Skipped included),
  * 1 when it failed, 2 for bad arguments.
@@ -256,6 +301,7 @@ export async function runSandbox(argv: string[], io: Io = defaultIo): Promise<nu
         keys: { type: 'string' },
         'value-bytes': { type: 'string' },
         etcd: { type: 'string' },
+        'no-kubernetes': { type: 'boolean' },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -300,7 +346,8 @@ export async function runSandbox(argv: string[], io: Io = defaultIo): Promise<nu
     return 2;
   }
 
-  const missing = missingTools(etcdVersion);
+  const kubernetes = args.values['no-kubernetes'] !== true;
+  const missing = missingTools(etcdVersion, existsSync, kubernetes);
   if (missing.length > 0) {
     io.err(
       `sandbox: missing ${missing.map((m) => m.path).join(', ')}; run ` +
@@ -318,7 +365,9 @@ export async function runSandbox(argv: string[], io: Io = defaultIo): Promise<nu
     !quiet && io === defaultIo && process.stdout.isTTY === true,
   );
 
-  io.err(`sandbox: starting etcd ${etcdVersion} ×3, s3rver, dynalite (${keys} keys × ${valueBytes} bytes)…`);
+  io.err(
+    `sandbox: starting etcd ${etcdVersion} ×3${kubernetes ? ', Kubernetes' : ''}, s3rver, dynalite (${keys} keys × ${valueBytes} bytes)…`,
+  );
   let sandbox: SandboxType | undefined;
   let stopping: Promise<void> | undefined;
   const stop = () => (stopping ??= sandbox ? sandbox.stop() : Promise.resolve());
@@ -334,6 +383,7 @@ export async function runSandbox(argv: string[], io: Io = defaultIo): Promise<nu
       keys,
       valueBytes,
       etcdVersion,
+      kubernetes,
       afterCommand: (r) => progress.onCommand(r),
     });
     io.err(`sandbox: up in ${seconds(Date.now() - upStarted)}; running ${workflows.join(', then ')}`);
@@ -343,11 +393,14 @@ export async function runSandbox(argv: string[], io: Io = defaultIo): Promise<nu
       progress.timings.length = 0;
       const result = await sandbox.run(workflow, (e) => progress.onEvent(e));
       const report = buildReport(sandbox, workflow, result, Date.now() - started, [...progress.timings]);
+      report.kubernetes = await kubernetesReport(sandbox);
       reports.push(report);
       if (!args.values.json) printReport(io, report);
       if (result.status !== 'SUCCEEDED') break;
     }
     if (args.values.json) io.out(JSON.stringify(reports.length === 1 ? reports[0] : reports, null, 2));
+    const cluster = reports.at(-1)?.kubernetes;
+    if (cluster && !args.values.json) printCluster(io, cluster);
 
     if (args.values.keep) {
       const ep = sandbox.endpoints();
@@ -357,6 +410,15 @@ export async function runSandbox(argv: string[], io: Io = defaultIo): Promise<nu
       io.out(`  DynamoDB:  ${ep.dynamodb} (table ${ep.table})`);
       io.out(`  try:       ${ep.etcdctl}`);
       io.out(`  try:       ${ep.awsS3Ls}`);
+      if (ep.kubeconfig) {
+        io.out(
+          `  Kubernetes: ${ep.kubernetes} (a load balancer in front of ${sandbox.kubernetes?.apiServers.length} API servers)`,
+        );
+        io.out(`  try:       KUBECONFIG=${ep.kubeconfig} kubectl get nodes`);
+        io.out(
+          `             (kubectl ${sandbox.kubernetes?.binaries.version} is ${sandbox.kubernetes?.binaries.kubectl})`,
+        );
+      }
       await new Promise<void>(() => undefined); // until a signal stops it
     }
     return reports.length === workflows.length && reports.every((r) => r.status === 'SUCCEEDED') ? 0 : 1;

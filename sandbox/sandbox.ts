@@ -18,6 +18,13 @@ import { runWorkflow, type Fake, type Json, type RunEvent, type RunResult } from
 import { startDynalite, type LocalDynamo } from './dynalite';
 import { registryKeys, startEtcdCluster, type EtcdCluster } from './etcd-cluster';
 import { DEFAULT_ETCD_VERSION, etcdBinaries, type EtcdVersion } from './etcd-versions';
+import {
+  kubernetesBinaries,
+  startKubernetes,
+  type KubernetesBinaries,
+  type KubernetesCluster,
+} from './kubernetes';
+import { seedFiller } from './kubernetes-workload';
 import { sandboxHandlers, type Invocable } from './handlers';
 import { configDirectory, memoryMetrics, memoryNotifier } from './local-adapters';
 import { LocalFleet, type CommandRecord, type LocalNode, type RebootEvent } from './local-fleet';
@@ -50,6 +57,12 @@ export interface SandboxOptions extends SandboxHooks {
   rebootMs?: number;
   /** the etcd version of the cluster and of the nodes' etcdctl/etcdutl, default 3.6 */
   etcdVersion?: EtcdVersion;
+  /**
+   * a real Kubernetes control plane on the etcd cluster (sandbox/kubernetes.ts): API servers
+   * behind a load balancer, controller-manager, scheduler, KWOK kubelets, the seeded workload;
+   * the `keys` filler then becomes ConfigMaps the API server can read. Default false.
+   */
+  kubernetes?: boolean;
 }
 
 /** how the seeded keys split across resources: roughly a small real cluster's shape */
@@ -121,8 +134,11 @@ export class Sandbox {
       const binaries = etcdBinaries(options.etcdVersion ?? DEFAULT_ETCD_VERSION);
       const etcd = await startEtcdCluster({ pki, dir: join(dir, 'etcd'), binaries });
       started.push(etcd);
-      const seeded = seedCounts(options.keys ?? 3000);
-      await etcd.seed(registryKeys(seeded), 'v'.repeat(options.valueBytes ?? 200));
+      // an API server cannot read placeholder values: with Kubernetes the filler is ConfigMaps
+      const seeded = options.kubernetes
+        ? await seedFiller(etcd, options.keys ?? 3000, options.valueBytes ?? 200)
+        : seedCounts(options.keys ?? 3000);
+      if (!options.kubernetes) await etcd.seed(registryKeys(seeded), 'v'.repeat(options.valueBytes ?? 200));
       const s3 = await startLocalS3({ bucket: BUCKET });
       started.push(s3);
       const dynamo = await startDynalite();
@@ -152,7 +168,7 @@ export class Sandbox {
       sandbox.hooks.beforeCommand = options.beforeCommand;
       sandbox.hooks.afterCommand = options.afterCommand;
       sandbox.hooks.onReboot = options.onReboot;
-      await sandbox.wire(options);
+      await sandbox.wire(options, started);
       return sandbox;
     } catch (e) {
       for (const s of started.reverse()) await s.stop().catch(() => undefined);
@@ -163,10 +179,17 @@ export class Sandbox {
 
   /** the nodes' PATH: the cluster's etcd version first, so scripts find its etcdctl and etcdutl */
   private get nodePath(): string {
-    return `${this.etcd.binaries.binDir}:${process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin'}`;
+    // kube-apiserver and kubectl too, when Kubernetes runs: restore verification's API check
+    const kube = this.kubernetesBin ? `${this.kubernetesBin.binDir}:` : '';
+    return `${this.etcd.binaries.binDir}:${kube}${process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin'}`;
   }
 
-  private async wire(options: SandboxOptions): Promise<void> {
+  /** the Kubernetes control plane, when started with `kubernetes: true` */
+  kubernetes?: KubernetesCluster;
+  private kubernetesBin?: KubernetesBinaries;
+
+  private async wire(options: SandboxOptions, started: { stop(): Promise<void> }[] = []): Promise<void> {
+    if (options.kubernetes) this.kubernetesBin = kubernetesBinaries();
     const nodes: LocalNode[] = [];
     for (const [i, member] of this.etcd.members.entries()) {
       const workDir = join(this.dir, 'nodes', `cp-${i}`);
@@ -227,6 +250,7 @@ export class Sandbox {
       },
     });
     const fleet = this.fleet;
+    if (options.kubernetes) await this.startKubernetes(started);
     // the fleet runs documents by their logical names
     const documents = {
       'etcd-status': 'etcd-status',
@@ -300,12 +324,29 @@ export class Sandbox {
       bucket: BUCKET,
       table: TABLE,
       dir: this.dir,
+      kubernetes: this.kubernetes?.url,
+      kubeconfig: this.kubernetes?.kubeconfig,
     };
   }
 
   /** every PID the sandbox started that still runs */
   get pids(): number[] {
-    return this.etcd.pids;
+    return [...this.etcd.pids, ...(this.kubernetes?.pids ?? [])];
+  }
+
+  /**
+   * Kubernetes on the fleet's nodes: a Node object for each, as the fleet describes it (name,
+   * role, provider id, boot id), and the admin kubeconfig of a kubeadm control-plane node under
+   * each control-plane node's root, at `etc/kubernetes/admin.conf`
+   */
+  private async startKubernetes(started: { stop(): Promise<void> }[]): Promise<void> {
+    this.kubernetes = await startKubernetes({
+      etcd: this.etcd,
+      nodes: this.fleet.kubernetesNodes(),
+      dir: join(this.dir, 'kubernetes'),
+      binaries: this.kubernetesBin,
+    });
+    started.push(this.kubernetes);
   }
 
   private stopping?: Promise<void>;
@@ -318,6 +359,7 @@ export class Sandbox {
   private async stopAll(): Promise<void> {
     this.broker.abandon('the sandbox is stopping');
     await this.fleet?.settle();
+    await this.kubernetes?.stop();
     await this.etcd.stop();
     await this.s3.stop();
     await this.dynamo.stop();
