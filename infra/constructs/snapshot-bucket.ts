@@ -186,9 +186,12 @@ export class SnapshotBucket extends Construct {
           conditions: exceptFor(principals),
         }),
       );
-    deny('OnlyNamedPrincipalsRead', ['s3:GetObject', 's3:GetObjectVersion'], this.bucket.arnForObjects('*'), [
-      ...access.readers,
-    ]);
+    deny(
+      'OnlyNamedPrincipalsRead',
+      ['s3:GetObject', 's3:GetObjectVersion'],
+      this.bucket.arnForObjects('*'),
+      access.readers,
+    );
     // a node may upload snapshots, never a verdict about them
     deny(
       'OnlyVerdictWritersWriteReports',
