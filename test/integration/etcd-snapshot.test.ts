@@ -2,7 +2,17 @@ import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type S3Clien
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import {
+  copyFile,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  rm,
+  symlink,
+  utimes,
+  writeFile,
+} from 'node:fs/promises';
 import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname, tmpdir } from 'node:os';
@@ -105,13 +115,19 @@ function explain(run: ScriptRun): string {
   return `exit ${run.exitCode}\n--- stdout ---\n${run.stdout}\n--- stderr ---\n${run.stderr}`;
 }
 
-/** the tool that must read snapshot files on `binaries`' etcd, and its version */
-function expectedTool(binaries: EtcdBinaries): { name: string; version: string } {
-  const tool = binaries.etcdutl ?? binaries.etcdctl;
+/** `<tool> version` → 3.x.y */
+function versionOf(tool: string): string {
   const out = execFileSync(tool, ['version'], { encoding: 'utf8', env: { PATH: '/usr/bin:/bin' } });
   const version = /version: (\d+\.\d+\.\d+)/.exec(out)?.[1];
   if (!version) throw new Error(`no version in: ${out}`);
-  return { name: binaries.etcdutl ? 'etcdutl' : 'etcdctl', version };
+  return version;
+}
+
+/** the tool that must read snapshot files on `binaries`' etcd, and its version */
+function expectedTool(binaries: EtcdBinaries): { name: string; version: string } {
+  return binaries.etcdutl
+    ? { name: 'etcdutl', version: versionOf(binaries.etcdutl) }
+    : { name: 'etcdctl', version: versionOf(binaries.etcdctl) };
 }
 
 /** polls until every member reports `StorageVersion` (etcd 3.6+) */
@@ -528,6 +544,38 @@ describe.each(VERSIONS.map((b) => [b.version, b] as const))(
         const save = calls.find((c) => c.includes('save'))!;
         const status = calls.find((c) => c.includes('status') && c.includes('snapshot'))!;
         expect(save[save.length - 1]).toBe(status[status.length - 3]);
+        expect(await readdir(dataDir)).toEqual([]);
+        expect(await readdir(workDir)).toEqual([]);
+      });
+
+      it(`without etcdutl in the image ${version === '3.6' ? 'refuses before saving: 3.6 etcdctl cannot read a snapshot' : 'falls back to etcdctl, which still reads snapshots before 3.6'}`, async () => {
+        // an "image" with this version's etcdctl only
+        const image = await mkdtemp(join(dir, 'image-'));
+        await symlink(binaries.etcdctl, join(image, 'etcdctl'));
+        const workDir = await newWorkDir();
+        const dataDir = await mkdtemp(join(dir, 'data-'));
+        const log = join(image, 'crictl.log');
+        const before = await objectKeys();
+
+        const run = await snapshotInContainer(
+          workDir,
+          dataDir,
+          {},
+          { CRICTL_ETCD_BIN_DIR: image, CRICTL_LOG: log },
+        );
+
+        const calls = (await readFile(log, 'utf8')).trim().split('\n');
+        if (version === '3.6') {
+          expect(run.exitCode).toBe(1);
+          expect(run.stderr).toMatch(
+            /error: etcdctl 3\.6\.\d+ has no 'snapshot status' \(etcd 3\.6 moved it to etcdutl\), and etcdutl is not in the etcd container \w+/,
+          );
+          expect(calls.some((c) => c.includes('\tsave\t'))).toBe(false);
+          expect(await objectKeys()).toEqual(before);
+        } else {
+          if (run.exitCode !== 0 || !run.result) throw new Error(explain(run));
+          expect(run.result.snapshotTool).toEqual({ name: 'etcdctl', version: versionOf(binaries.etcdctl) });
+        }
         expect(await readdir(dataDir)).toEqual([]);
         expect(await readdir(workDir)).toEqual([]);
       });
