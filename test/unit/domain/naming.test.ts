@@ -59,6 +59,14 @@ describe('planCommand', () => {
     });
   });
 
+  it("passes the API server's etcd prefix to the snapshot when the cluster sets one", () => {
+    const [custom] = parseConfig({
+      clusters: [{ name: 'prod', kind: 'kubeadm', region: 'eu-west-1', etcd: { prefix: '/kubernetes.io' } }],
+    }).clusters;
+    const plan = planCommand('etcd-snapshot', custom!, { executionId: 'arn:x', bucket: 'snaps' });
+    expect(plan.parameters.EtcdPrefix).toBe('/kubernetes.io');
+  });
+
   it('rejects an etcd command for an EKS cluster as not for this kind', () => {
     expect(() => planCommand('etcd-status', config.clusters[1]!, { executionId: 'x', bucket: 'b' })).toThrow(
       NotForThisKindError,

@@ -21,6 +21,8 @@ export const etcdSnapshot = defineCommand({
       Bucket: context.bucket,
       DataDir: etcd.dataDir,
       ExecutionId: context.executionId,
+      // kube-apiserver's --etcd-prefix; the document's default is /registry
+      ...(etcd.prefix !== undefined ? { EtcdPrefix: etcd.prefix } : {}),
     };
   },
 });
