@@ -1,9 +1,9 @@
 #!/bin/bash
 # shellcheck disable=SC2154 # SSM_<Name> variables are set by the SSM agent; require_param checks them
-# etcd-restore-verify: on a scratch instance, downloads s3://<Bucket>/<Key> (hashing it while it
-# streams in) and its manifest, reads the manifest as JSON and checks it field by field, checks the
-# sha256, size and etcd's own hash, refuses a snapshot taken by a newer etcd than this one, restores
-# it into a fresh single-member etcd on 127.0.0.1, waits until it is healthy and compares the
+# etcd-restore-verify: on a scratch instance, downloads s3://<Bucket>/<Key> and its manifest, reads
+# the manifest as JSON and checks it field by field, checks the sha256, size and etcd's own hash,
+# refuses a snapshot taken by a newer etcd than this one, restores it into a fresh single-member etcd
+# on 127.0.0.1 (hashing beside the restore), waits until it is healthy and compares the
 # revision, the Kubernetes namespaces and the key counts per <etcdPrefix> resource with the
 # manifest (and, when kube-apiserver is on PATH, what an API server reads from it). prints one
 # CARETAKER_RESULT line. runs through the etcd-restore-verify SSM Command document.
@@ -74,6 +74,7 @@ etcd_pid=''
 apiserver_pid=''
 manifest_download_pid=''
 status_pid=''
+sha_pid=''
 
 # stop_pid <pid> <name> [grace tenths of a second]: SIGTERM, up to 10 s grace (0: SIGKILL at
 # once), then SIGKILL; reaps the child
@@ -108,6 +109,8 @@ cleanup() {
   etcd_pid=''
   stop_pid "$status_pid" 'snapshot status' 0
   status_pid=''
+  stop_pid "$sha_pid" sha256sum 0
+  sha_pid=''
   stop_pid "$manifest_download_pid" 'manifest download' 0
   manifest_download_pid=''
   rm -rf -- "$work_dir"
@@ -143,6 +146,17 @@ json_string_field() {
 }
 
 # now_ms: the time in milliseconds into NOW_MS, without a fork where bash has EPOCHREALTIME (5.0+)
+# file_ended_ms <file>…: when a background command ended, from when it last wrote its output
+# files, into ENDED_MS
+file_ended_ms() {
+  local f t
+  ENDED_MS=0
+  for f in "$@"; do
+    t=$(date -r "$f" +%s%3N) || continue
+    ((t <= ENDED_MS)) || ENDED_MS=$t
+  done
+}
+ENDED_MS=0
 now_ms() {
   if [[ -n ${EPOCHREALTIME:-} ]]; then
     local t=${EPOCHREALTIME/[^0-9]/}
@@ -419,6 +433,8 @@ report() {
     "$(json_str "$etcd_version")" "$tool_json" "$bump"
 }
 finish() {
+  # once the manifest is read, a hash still running decides the sha256 check (it comes first)
+  [[ -z $sha_pid || -z ${m_sha256:-} ]] || check_sha256
   report
   exit 0
 }
@@ -451,27 +467,24 @@ client_url="http://127.0.0.1:${client_port}"
 peer_url="http://127.0.0.1:${peer_port}"
 member_name=caretaker-restore-verify
 
-# --- download: the manifest beside the snapshot, the snapshot hashed as it streams in -------------
+# --- download: the snapshot and, beside it, the manifest ----------------------------------------
+# one AWS CLI download per object, each once. the snapshot goes to a file, which lets the CLI fetch
+# ranges in parallel: measured faster than streaming it to stdout through tee and sha256sum, and
+# the sha256 then runs beside the restore instead of in front of it (a restore never starts etcd
+# on a snapshot whose sha256 did not match).
 log "downloading s3://${bucket}/${key} and its manifest"
 "$aws_cli" s3 cp "s3://${bucket}/${manifest_key}" "$manifest_file" "${aws_opts[@]}" \
   </dev/null >"$work_dir/manifest.out" 2>"$work_dir/manifest.err" &
 manifest_download_pid=$!
-# one pass over the bytes: the AWS CLI writes to stdout, tee keeps the file, sha256sum hashes
-set +e
-"$aws_cli" s3 cp "s3://${bucket}/${key}" - "${aws_opts[@]}" </dev/null 2>"$work_dir/s3.err" |
-  tee "$snap_file" | sha256sum >"$work_dir/sha256"
-pipe_status=("${PIPESTATUS[@]}")
-wait "$manifest_download_pid"
-manifest_status=$?
-set -e
+snapshot_status=0
+"$aws_cli" s3 cp "s3://${bucket}/${key}" "$snap_file" "${aws_opts[@]}" \
+  </dev/null >"$work_dir/s3.out" 2>"$work_dir/s3.err" || snapshot_status=$?
+manifest_status=0
+wait "$manifest_download_pid" || manifest_status=$?
 manifest_download_pid=''
-if ((pipe_status[0] != 0)); then
+if ((snapshot_status != 0)); then
   cat "$work_dir/s3.err" >&2
   record_check download false "cannot download the snapshot s3://${bucket}/${key}: $(first_error "$work_dir/s3.err")"
-  finish
-fi
-if ((pipe_status[1] != 0 || pipe_status[2] != 0)); then
-  record_check download false "cannot write or hash the snapshot in ${work_dir} (tee ${pipe_status[1]}, sha256sum ${pipe_status[2]}): is the disk full?"
   finish
 fi
 if ((manifest_status != 0)); then
@@ -480,8 +493,12 @@ if ((manifest_status != 0)); then
   finish
 fi
 size=$(stat -c %s "$snap_file")
-read -r sha256 _ <"$work_dir/sha256"
-record_check download true "${size} bytes (sha256 computed while downloading) and the manifest from s3://${bucket}"
+record_check download true "${size} bytes and the manifest from s3://${bucket}"
+# the page cache still holds the file: hashing it now costs CPU, not I/O
+now_ms
+sha_started_ms=$NOW_MS
+sha256sum "$snap_file" </dev/null >"$work_dir/sha256" 2>"$work_dir/sha256.err" &
+sha_pid=$!
 
 # --- manifest: JSON, then field by field --------------------------------------------------------
 # format 1: formatVersion, cluster, key, sha256, size, revision, totalKeys, keyCounts, takenAt,
@@ -608,17 +625,34 @@ m_hash=${J_VALUE[snapshotStatus/hash]}
 m_total_size=${J_VALUE[snapshotStatus/totalSize]}
 record_check manifest true "format ${m_format}: cluster ${cluster}, revision ${m_revision}, ${m_total_keys} keys in ${#want[@]} ${etcd_prefix} resources, taken by etcd ${m_etcd_version:-(not recorded)}${m_tool:+ with ${m_tool}}"
 
-# --- sha256 + size -----------------------------------------------------------------------------
-problems=()
-[[ $sha256 == "$m_sha256" ]] || problems+=("sha256 of the downloaded snapshot is ${sha256}, the manifest says ${m_sha256}")
-[[ $size == "$m_size" ]] || problems+=("size is ${size} bytes, the manifest says ${m_size}")
-if ((${#problems[@]} > 0)); then
-  detail=${problems[0]}
-  ((${#problems[@]} < 2)) || detail+="; ${problems[1]}"
-  record_check sha256 false "$detail"
+# --- sha256 + size: the hash running since the download ended ------------------------------------
+# check_sha256: waits for the hash and records the check (with the hash's own duration)
+check_sha256() {
+  local sha_status=0 sha256='' problems=() detail
+  wait "$sha_pid" || sha_status=$?
+  sha_pid=''
+  [[ -s $work_dir/sha256 ]] && read -r sha256 _ <"$work_dir/sha256"
+  file_ended_ms "$work_dir/sha256" "$work_dir/sha256.err"
+  local sha_ms=$((ENDED_MS > sha_started_ms ? ENDED_MS - sha_started_ms : 0))
+  if ((sha_status != 0)) || [[ ! $sha256 =~ ^[0-9a-f]{64}$ ]]; then
+    record_check sha256 false "sha256sum of the downloaded snapshot failed: $(first_error "$work_dir/sha256.err")" "$sha_ms"
+    return 0
+  fi
+  [[ $sha256 == "$m_sha256" ]] || problems+=("sha256 of the downloaded snapshot is ${sha256}, the manifest says ${m_sha256}")
+  [[ $size == "$m_size" ]] || problems+=("size is ${size} bytes, the manifest says ${m_size}")
+  if ((${#problems[@]} > 0)); then
+    detail=${problems[0]}
+    ((${#problems[@]} < 2)) || detail+="; ${problems[1]}"
+    record_check sha256 false "$detail" "$sha_ms"
+  else
+    record_check sha256 true "sha256 ${sha256} and size ${size} bytes match the manifest" "$sha_ms"
+  fi
+}
+# a snapshot of the wrong size is not worth a restore
+if [[ $size != "$m_size" ]]; then
+  check_sha256
   finish
 fi
-record_check sha256 true "sha256 ${sha256} and size ${size} bytes match the manifest"
 
 # --- etcd version: never restore into an etcd older than the one that took the snapshot ---------
 # etcd keeps its storage format per minor release (3.6 writes a storage version 3.5 does not
@@ -676,11 +710,8 @@ restore_ms=$((NOW_MS - restore_started_ms))
 status_status=0
 wait "$status_pid" || status_status=$?
 status_pid=''
-# when it ended: its output files were last written then
-status_ended_ms=$(date -r "$work_dir/status" +%s%3N)
-status_err_ended_ms=$(date -r "$work_dir/status.err" +%s%3N)
-((status_err_ended_ms <= status_ended_ms)) || status_ended_ms=$status_err_ended_ms
-status_ms=$((status_ended_ms > status_started_ms ? status_ended_ms - status_started_ms : 0))
+file_ended_ms "$work_dir/status" "$work_dir/status.err"
+status_ms=$((ENDED_MS > status_started_ms ? ENDED_MS - status_started_ms : 0))
 s_problems=()
 if ((status_status != 0)); then
   cat "$work_dir/status.err" >&2
@@ -701,17 +732,22 @@ if ((${#s_problems[@]} > 0)); then
   detail=${s_problems[0]}
   for ((i = 1; i < ${#s_problems[@]}; i++)); do detail+="; ${s_problems[i]}"; done
   record_check snapshot-status false "$detail" "$status_ms"
-  finish
+else
+  record_check snapshot-status true "etcd's hash ${s_hash} and revision ${s_revision} match the manifest (${tool} ${tool_version}${s_version:+, storage version ${s_version}})" "$status_ms"
 fi
-record_check snapshot-status true "etcd's hash ${s_hash} and revision ${s_revision} match the manifest (${tool} ${tool_version}${s_version:+, storage version ${s_version}})" "$status_ms"
 
 restore_what="${tool} ${tool_version} snapshot restore$( ((bump == 0)) || printf ' --bump-revision=%s --mark-compacted' "$bump")"
 if ((restore_status != 0)); then
   cat "$work_dir/restore.log" >&2
   record_check restore false "${restore_what} failed: $(last_line "$work_dir/restore.log")" "$restore_ms"
-  finish
+else
+  record_check restore true "${restore_what} in $(ms_to_seconds "$restore_ms") s" "$restore_ms"
 fi
-record_check restore true "${restore_what} in $(ms_to_seconds "$restore_ms") s" "$restore_ms"
+# the three ran side by side; etcd starts only on a snapshot that passed all of them
+check_sha256
+for name in sha256 snapshot-status restore; do
+  [[ ${check_ok[$name]} == true ]] || finish
+done
 
 # --- etcd healthy ------------------------------------------------------------------------------
 etcdctl_local() {

@@ -478,7 +478,9 @@ describe.each(VERSIONS.map((b) => [b.version, b] as const))(
       );
       const v = runs.etcdHash;
       expectNothingLeft(v);
-      expectFailedAt(v, 'snapshot-status');
+      // snapshot status runs beside the restore: both ran, etcd did not
+      expectFailedAt(v, 'snapshot-status', 'ran');
+      expect(check(v, 'etcd-healthy')).toMatchObject({ ok: null, detail: 'not run: snapshot-status failed' });
       expect(v.result.reason).toBe(
         `snapshot-status: etcd's hash of the downloaded snapshot is ${good.manifest.snapshotStatus.hash}, ` +
           `the manifest says ${(good.manifest.snapshotStatus.hash + 1) % 2 ** 32}`,
@@ -715,10 +717,12 @@ describe('etcd-restore-verify.sh on snapshots whose bytes or objects are wrong',
     expect(v.result).toMatchObject({ revision: null, totalKeys: null, restoreSeconds: null });
   });
 
-  it('flipped bytes in the middle fail sha256', () => {
+  it('flipped bytes in the middle fail sha256, and etcd is never started on them', () => {
     const v = runs.flipped!;
     expectNothingLeft(v);
-    expectFailedAt(v, 'sha256');
+    // the hash runs beside the restore: both ran, etcd did not
+    expectFailedAt(v, 'sha256', 'ran');
+    expect(check(v, 'etcd-healthy')).toMatchObject({ ok: null, detail: 'not run: sha256 failed' });
     expect(v.result.reason).toContain(`the manifest says ${good.manifest.sha256}`);
     expect(v.result.reason).not.toContain('size');
   });
@@ -726,7 +730,8 @@ describe('etcd-restore-verify.sh on snapshots whose bytes or objects are wrong',
   it('a manifest whose sha256 does not match fails sha256', () => {
     const v = runs.wrongSha!;
     expectNothingLeft(v);
-    expectFailedAt(v, 'sha256');
+    expectFailedAt(v, 'sha256', 'ran');
+    expect(check(v, 'etcd-healthy')).toMatchObject({ ok: null, detail: 'not run: sha256 failed' });
     expect(v.result.reason).toContain(`the manifest says ${wrongSha}`);
   });
 
