@@ -8,7 +8,7 @@
 # manifest (and, when kube-apiserver is on PATH, what an API server reads from it). prints one
 # CARETAKER_RESULT line. runs through the etcd-restore-verify SSM Command document.
 # needs: bash, coreutils, etcd, etcdctl, etcdutl where the version has it (3.5+), the AWS CLI;
-# optional kube-apiserver + kubectl + openssl.
+# optional: openssl (a faster sha256), kube-apiserver + kubectl + openssl (the API server check).
 # a snapshot that does not verify is exit 0 with verified:false and the first failed check; a
 # non-zero exit means the script could not run (bad parameter, a missing tool). whatever it
 # started is stopped by PID and everything it wrote is removed, on every path.
@@ -109,7 +109,7 @@ cleanup() {
   etcd_pid=''
   stop_pid "$status_pid" 'snapshot status' 0
   status_pid=''
-  stop_pid "$sha_pid" sha256sum 0
+  stop_pid "$sha_pid" 'the sha256 hash' 0
   sha_pid=''
   stop_pid "$manifest_download_pid" 'manifest download' 0
   manifest_download_pid=''
@@ -494,10 +494,13 @@ if ((manifest_status != 0)); then
 fi
 size=$(stat -c %s "$snap_file")
 record_check download true "${size} bytes and the manifest from s3://${bucket}"
-# the page cache still holds the file: hashing it now costs CPU, not I/O
+# the page cache still holds the file: hashing it now costs CPU, not I/O. openssl uses the CPU's
+# SHA instructions where it has them (about 5x less CPU than coreutils' sha256sum here)
+sha_cmd=(sha256sum "$snap_file")
+command -v openssl >/dev/null && sha_cmd=(openssl dgst -sha256 -r "$snap_file")
 now_ms
 sha_started_ms=$NOW_MS
-sha256sum "$snap_file" </dev/null >"$work_dir/sha256" 2>"$work_dir/sha256.err" &
+"${sha_cmd[@]}" </dev/null >"$work_dir/sha256" 2>"$work_dir/sha256.err" &
 sha_pid=$!
 
 # --- manifest: JSON, then field by field --------------------------------------------------------
@@ -635,7 +638,7 @@ check_sha256() {
   file_ended_ms "$work_dir/sha256" "$work_dir/sha256.err"
   local sha_ms=$((ENDED_MS > sha_started_ms ? ENDED_MS - sha_started_ms : 0))
   if ((sha_status != 0)) || [[ ! $sha256 =~ ^[0-9a-f]{64}$ ]]; then
-    record_check sha256 false "sha256sum of the downloaded snapshot failed: $(first_error "$work_dir/sha256.err")" "$sha_ms"
+    record_check sha256 false "${sha_cmd[0]} of the downloaded snapshot failed: $(first_error "$work_dir/sha256.err")" "$sha_ms"
     return 0
   fi
   [[ $sha256 == "$m_sha256" ]] || problems+=("sha256 of the downloaded snapshot is ${sha256}, the manifest says ${m_sha256}")
