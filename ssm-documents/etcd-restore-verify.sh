@@ -75,6 +75,7 @@ apiserver_pid=''
 manifest_download_pid=''
 status_pid=''
 sha_pid=''
+probe_pid=''
 
 # stop_pid <pid> <name> [grace tenths of a second]: SIGTERM, up to 10 s grace (0: SIGKILL at
 # once), then SIGKILL; reaps the child
@@ -112,6 +113,7 @@ cleanup() {
   stop_pid "$sha_pid" 'the sha256 hash' 0
   sha_pid=''
   stop_pid "$manifest_download_pid" 'manifest download' 0
+  stop_pid "$probe_pid" 'version probes' 0
   manifest_download_pid=''
   rm -rf -- "$work_dir"
 }
@@ -442,23 +444,38 @@ finish() {
 # --- which etcd, and which tool: decided once ----------------------------------------------------
 # etcdutl where it exists (3.5+; 3.6 removed `etcdctl snapshot status/restore`), etcdctl only
 # where it does not (3.4). the same tool reads the snapshot status and restores.
-etcd_version=$(version_of "$etcd_bin" --version)
-etcdctl_version=$(version_of etcdctl version)
 if command -v etcdutl >/dev/null; then
   tool=etcdutl
-  tool_version=$(version_of etcdutl version)
   # the bump keeps revisions ahead of what clients (watch caches) saw; marking them compacted
   # makes old watches re-list: what a Kubernetes-safe disaster recovery does
   bump=1000000000
 else
   tool=etcdctl
-  tool_version=$etcdctl_version
 fi
-# --count-only is 3.5+; 3.4 counts by asking for one key and reading the total count
+log "verifying s3://${bucket}/${key} for cluster ${cluster} (execution ${execution_id}) with ${tool}"
+# the versions are asked for while the download runs: each is a process start
+(
+  version_of "$etcd_bin" --version >"$work_dir/version-etcd"
+  version_of etcdctl version >"$work_dir/version-etcdctl"
+  [[ $tool == etcdctl ]] || version_of etcdutl version >"$work_dir/version-etcdutl"
+) </dev/null 2>/dev/null &
+probe_pid=$!
+etcdctl_version=''
 count_flags=(--count-only)
-etcdctl_number=$(version_number "$etcdctl_version") || etcdctl_number=0
-((etcdctl_number >= 3005)) || count_flags=(--keys-only --limit=1)
-log "verifying s3://${bucket}/${key} for cluster ${cluster} (execution ${execution_id}) with etcd ${etcd_version:-of unknown version}, ${tool} ${tool_version:-of unknown version}"
+# read_versions: the probes' answers into etcd_version, etcdctl_version, tool_version, count_flags
+read_versions() {
+  wait "$probe_pid" || true
+  probe_pid=''
+  etcd_version=$(<"$work_dir/version-etcd")
+  etcdctl_version=$(<"$work_dir/version-etcdctl")
+  tool_version=$etcdctl_version
+  [[ $tool == etcdctl ]] || tool_version=$(<"$work_dir/version-etcdutl")
+  # --count-only is 3.5+; 3.4 counts by asking for one key and reading the total count
+  local n
+  n=$(version_number "$etcdctl_version") || n=0
+  ((n >= 3005)) || count_flags=(--keys-only --limit=1)
+  log "etcd ${etcd_version:-of unknown version}, ${tool} ${tool_version:-of unknown version}"
+}
 
 snap_file="$work_dir/snapshot.db"
 manifest_file="$work_dir/manifest.json"
@@ -482,6 +499,7 @@ snapshot_status=0
 manifest_status=0
 wait "$manifest_download_pid" || manifest_status=$?
 manifest_download_pid=''
+read_versions
 if ((snapshot_status != 0)); then
   cat "$work_dir/s3.err" >&2
   record_check download false "cannot download the snapshot s3://${bucket}/${key}: $(first_error "$work_dir/s3.err")"
