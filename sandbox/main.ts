@@ -1,10 +1,11 @@
 /**
- * `npm run sandbox -- [workflow] [--keep] [--keys N] [--value-bytes N]`: brings the local
+ * `npm run sandbox -- [workflow] [options]` (USAGE below): brings the local
  * sandbox up, runs a workflow end to end with progress, prints a report, and stops everything
  * it started (Ctrl-C included). See README "Local sandbox".
  */
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { WORKFLOWS, type WorkflowName } from '../functions/shared/workflows';
 import type { RunEvent, RunResult } from './asl-runner';
 import {
   DEFAULT_ETCD_VERSION,
@@ -18,13 +19,18 @@ import { kubernetesBinaries, missingKubernetesBinaries, type NodeSummary } from 
 import type { CommandRecord } from './local-fleet';
 import type { Sandbox as SandboxType } from './sandbox';
 
-/** what each sandbox command runs, in order: a verification needs a snapshot to verify */
-const WORKFLOWS: Record<string, string[]> = {
-  backup: ['etcd-backup'],
-  'etcd-backup': ['etcd-backup'],
-  'restore-verify': ['etcd-backup', 'restore-verify'],
-};
-const PLANNED = ['patch', 'upgrade'];
+/** what a workflow needs run before it in a fresh sandbox: a verification needs a snapshot to verify */
+const RUN_FIRST: Partial<Record<WorkflowName, WorkflowName[]>> = { 'restore-verify': ['etcd-backup'] };
+
+/** each registry workflow by its CLI verb and by its name → what the sandbox runs, in order */
+const SANDBOX_WORKFLOWS = new Map<string, string[]>(
+  WORKFLOWS.flatMap((w) => {
+    const runs = [...(RUN_FIRST[w.name] ?? []), w.name];
+    return [...new Set([w.cli?.verb ?? w.name, w.name])].map((command) => [command, runs] as const);
+  }),
+);
+const DEFAULT_WORKFLOW = 'backup';
+const COMMANDS = WORKFLOWS.map((w) => w.cli?.verb ?? w.name);
 
 const USAGE = `usage: npm run sandbox -- [workflow] [options]
 
@@ -34,8 +40,12 @@ real Kubernetes control plane on it (KWOK playing the kubelets), S3 (s3rver), Dy
 state machine with the real handlers and prints a report.
 
 workflows:
-  backup            the etcd backup (default)
-  restore-verify    a backup, then its restore verification on a scratch node; prints the RTO
+${WORKFLOWS.map((w) => {
+  const command = w.cli?.verb ?? w.name;
+  const first = RUN_FIRST[w.name];
+  const what = `${first ? `${first.join(', ')} first, then ` : ''}${w.cli?.summary ?? w.summary}`;
+  return `  ${command.padEnd(18)}${what}${command === DEFAULT_WORKFLOW ? ' (default)' : ''}`;
+}).join('\n')}
 
 options:
   --keep            leave everything running after the workflow and print the endpoints;
@@ -314,13 +324,10 @@ export async function runSandbox(argv: string[], io: Io = defaultIo): Promise<nu
     io.out(USAGE);
     return 0;
   }
-  const asked = args.positionals[0] ?? 'backup';
-  const workflows = WORKFLOWS[asked];
+  const asked = args.positionals[0] ?? DEFAULT_WORKFLOW;
+  const workflows = SANDBOX_WORKFLOWS.get(asked);
   if (!workflows) {
-    const why = PLANNED.includes(asked)
-      ? `the ${asked} workflow is not built yet`
-      : `unknown workflow "${asked}"`;
-    io.err(`sandbox: ${why}; available: backup, restore-verify`);
+    io.err(`sandbox: unknown workflow "${asked}"; available: ${COMMANDS.join(', ')}`);
     return 2;
   }
   const number = (name: string, raw: string | undefined, fallback: number, max: number) => {

@@ -1,3 +1,4 @@
+import { WORKFLOWS } from '../../../functions/shared/workflows';
 import { missingTools, runSandbox } from '../../../sandbox/main';
 
 describe('the sandbox preflight', () => {
@@ -24,9 +25,21 @@ describe('the sandbox preflight', () => {
     expect(await runSandbox(['backup', '--keys', '0'], io)).toBe(2);
     expect(await runSandbox(['backup', '--etcd', '3.3'], io)).toBe(2);
     expect(err).toEqual([
-      'sandbox: the patch workflow is not built yet; available: backup, restore-verify',
+      'sandbox: unknown workflow "patch"; available: backup, restore-verify',
       'sandbox: --keys must be a whole number from 1 to 2000000, not "0"',
       'sandbox: --etcd must be one of 3.4, 3.5, 3.6, not "3.3"',
     ]);
+  });
+
+  it('lists every workflow of the registry by its CLI verb in --help', async () => {
+    const out: string[] = [];
+    expect(await runSandbox(['--help'], { out: (l) => out.push(l), err: () => undefined })).toBe(0);
+    const listed = out
+      .join('\n')
+      .split('\n')
+      .filter((l) => /^ {2}\S/.test(l) && !l.trimStart().startsWith('-'))
+      .map((l) => l.trim().split(/\s+/)[0]);
+    expect(listed).toEqual(WORKFLOWS.map((w) => w.cli?.verb ?? w.name));
+    expect(out.join('\n')).toContain('etcd-backup first, then ');
   });
 });
