@@ -1,11 +1,7 @@
 /**
- * Bundle size and module-load time of every Caretaker function, bundled the way CDK's
- * NodejsFunction does it in infra/constructs/caretaker-function.ts.
- *
- * The bundling options are written inline in CaretakerFunction's constructor (not exported), so
- * they are mirrored here in CDK_BUNDLING; keep the two in step (see the note in the report).
- * CDK runs `esbuild --bundle <entry> --target=node22 --platform=node --format=cjs --minify
- * --sourcemap` with no externals (`externalModules: []`: the SDK is bundled).
+ * Bundle size and module-load time of every Caretaker function, bundled by the same call that
+ * CaretakerFunction deploys (bundleLambda in infra/bundling.ts: esbuild, minified, source maps,
+ * node22, CJS, ES module main fields, the SDK inside, its EC2 schemas tree-shaken).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -13,25 +9,16 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { build, type BuildOptions } from 'esbuild';
 import { FUNCTION_NAMES } from '../infra/constructs/caretaker-function';
+import { bundleLambda, LAMBDA_BUILD_OPTIONS, sdkSchemaKeysPlugin } from '../infra/bundling';
 
 export const REPO_ROOT = join(__dirname, '..');
 
 /** targets from the issue */
 export const TARGETS = { maxBytes: 500 * 1024, maxExtraLoadMs: 150 } as const;
 
-/** mirror of CaretakerFunction's `bundling` props: minify, sourceMap, node22, CJS, no externals, ESM main fields */
-export const CDK_BUNDLING = {
-  bundle: true,
-  minify: true,
-  sourcemap: true,
-  platform: 'node',
-  target: 'node22',
-  format: 'cjs',
-  external: [],
-  mainFields: ['module', 'main'],
-} as const satisfies BuildOptions;
+/** what the report says the bundles were built with */
+const BUILD_DESCRIPTION = { ...LAMBDA_BUILD_OPTIONS, plugins: [sdkSchemaKeysPlugin.name] };
 
 export interface BundleFigures {
   name: string;
@@ -41,6 +28,11 @@ export interface BundleFigures {
   bytes: number;
   gzipBytes: number;
   loadMs: { median: number; samples: number[] };
+  /**
+   * the require() alone, timed inside the child: CPU time (user + system) and wall time,
+   * medians. CPU time hardly moves when other jobs share the cores; wall time does.
+   */
+  requireMs: { cpuMedian: number; wallMedian: number; cpuSamples: number[] };
   extraLoadMs: number;
   meetsTarget: { size: boolean; load: boolean; both: boolean };
   topModules: { path: string; bytes: number }[];
@@ -50,7 +42,7 @@ export interface BundleFigures {
 export interface BundlesReport {
   esbuild: string;
   node: string;
-  options: typeof CDK_BUNDLING;
+  options: typeof BUILD_DESCRIPTION;
   targets: typeof TARGETS & { maxKB: number };
   loadRuns: number;
   emptyNodeMs: { median: number; min: number; max: number; runs: number };
@@ -74,11 +66,21 @@ const median = (xs: number[]): number => {
 };
 const round = (n: number, digits = 1) => Number(n.toFixed(digits));
 
+/** in the child: times the require() alone and prints {cpu, wall} in ms */
+const timedRequire = (file: string) =>
+  `const c = process.cpuUsage(), t = process.hrtime.bigint(); require(${JSON.stringify(file)});` +
+  `const u = process.cpuUsage(c); process.stdout.write(JSON.stringify({ cpu: (u.user + u.system) / 1000, wall: Number(process.hrtime.bigint() - t) / 1e6 }))`;
+
 /** wall time of one `node -e <code>` run, in ms */
 function timeNode(code: string): number {
+  return runNode(code).ms;
+}
+
+/** one `node -e <code>` run: its wall time in ms and what it printed */
+function runNode(code: string): { ms: number; stdout: string } {
   const started = process.hrtime.bigint();
   const r = spawnSync(process.execPath, ['-e', code], {
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe'],
     // what a Lambda sees, more or less; the handlers only read their environment when invoked
     env: {
       PATH: process.env.PATH,
@@ -90,7 +92,7 @@ function timeNode(code: string): number {
   });
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
   if (r.status !== 0) throw new Error(`node -e ${code} failed: ${r.stderr?.toString().slice(0, 2000)}`);
-  return ms;
+  return { ms, stdout: r.stdout.toString() };
 }
 
 /** "node_modules/@aws-sdk/client-s3/dist-cjs/index.js" → "@aws-sdk/client-s3"; own code → "(caretaker)" */
@@ -130,15 +132,7 @@ export async function runBundlesBench(
       const outfile = join(out, name, 'index.js');
       let result;
       try {
-        result = await build({
-          ...CDK_BUNDLING,
-          external: [...CDK_BUNDLING.external],
-          entryPoints: [entry],
-          outfile,
-          absWorkingDir: REPO_ROOT,
-          metafile: true,
-          logLevel: 'silent',
-        });
+        result = await bundleLambda(REPO_ROOT, name, join(out, name), { logLevel: 'silent' });
       } catch (e) {
         // another change may be half-written: report it and go on with the rest
         skipped.push({
@@ -160,7 +154,7 @@ export async function runBundlesBench(
         byPackage.set(p, agg);
       }
 
-      const requireCode = `require(${JSON.stringify(outfile)})`;
+      const requireCode = timedRequire(outfile);
       try {
         timeNode(requireCode); // warm-up: page cache, not measured
       } catch (e) {
@@ -168,10 +162,13 @@ export async function runBundlesBench(
         continue;
       }
       const samples: number[] = [];
+      const inside: { cpu: number; wall: number }[] = [];
       for (let i = 0; i < runs; i++) {
         // interleaved with the empty baseline so drift on a busy machine hits both alike
         emptySamples.push(timeNode(''));
-        samples.push(timeNode(requireCode));
+        const run = runNode(requireCode);
+        samples.push(run.ms);
+        inside.push(JSON.parse(run.stdout) as { cpu: number; wall: number });
       }
       const figures: BundleFigures = {
         name,
@@ -180,6 +177,11 @@ export async function runBundlesBench(
         bytes: code.length,
         gzipBytes: gzipSync(code, { level: 9 }).length,
         loadMs: { median: round(median(samples)), samples: samples.map((s) => round(s)) },
+        requireMs: {
+          cpuMedian: round(median(inside.map((x) => x.cpu))),
+          wallMedian: round(median(inside.map((x) => x.wall))),
+          cpuSamples: inside.map((x) => round(x.cpu)),
+        },
         extraLoadMs: 0, // filled in once every empty sample is in
         meetsTarget: { size: code.length <= TARGETS.maxBytes, load: false, both: false },
         topModules: modules
@@ -192,7 +194,9 @@ export async function runBundlesBench(
           .slice(0, 5),
       };
       functions.push(figures);
-      log(`bundles: ${name} ${(code.length / 1024).toFixed(0)} KB, load ${figures.loadMs.median} ms`);
+      log(
+        `bundles: ${name} ${(code.length / 1024).toFixed(0)} KB, load ${figures.loadMs.median} ms (require: ${figures.requireMs.cpuMedian} ms CPU)`,
+      );
     }
   } finally {
     await rm(out, { recursive: true, force: true });
@@ -212,7 +216,7 @@ export async function runBundlesBench(
       JSON.parse(readFileSync(require.resolve('esbuild/package.json'), 'utf8')) as { version: string }
     ).version,
     node: process.version,
-    options: CDK_BUNDLING,
+    options: BUILD_DESCRIPTION,
     targets: { ...TARGETS, maxKB: TARGETS.maxBytes / 1024 },
     loadRuns: runs,
     emptyNodeMs: {

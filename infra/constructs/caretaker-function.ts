@@ -1,9 +1,9 @@
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { AssetHashType, DockerImage, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -53,12 +53,12 @@ export interface CaretakerFunctionProps {
 }
 
 /**
- * One Caretaker Lambda: functions/<name>/handler.ts bundled with the SDK inside, ARM, Node 22,
- * X-Ray, its own log group and its own role (no AWSLambdaBasicExecutionRole: the role may
- * write to this function's log group only).
+ * One Caretaker Lambda: functions/<name>/handler.ts bundled with the SDK inside (infra/bundling.ts),
+ * ARM, Node 22, X-Ray, its own log group and its own role (no AWSLambdaBasicExecutionRole: the
+ * role may write to this function's log group only).
  */
 export class CaretakerFunction extends Construct {
-  readonly fn: NodejsFunction;
+  readonly fn: lambda.Function;
   readonly role: iam.Role;
 
   constructor(scope: Construct, id: string, props: CaretakerFunctionProps) {
@@ -74,11 +74,9 @@ export class CaretakerFunction extends Construct {
     });
     logGroup.grantWrite(this.role);
 
-    this.fn = new NodejsFunction(this, 'Function', {
-      entry: join(props.projectRoot, 'functions', props.name, 'handler.ts'),
-      handler: 'handler',
-      projectRoot: props.projectRoot,
-      depsLockFilePath: join(props.projectRoot, 'package-lock.json'),
+    this.fn = new lambda.Function(this, 'Function', {
+      code: bundledCode(props.projectRoot, props.name),
+      handler: 'index.handler',
       runtime: lambda.Runtime.NODEJS_22_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.memorySize ?? 256,
@@ -87,17 +85,6 @@ export class CaretakerFunction extends Construct {
       role: this.role,
       logGroup,
       description: `Caretaker ${props.name}`,
-      bundling: {
-        minify: true,
-        sourceMap: true,
-        target: 'node22',
-        format: OutputFormat.CJS,
-        // bundle the SDK: each function carries only the clients it imports, at pinned versions
-        externalModules: [],
-        // prefer the packages' ES module builds: esbuild tree-shakes those (the SDK's CJS builds
-        // it cannot), which halves most bundles (bench/bundles.ts measures it)
-        mainFields: ['module', 'main'],
-      },
       environment: {
         POWERTOOLS_SERVICE_NAME: `caretaker-${props.name}`,
         POWERTOOLS_METRICS_NAMESPACE: 'Caretaker',
@@ -148,4 +135,31 @@ export class CaretakerFunction extends Construct {
     });
     return queue;
   }
+}
+
+/**
+ * functions/<name>/handler.ts bundled by infra/bundling.ts (the SDK inside: each function
+ * carries only the clients it imports, at the locked versions), in a child process because
+ * CDK's local bundling is synchronous; the asset hash is the bundle's. The Docker image is
+ * never used: a failed bundle throws instead of falling back to Docker.
+ */
+function bundledCode(projectRoot: string, name: FunctionName): lambda.Code {
+  return lambda.Code.fromAsset(join(projectRoot, 'functions', name), {
+    assetHashType: AssetHashType.OUTPUT,
+    bundling: {
+      image: DockerImage.fromRegistry('public.ecr.aws/sam/build-nodejs22.x'),
+      local: {
+        tryBundle(outputDir: string): boolean {
+          const script = join(projectRoot, 'infra', 'bundling.ts');
+          const r = spawnSync(process.execPath, ['--import', 'tsx', script, projectRoot, name, outputDir], {
+            cwd: projectRoot,
+            stdio: ['ignore', 'inherit', 'pipe'],
+            encoding: 'utf8',
+          });
+          if (r.status !== 0) throw new Error(`bundling functions/${name} failed: ${r.stderr || r.error}`);
+          return true;
+        },
+      },
+    },
+  });
 }
