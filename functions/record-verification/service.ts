@@ -44,6 +44,8 @@ export async function recordVerification(
     totalKeys: input.verification.totalKeys,
     restoreSeconds: input.verification.restoreSeconds,
     etcdVersion: input.verification.etcdVersion,
+    restoreTool: input.verification.restoreTool ?? null,
+    revisionBump: input.verification.revisionBump,
     snapshotAgeSeconds: ageSeconds,
     verifiedAt: now.toISOString(),
     verifiedBy: input.executionId,

@@ -135,5 +135,9 @@ export const verificationResult = z.object({
   totalKeys: z.number().int().nonnegative().optional(),
   restoreSeconds: z.number().nonnegative().optional(),
   etcdVersion: z.string().optional(),
+  /** the tool that read and restored the snapshot (null: the run stopped before choosing one) */
+  restoreTool: z.object({ name: z.string(), version: z.string() }).nullable().optional(),
+  /** `--bump-revision` of the restore (etcdutl: 1000000000; etcdctl on 3.4: 0) */
+  revisionBump: z.number().int().nonnegative().optional(),
 });
 export type VerificationResult = z.infer<typeof verificationResult>;

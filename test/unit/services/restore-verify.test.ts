@@ -253,7 +253,7 @@ describe('checkScratchReady', () => {
 });
 
 describe('recordVerification', () => {
-  it('tags the snapshot verified, keeps its other tags, writes the report and the RTO metric', async () => {
+  it('tags the snapshot verified, keeps its other tags, writes the report (with the restore tool) and the RTO metric', async () => {
     const store = memoryStore({ [KEY]: { body: 'x', tags: { team: 'platform' } } });
     const metrics = recordingMetrics();
     const out = await recordVerification(
@@ -281,6 +281,9 @@ describe('recordVerification', () => {
       restoreSeconds: 2.4,
       snapshotAgeSeconds: 3600,
       verifiedBy: 'exec-1',
+      etcdVersion: '3.4.23',
+      restoreTool: { name: 'etcdctl', version: '3.4.23' },
+      revisionBump: 0,
     });
     expect(metrics.records).toEqual([
       [
