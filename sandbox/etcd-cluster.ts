@@ -1,5 +1,5 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { etcdBinaries, type EtcdBinaries } from './etcd-versions';
 import type { EtcdPki } from './pki';
+import { isAlive as isRunning, logTail, stopProcess } from './processes';
 
 const execFileAsync = promisify(execFile);
 
@@ -177,42 +178,6 @@ function spawnEtcd(bin: string, args: readonly string[], logFile: string): Track
     else child.once('exit', () => resolve());
   });
   return { child, pid: child.pid, exited, logFile };
-}
-
-function isRunning(proc: TrackedProcess): boolean {
-  return proc.child.exitCode === null && proc.child.signalCode === null;
-}
-
-/** SIGTERM by PID, SIGKILL after `graceMs` (0: SIGKILL at once); resolves once the process has exited */
-async function stopProcess(proc: TrackedProcess, graceMs = 5000): Promise<void> {
-  if (!isRunning(proc)) return;
-  try {
-    process.kill(proc.pid, graceMs > 0 ? 'SIGTERM' : 'SIGKILL');
-  } catch {
-    return; // already gone
-  }
-  let timer: NodeJS.Timeout | undefined;
-  const killed = new Promise<void>((resolve) => {
-    timer = setTimeout(() => {
-      try {
-        process.kill(proc.pid, 'SIGKILL');
-      } catch {
-        // exited meanwhile
-      }
-      resolve();
-    }, graceMs);
-  });
-  await Promise.race([proc.exited, killed]);
-  clearTimeout(timer);
-  await proc.exited;
-}
-
-function logTail(file: string, lines = 15): string {
-  try {
-    return readFileSync(file, 'utf8').trim().split('\n').slice(-lines).join('\n');
-  } catch {
-    return '(no log)';
-  }
 }
 
 /** polls until `client` is healthy; fails fast with the log tail if a process dies */

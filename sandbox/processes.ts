@@ -36,12 +36,15 @@ export function startProcess(
   return { name, child, pid: child.pid, logFile, exited };
 }
 
-export function isAlive(proc: ServerProcess): boolean {
+/** what stopping and watching a process needs: any process this repository spawned and tracks */
+export type RunningProcess = Pick<ServerProcess, 'child' | 'pid' | 'exited'>;
+
+export function isAlive(proc: RunningProcess): boolean {
   return proc.child.exitCode === null && proc.child.signalCode === null;
 }
 
 /** SIGTERM by PID, SIGKILL after `graceMs` (0: SIGKILL at once); resolves once it has exited */
-export async function stopProcess(proc: ServerProcess, graceMs = 5000): Promise<void> {
+export async function stopProcess(proc: RunningProcess, graceMs = 5000): Promise<void> {
   if (!isAlive(proc)) return;
   try {
     process.kill(proc.pid, graceMs > 0 ? 'SIGTERM' : 'SIGKILL');
