@@ -50,9 +50,18 @@ export class UploadMismatchError extends CaretakerError {
   override readonly name = 'UploadMismatchError';
 }
 
-/** The scratch instance is not (yet) reachable through SSM; the state machine retries, then gives up. */
+/**
+ * The scratch instance did not come Online in SSM before restore-verify's deadline. Raised by the
+ * state machine when check-scratch-ready reports the deadline passed (a not-ready check is an
+ * answer, not an error).
+ */
 export class ScratchNotReadyError extends CaretakerError {
   override readonly name = 'ScratchNotReadyError';
+}
+
+/** The scratch instance is gone (terminated, stopping or stopped) before it was ready: it never will be. */
+export class ScratchGoneError extends CaretakerError {
+  override readonly name = 'ScratchGoneError';
 }
 
 /**
@@ -97,6 +106,7 @@ export const ERROR_CLASSES = [
   UploadMismatchError,
   TransientError,
   ScratchNotReadyError,
+  ScratchGoneError,
   VerificationFailedError,
   NotForThisKindError,
   LeaseLostError,

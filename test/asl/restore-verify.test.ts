@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CommandFailedError, ScratchNotReadyError, TransientError } from '../../functions/shared/errors';
-import { REPO_ROOT, runWorkflow, type Fake, type Json } from '../../sandbox/asl-runner';
+import { SCRATCH_READY_CHECK_SECONDS } from '../../functions/shared/domain/scratch';
+import { CommandFailedError, ScratchGoneError, TransientError } from '../../functions/shared/errors';
+import { readWorkflow, REPO_ROOT, runWorkflow, type Fake, type Json } from '../../sandbox/asl-runner';
 import { obj, OutcomeRecorder } from './fakes';
 
 const verified = JSON.parse(
@@ -24,7 +25,7 @@ function world(fakes: Record<string, Fake> = {}) {
       ageSeconds: 60,
     }),
     'launch-scratch': () => ({ instanceId: SCRATCH, expiresAt: '2026-11-25T08:00:00Z' }),
-    'check-scratch-ready': () => ({ ready: true }),
+    'check-scratch-ready': () => ({ ready: true, deadlineExpired: false, checks: 1, reason: '' }),
     'send-command': () => verified,
     'record-verification': (payload) => {
       const v = obj(obj(payload)['verification'] as Json);
@@ -113,22 +114,84 @@ describe('restore-verify workflow', () => {
     ]);
   });
 
-  it('fails when the scratch instance never reaches SSM, leaving the snapshot untagged and terminating the instance', async () => {
+  it('waits and checks again until the scratch instance reaches SSM, counting the checks in the state', async () => {
     const w = world({
-      'check-scratch-ready': () => {
-        throw new ScratchNotReadyError('not Online');
+      'check-scratch-ready': (payload) => {
+        const checks = Number(obj(payload)['checks']) + 1;
+        return {
+          ready: checks === 3,
+          deadlineExpired: false,
+          checks,
+          reason: checks === 3 ? '' : 'not Online yet',
+        };
+      },
+    });
+    const result = await w.run();
+
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.inputsTo('check-scratch-ready')).toEqual(
+      [0, 1, 2].map((checks) => ({ cluster: 'prod-eu', instanceId: SCRATCH, checks })),
+    );
+    expect(result.states.filter((s) => s === 'Give the scratch instance time to boot')).toHaveLength(3);
+    expect(result.callsTo('send-command')).toHaveLength(1);
+    expect(w.terminated).toEqual([SCRATCH]);
+  });
+
+  it('fails with ScratchNotReadyError when the deadline passes, leaving the snapshot untagged and terminating the instance', async () => {
+    const w = world({
+      // as check-scratch-ready answers: the 60th check that is not ready says the deadline passed
+      'check-scratch-ready': (payload) => {
+        const checks = Number(obj(payload)['checks']) + 1;
+        return {
+          ready: false,
+          deadlineExpired: checks >= 60,
+          checks,
+          reason: `not Online after ${checks} check(s)`,
+        };
       },
     });
     const result = await w.run();
 
     expect(result.status).toBe('FAILED');
-    expect(result.error?.Error).toBe('ScratchNotReadyError');
-    // the first try and 30 retries
-    expect(result.callsTo('check-scratch-ready')).toHaveLength(31);
+    expect(result.error).toEqual({ Error: 'ScratchNotReadyError', Cause: 'not Online after 60 check(s)' });
+    expect(result.callsTo('check-scratch-ready')).toHaveLength(60);
     expect(result.callsTo('send-command')).toEqual([]);
     expect(w.tags.has(KEY)).toBe(false);
     expect(w.terminated).toEqual([SCRATCH]);
-    expect(result.inputsTo('publish-outcome')).toEqual([expect.objectContaining({ outcome: 'Failed' })]);
+    expect(result.inputsTo('publish-outcome')).toEqual([
+      expect.objectContaining({
+        outcome: 'Failed',
+        error: { Error: 'ScratchNotReadyError', Cause: 'not Online after 60 check(s)' },
+      }),
+    ]);
+  });
+
+  it('fails at once with ScratchGoneError when the scratch instance is terminated before it is ready, and still terminates it', async () => {
+    const w = world({
+      'check-scratch-ready': () => {
+        throw new ScratchGoneError('scratch instance is terminated');
+      },
+    });
+    const result = await w.run();
+
+    expect(result.status).toBe('FAILED');
+    expect(result.error?.Error).toBe('ScratchGoneError');
+    expect(result.callsTo('check-scratch-ready')).toHaveLength(1);
+    expect(result.callsTo('send-command')).toEqual([]);
+    expect(w.terminated).toEqual([SCRATCH]);
+  });
+
+  it('waits with a Wait state and a Choice, never by retrying a not-ready error', () => {
+    const machine = readWorkflow('restore-verify');
+    const check = machine.States['Check whether the scratch instance reached SSM']!;
+
+    expect(machine.States['Wait until the scratch instance reaches SSM']).toBeUndefined();
+    expect(check.Retry!.flatMap((r) => r.ErrorEquals)).not.toContain('ScratchNotReadyError');
+    expect(machine.States['Give the scratch instance time to boot']).toMatchObject({
+      Type: 'Wait',
+      Seconds: SCRATCH_READY_CHECK_SECONDS,
+    });
+    expect(machine.States['Is the scratch instance ready?']!.Type).toBe('Choice');
   });
 
   it.each([

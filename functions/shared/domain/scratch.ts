@@ -1,6 +1,14 @@
 import { createHash } from 'node:crypto';
 import { CLUSTER_TAG, EXPIRES_TAG, ROLE_TAG, SCRATCH_ROLE } from './config';
 
+/**
+ * How long restore-verify waits for a new scratch instance to come Online in SSM: it checks this
+ * many times, SCRATCH_READY_CHECK_SECONDS apart (the Wait state in restore-verify.asl.json), about
+ * 15 minutes in all; the count travels in the execution's state.
+ */
+export const SCRATCH_READY_MAX_CHECKS = 60;
+export const SCRATCH_READY_CHECK_SECONDS = 15;
+
 /** the tags that make an instance one of the cluster's scratch instances */
 export function scratchTags(cluster: string): Record<string, string> {
   return { [CLUSTER_TAG]: cluster, [ROLE_TAG]: SCRATCH_ROLE };

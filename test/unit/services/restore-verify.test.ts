@@ -4,13 +4,13 @@ import { checkScratchReady } from '../../../functions/check-scratch-ready/servic
 import { sendCommand } from '../../../functions/send-command/service';
 import { launchScratch } from '../../../functions/launch-scratch/service';
 import { executionName } from '../../../functions/shared/domain/execution-name';
-import { scratchClientToken } from '../../../functions/shared/domain/scratch';
+import { SCRATCH_READY_MAX_CHECKS, scratchClientToken } from '../../../functions/shared/domain/scratch';
 import { pickSnapshot } from '../../../functions/pick-snapshot/service';
 import { recordVerification } from '../../../functions/record-verification/service';
 import { reapScratch, terminateScratch } from '../../../functions/terminate-scratch/service';
 import { parseConfig } from '../../../functions/shared/domain/config';
 import { verificationResult } from '../../../functions/shared/domain/schemas';
-import { InvalidInputError, ScratchNotReadyError } from '../../../functions/shared/errors';
+import { InvalidInputError, ScratchGoneError } from '../../../functions/shared/errors';
 import type { ScratchFleet, ScratchInstance, ScratchLaunch } from '../../../functions/shared/ports';
 import {
   fakeRunner,
@@ -231,24 +231,76 @@ describe('launchScratch', () => {
 });
 
 describe('checkScratchReady', () => {
-  it('is ready when the instance is online with the scratch tags', async () => {
-    const inventory = staticInventory([{ instanceId: 'i-0badc0ffee0000001' }]);
+  const ID = 'i-0badc0ffee0000001';
+  const scratch = (state: string) => memoryFleet([{ instanceId: ID, state, tags: {} }]);
+
+  it('is ready when the instance is online with the scratch tags, and counts the check', async () => {
+    const inventory = staticInventory([{ instanceId: ID }]);
     await expect(
-      checkScratchReady({ cluster: 'lab', instanceId: 'i-0badc0ffee0000001' }, { inventory }),
-    ).resolves.toEqual({ ready: true });
+      checkScratchReady(
+        { cluster: 'lab', instanceId: ID, checks: 4 },
+        { inventory, fleet: scratch('running') },
+      ),
+    ).resolves.toEqual({ ready: true, deadlineExpired: false, checks: 5, reason: '' });
     expect(inventory.findManagedInstances).toHaveBeenCalledWith({
       'caretaker:cluster': 'lab',
       'caretaker:role': 'scratch',
     });
   });
 
-  it('fails with ScratchNotReadyError while it is not online', async () => {
+  it('answers not ready, without throwing, while it is not online before the deadline', async () => {
+    const out = await checkScratchReady(
+      { cluster: 'lab', instanceId: ID },
+      { inventory: staticInventory([]), fleet: scratch('pending') },
+    );
+
+    expect(out).toEqual({
+      ready: false,
+      deadlineExpired: false,
+      checks: 1,
+      reason: expect.stringContaining('pending but not Online in SSM after 1 check'),
+    });
+  });
+
+  it(`says the deadline passed on the ${SCRATCH_READY_MAX_CHECKS}th check that is not ready`, async () => {
+    const check = (checks: number) =>
+      checkScratchReady(
+        { cluster: 'lab', instanceId: ID, checks },
+        { inventory: staticInventory([]), fleet: scratch('running') },
+      );
+
+    await expect(check(SCRATCH_READY_MAX_CHECKS - 2)).resolves.toMatchObject({ deadlineExpired: false });
+    await expect(check(SCRATCH_READY_MAX_CHECKS - 1)).resolves.toMatchObject({
+      ready: false,
+      deadlineExpired: true,
+      checks: SCRATCH_READY_MAX_CHECKS,
+    });
+  });
+
+  it('is not ready, not gone, when EC2 does not list a new instance on the first check', async () => {
     await expect(
       checkScratchReady(
-        { cluster: 'lab', instanceId: 'i-0badc0ffee0000001' },
-        { inventory: staticInventory([]) },
+        { cluster: 'lab', instanceId: ID },
+        { inventory: staticInventory([]), fleet: memoryFleet() },
       ),
-    ).rejects.toThrow(ScratchNotReadyError);
+    ).resolves.toMatchObject({
+      ready: false,
+      deadlineExpired: false,
+      reason: expect.stringContaining('not listed yet'),
+    });
+  });
+
+  it.each([
+    ['is stopped', scratch('stopped'), 0],
+    ['is stopping', scratch('stopping'), 3],
+    ['is no longer listed (terminated)', memoryFleet(), 1],
+  ])('fails with ScratchGoneError when the instance %s', async (_what, fleet, checks) => {
+    await expect(
+      checkScratchReady(
+        { cluster: 'lab', instanceId: ID, checks },
+        { inventory: staticInventory([]), fleet },
+      ),
+    ).rejects.toThrow(ScratchGoneError);
   });
 });
 
