@@ -142,8 +142,9 @@ export class LocalCommandRunner implements CommandRunner {
     if (!node || node.state !== 'running' || !node.registered)
       throw new InvalidInstanceIdError(`instance ${req.instanceId} is not a running, SSM-managed node`);
     const parameters: Record<string, string> = {};
+    const nodeDefaults = node.parameterDefaults;
     for (const [name, p] of Object.entries(doc.parameters)) {
-      const value = req.parameters[name] ?? p.default;
+      const value = req.parameters[name] ?? nodeDefaults[name] ?? p.default;
       if (value === undefined)
         throw new InvalidParametersError(`${req.documentName}: parameter ${name} is required`);
       if (!new RegExp(p.allowedPattern).test(value)) {

@@ -37,6 +37,12 @@ export interface LocalNode {
   role?: NodeRole;
   /** the Kubernetes Node object's name, default `name` */
   kubernetesNodeName?: string;
+  /**
+   * document parameters this node takes when SendCommand leaves them out, before the document's
+   * defaults: a sandbox liberty (SSM has none) so two scratch nodes on one machine do not share
+   * the restore-verify ports
+   */
+  parameterDefaults?: Record<string, string>;
 }
 
 /** one half of a reboot: `down` when the node goes offline, `up` when SSM reports it Online again */
@@ -119,6 +125,11 @@ export class FleetNode {
   /** what Inventory and SendCommand ask: running, registered, and SSM sees it Online */
   get online(): boolean {
     return this.state === 'running' && this.registered && this.pingStatus === 'Online';
+  }
+
+  /** document parameters this node takes when SendCommand leaves them out (LocalNode.parameterDefaults) */
+  get parameterDefaults(): Record<string, string> {
+    return { ...this.spec.parameterDefaults };
   }
 
   /** the environment a command's script runs with on this node */

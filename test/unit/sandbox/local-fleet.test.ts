@@ -1,4 +1,5 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CommandRequest } from '../../../functions/shared/ports';
@@ -429,5 +430,114 @@ describe('the local fleet: nodes for Kubernetes', () => {
     expect(cp.bootIdFile).not.toBe(worker.bootIdFile);
     expect(bootIdOnDisk(fleet, CP)).toBe(cp.bootId);
     expect(cp.bootId).not.toBe(worker.bootId);
+  });
+});
+
+describe('the local fleet: restore-verify ports on scratch nodes', () => {
+  /** a document with etcd-restore-verify's port parameters and their real defaults */
+  const PORTS_DOCUMENT = `schemaVersion: '2.2'
+description: the restore ports a scratch node gets
+parameters:
+  ClientPort:
+    type: String
+    default: '23790'
+    allowedPattern: '^[0-9]{1,5}$'
+    interpolationType: ENV_VAR
+  PeerPort:
+    type: String
+    default: '23800'
+    allowedPattern: '^[0-9]{1,5}$'
+    interpolationType: ENV_VAR
+mainSteps:
+  - action: aws:runShellScript
+    name: ports
+    inputs:
+      timeoutSeconds: 20
+      runCommand:
+        - '# replaced with restore-ports.sh'
+`;
+  const PORTS_SCRIPT = `#!/bin/sh
+echo "CARETAKER_RESULT {\\"client\\":\\"$SSM_ClientPort\\",\\"peer\\":\\"$SSM_PeerPort\\"}"
+`;
+
+  beforeAll(() => {
+    writeFileSync(join(documentsDir, 'restore-ports.yaml'), PORTS_DOCUMENT);
+    writeFileSync(join(documentsDir, 'restore-ports.sh'), PORTS_SCRIPT);
+  });
+
+  const portsRequest = (instanceId: string, parameters: Record<string, string> = {}): CommandRequest => ({
+    documentName: 'restore-ports',
+    instanceId,
+    parameters,
+    deliveryTimeoutSeconds: 600,
+    comment: 'caretaker test',
+  });
+
+  const launchScratch = (fleet: LocalFleet, token: string) =>
+    fleet.launch({
+      cluster: 'sandbox',
+      launchTemplate: 'sandbox-scratch',
+      launchTemplateVersion: '$Default',
+      tags: { 'caretaker:role': 'scratch', 'caretaker:cluster': 'sandbox', Name: 'scratch' },
+      clientToken: token,
+    });
+
+  /** whether the port can be listened on at 127.0.0.1 right now */
+  const isFree = (port: number) =>
+    new Promise<boolean>((resolve) => {
+      const server = createServer();
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+    });
+
+  it('gives each scratch node, in every fleet of the process, its own free ClientPort, PeerPort and PeerPort+1 instead of the document defaults', async () => {
+    // Arrange: two sandboxes at once
+    const one = makeFleet().fleet;
+    const two = makeFleet().fleet;
+    const scratch = [
+      { fleet: one, ...(await launchScratch(one, 'token-a')) },
+      { fleet: one, ...(await launchScratch(one, 'token-b')) },
+      { fleet: two, ...(await launchScratch(two, 'token-a')) },
+    ];
+
+    // Act
+    for (const s of scratch) await s.fleet.send(portsRequest(s.instanceId));
+    await Promise.all([one.settle(), two.settle()]);
+
+    // Assert
+    const ports = [...one.commands, ...two.commands].map((c) => ({
+      client: Number(c.parameters.ClientPort),
+      peer: Number(c.parameters.PeerPort),
+    }));
+    const all = ports.flatMap((p) => [p.client, p.peer, p.peer + 1]);
+    expect(ports).toHaveLength(3);
+    expect(all).not.toContain(23790);
+    expect(all).not.toContain(23800);
+    expect(new Set(all).size).toBe(all.length);
+    for (const port of all) expect(await isFree(port)).toBe(true);
+  });
+
+  it('keeps ports SendCommand names, and the document defaults on nodes that are not scratch', async () => {
+    // Arrange
+    const { fleet } = makeFleet();
+    const { instanceId } = await launchScratch(fleet, 'token-c');
+
+    // Act
+    await fleet.send(portsRequest(instanceId, { ClientPort: '24000', PeerPort: '24010' }));
+    await fleet.send(portsRequest(CP));
+    await fleet.settle();
+
+    // Assert
+    expect(fleet.commands.map((c) => c.parameters)).toEqual([
+      { ClientPort: '24000', PeerPort: '24010' },
+      { ClientPort: '23790', PeerPort: '23800' },
+    ]);
+  });
+
+  it('plays the port parameters etcd-restore-verify really declares', () => {
+    const document = readFileSync(join(__dirname, '../../../ssm-documents/etcd-restore-verify.yaml'), 'utf8');
+
+    expect(document).toMatch(/^ {2}ClientPort:$/m);
+    expect(document).toMatch(/^ {2}PeerPort:$/m);
   });
 });
