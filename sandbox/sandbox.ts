@@ -12,6 +12,7 @@ import type { Context } from 'aws-lambda';
 import { dynamoCommandTokenStore } from '../functions/shared/adapters/aws/dynamo-command-token-store';
 import { dynamoLockStore } from '../functions/shared/adapters/aws/dynamo-lock-store';
 import { s3SnapshotStore } from '../functions/shared/adapters/aws/s3-snapshot-store';
+import { COMMAND_NAMES } from '../functions/shared/domain/commands';
 import { parseConfig, type ClusterConfig } from '../functions/shared/domain/config';
 import type { Clock } from '../functions/shared/ports';
 import { runWorkflow, type Fake, type Json, type RunEvent, type RunResult } from './asl-runner';
@@ -251,12 +252,8 @@ export class Sandbox {
     });
     const fleet = this.fleet;
     if (options.kubernetes) await this.startKubernetes(started);
-    // the fleet runs documents by their logical names
-    const documents = {
-      'etcd-status': 'etcd-status',
-      'etcd-snapshot': 'etcd-snapshot',
-      'etcd-restore-verify': 'etcd-restore-verify',
-    };
+    // the fleet runs documents by their logical names: every command of the catalog
+    const documents = Object.fromEntries(COMMAND_NAMES.map((name) => [name, name]));
     // every function a registry workflow names, each given the ports it asks for by name
     this.handlers = sandboxHandlers({
       clusters,
