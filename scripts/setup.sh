@@ -31,5 +31,6 @@ fi
 
 # etcd 3.5 and 3.6 and the Kubernetes control plane (kube-apiserver, kube-controller-manager,
 # kube-scheduler, kubectl) and KWOK for the tests and the sandbox: a cold build takes minutes
-# (Kubernetes about 20 on 2 cores), later runs find the cache and return at once
+# (about 11 in all on a quiet 2-core machine, Kubernetes 7.5 of them), later runs find the cache
+# and return at once
 bash tools/build.sh etcd-3.5 etcd-3.6 kubernetes kwok
