@@ -11,10 +11,30 @@ export const ROOT = join(__dirname, '..', '..');
 /** every document in ssm-documents/, in the order infra deploys them (sorted by file name) */
 export const DOCUMENT_NAMES = loadCommandDocuments(join(ROOT, 'ssm-documents')).map((d) => d.name);
 
+/** `etcd-snapshot` → `EtcdSnapshot`, as CDK forms logical ids */
+export const pascal = (name: string) =>
+  name.replace(/(^|-)([a-z0-9])/g, (_m, _dash: string, c: string) => c.toUpperCase());
+
 /** matches `{ Ref: <the CfnDocument of name> }` (logical ids are PascalCase of the name) */
 export function documentRef(name: string): Record<string, unknown> {
-  const pascal = name.replace(/(^|-)([a-z0-9])/g, (_m, _dash: string, c: string) => c.toUpperCase());
-  return { Ref: Match.stringLikeRegexp(`Documents${pascal}[0-9A-F]{8}$`) };
+  return { Ref: Match.stringLikeRegexp(`Documents${pascal(name)}[0-9A-F]{8}$`) };
+}
+
+/** one statement of a synthesized IAM policy document */
+export interface Statement {
+  Sid?: string;
+  Effect: 'Allow' | 'Deny';
+  Principal?: unknown;
+  Action: string | string[];
+  Resource?: unknown;
+  Condition?: Record<string, Record<string, unknown>>;
+}
+
+/** every statement of the inline policies attached to roles whose logical id matches */
+export function roleStatements(template: Template, role: RegExp): Statement[] {
+  return Object.values(template.findResources('AWS::IAM::Policy'))
+    .filter((p) => (p.Properties.Roles as { Ref: string }[]).some((r) => role.test(r.Ref)))
+    .flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[]);
 }
 
 /**

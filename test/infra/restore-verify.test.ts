@@ -2,16 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { placeholdersIn } from '../../infra/definition-substitutions';
-import { buildStacks, DOCUMENT_NAMES, ROOT, templateFor } from './build';
-
-type Statement = { Sid?: string; Action: string | string[]; Resource: unknown; Condition?: unknown };
-
-/** every statement of every inline policy attached to a role whose logical id matches */
-function statementsOf(template: Template, role: RegExp): Statement[] {
-  return Object.values(template.findResources('AWS::IAM::Policy'))
-    .filter((p) => (p.Properties.Roles as { Ref: string }[]).some((r) => role.test(r.Ref)))
-    .flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[]);
-}
+import { buildStacks, DOCUMENT_NAMES, ROOT, roleStatements, templateFor, type Statement } from './build';
 
 function allStatements(template: Template): Statement[] {
   return [
@@ -168,7 +159,7 @@ describe('the restore-verify workflow', () => {
 
   describe('scratch instances', () => {
     it('launches only instances the request tags caretaker:role=scratch of a verifiable cluster', () => {
-      const launch = statementsOf(eu, /^RestoreVerifyLaunchScratchRole/);
+      const launch = roleStatements(eu, /^RestoreVerifyLaunchScratchRole/);
       expect(launch).toContainEqual({
         Sid: 'LaunchOnlyTaggedScratchInstances',
         Effect: 'Allow',
@@ -191,7 +182,7 @@ describe('the restore-verify workflow', () => {
     });
 
     it('launches from the configured launch template only, and the resources it names', () => {
-      const launch = statementsOf(eu, /^RestoreVerifyLaunchScratchRole/);
+      const launch = roleStatements(eu, /^RestoreVerifyLaunchScratchRole/);
       expect(launch).toContainEqual(
         expect.objectContaining({
           Action: 'ec2:RunInstances',
@@ -211,7 +202,7 @@ describe('the restore-verify workflow', () => {
     });
 
     it('tags only while launching', () => {
-      expect(statementsOf(eu, /^RestoreVerifyLaunchScratchRole/)).toContainEqual({
+      expect(roleStatements(eu, /^RestoreVerifyLaunchScratchRole/)).toContainEqual({
         Sid: 'TagOnlyWhileLaunching',
         Effect: 'Allow',
         Action: 'ec2:CreateTags',
@@ -221,7 +212,7 @@ describe('the restore-verify workflow', () => {
     });
 
     it('passes the configured scratch instance role to EC2 only', () => {
-      expect(statementsOf(eu, /^RestoreVerifyLaunchScratchRole/)).toContainEqual({
+      expect(roleStatements(eu, /^RestoreVerifyLaunchScratchRole/)).toContainEqual({
         Sid: 'PassOnlyTheScratchInstanceRoleToEc2',
         Effect: 'Allow',
         Action: 'iam:PassRole',
@@ -242,7 +233,7 @@ describe('the restore-verify workflow', () => {
     });
 
     it.each(['TerminateScratch', 'ReapScratch'])('%s terminates only instances tagged scratch', (fn) => {
-      expect(statementsOf(eu, new RegExp(`^RestoreVerify${fn}Role`))).toContainEqual({
+      expect(roleStatements(eu, new RegExp(`^RestoreVerify${fn}Role`))).toContainEqual({
         Sid: 'TerminateOnlyScratchInstances',
         Effect: 'Allow',
         Action: 'ec2:TerminateInstances',
@@ -270,7 +261,7 @@ describe('the restore-verify workflow', () => {
     });
 
     it('waits for readiness with read-only lookups', () => {
-      expect(statementsOf(eu, /^RestoreVerifyCheckScratchReadyRole/)).toContainEqual({
+      expect(roleStatements(eu, /^RestoreVerifyCheckScratchReadyRole/)).toContainEqual({
         Effect: 'Allow',
         Action: ['ec2:DescribeInstances', 'ssm:DescribeInstanceInformation'],
         Resource: '*',
@@ -445,7 +436,7 @@ describe('restore-verify configuration variants', () => {
     expect(json).not.toContain('restore-verify');
     expect(JSON.stringify(off.findResources('AWS::CloudWatch::Alarm'))).not.toContain('Verified');
     // a template given by name has no id at synth: any launch template of the account and region
-    expect(statementsOf(off, /^RestoreVerifyLaunchScratchRole/)).toContainEqual(
+    expect(roleStatements(off, /^RestoreVerifyLaunchScratchRole/)).toContainEqual(
       expect.objectContaining({
         Sid: 'LaunchFromConfiguredTemplates',
         Resource: ec2Arn('launch-template/*'),

@@ -1,18 +1,10 @@
 import type { Template } from 'aws-cdk-lib/assertions';
 import { COMMAND_NAMES, commandSpec } from '../../functions/shared/domain/commands';
-import { buildStacks, CONFIG, templateFor } from './build';
+import { buildStacks, CONFIG, pascal, roleStatements, templateFor, type Statement } from './build';
 
 /** the findings of issue 7, each guarded on the synthesized template */
 
 type Json = Record<string, unknown>;
-interface Statement {
-  Sid?: string;
-  Effect: 'Allow' | 'Deny';
-  Principal?: unknown;
-  Action: string | string[];
-  Resource?: unknown;
-  Condition?: Record<string, Record<string, unknown>>;
-}
 
 const list = <T>(value: T | T[] | undefined): T[] =>
   value === undefined ? [] : Array.isArray(value) ? value : [value];
@@ -23,16 +15,6 @@ function resources(template: Template, type: string): Record<string, Json & { Pr
 
 function policyStatements(policy: Json & { Properties: Json }, field = 'PolicyDocument'): Statement[] {
   return (policy.Properties[field] as { Statement: Statement[] }).Statement;
-}
-
-const pascal = (name: string) =>
-  name.replace(/(^|-)([a-z0-9])/g, (_m, _d: string, c: string) => c.toUpperCase());
-
-/** every statement of the inline policies attached to roles whose logical id matches */
-function roleStatements(template: Template, role: RegExp): Statement[] {
-  return Object.values(resources(template, 'AWS::IAM::Policy'))
-    .filter((p) => (p.Properties.Roles as { Ref: string }[]).some((r) => role.test(r.Ref)))
-    .flatMap((p) => policyStatements(p));
 }
 
 describe('security review (issue 7)', () => {
