@@ -7,7 +7,8 @@ import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePorts, startEtcdCluster, type EtcdCluster } from '../../sandbox/etcd-cluster';
+import { startEtcdCluster, type EtcdCluster } from '../../sandbox/etcd-cluster';
+import { restoreVerifyPorts } from '../../sandbox/fleet/scratch-fleet';
 import { etcdBinaries } from '../../sandbox/etcd-versions';
 import { startKubernetes, type KubeNode, type KubernetesCluster } from '../../sandbox/kubernetes';
 import { generateEtcdPki, type EtcdPki } from '../../sandbox/pki';
@@ -142,15 +143,15 @@ export async function verifySnapshot(
   t: TestCluster,
   key: string,
 ): Promise<{ result: Record<string, unknown>; checks: Check[]; run: ScriptRun }> {
-  const [clientPort, peerPort] = await freePorts(2);
+  // kube-apiserver takes PeerPort+1: that one must be free too
+  const ports = await restoreVerifyPorts();
   const run = await runScript('etcd-restore-verify', {
     params: {
       Cluster: TEST_CLUSTER,
       Bucket: t.s3.bucket,
       Key: key,
       ExecutionId: 'arn:aws:states:eu-west-1:123456789012:execution:caretaker-restore-verify:kubernetes-test',
-      ClientPort: String(clientPort),
-      PeerPort: String(peerPort),
+      ...ports,
       HealthTimeoutSeconds: '60',
     },
     instanceId: 'i-0feedface0000001',
