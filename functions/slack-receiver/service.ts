@@ -58,7 +58,8 @@ export interface HttpResponse {
 const LEDGER_SECONDS = 3600;
 
 const slackId = z.string().regex(/^[A-Z0-9]{2,24}$/);
-const triggerId = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/);
+/** Slack's trigger ids: digits.digits.hex */
+const triggerId = z.string().regex(/^[0-9]{1,20}\.[0-9]{1,20}\.[0-9a-f]{1,40}$/);
 
 /** the fields of a slash command Caretaker reads (application/x-www-form-urlencoded) */
 const slashCommand = z.object({

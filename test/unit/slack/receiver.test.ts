@@ -16,7 +16,7 @@ beforeEach(() => {
 
 let trigger = 0;
 const command = (text: string, over: Record<string, string> = {}, options: { retry?: number } = {}) =>
-  signedEvent(commandBody(text, { trigger_id: `1000.2000.t${++trigger}`, ...over }), {
+  signedEvent(commandBody(text, { trigger_id: `1000.2000.a${++trigger}`, ...over }), {
     at: NOW_SECONDS,
     ...options,
   });
@@ -29,8 +29,8 @@ describe('the Slack receiver: requests', () => {
     expect(w.started).toEqual([
       {
         stateMachineArn: ARNS['etcd-backup'],
-        name: `etcd-backup-prod-eu-20251130T105320Z-1000_2000_t${trigger}`,
-        input: { cluster: 'prod-eu', requestedBy: 'slack:U0ALICE', requestId: `1000.2000.t${trigger}` },
+        name: `etcd-backup-prod-eu-20251130T105320Z-1000_2000_a${trigger}`,
+        input: { cluster: 'prod-eu', requestedBy: 'slack:U0ALICE', requestId: `1000.2000.a${trigger}` },
       },
     ]);
     expect(out.text).toBe(
@@ -50,7 +50,7 @@ describe('the Slack receiver: requests', () => {
   });
 
   it('never starts twice when Slack retries (X-Slack-Retry-Num), even with a later timestamp', async () => {
-    const body = commandBody('backup prod-eu', { trigger_id: '1000.2000.retried' });
+    const body = commandBody('backup prod-eu', { trigger_id: '1000.2000.bad0' });
     const first = await w.send(signedEvent(body, { at: NOW_SECONDS }));
     w.now.seconds += 4;
     const retry = await w.send(signedEvent(body, { at: NOW_SECONDS + 4, retry: 1 }));
