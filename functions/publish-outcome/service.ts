@@ -198,8 +198,12 @@ async function chatFailed(metric: string, view: OutcomeView, error: unknown, dep
     workflow: view.workflow,
     error: (error as Error)?.name,
   });
+  // one dimension, so one alarm watches every cluster (Powertools adds `service` itself)
   await deps.metrics
-    .record({ cluster: view.cluster, workflow: view.workflow }, { [metric]: { value: 1, unit: 'Count' } })
+    .record(
+      { notification: metric === 'SlackNotificationFailed' ? 'slack' : 'chatbot' },
+      { [metric]: { value: 1, unit: 'Count' } },
+    )
     .catch(() => undefined);
 }
 

@@ -28,6 +28,8 @@ export const FUNCTION_NAMES = [
   'record-verification',
   'terminate-scratch',
   'reap-scratch',
+  'request-approval',
+  'slack-receiver',
 ] as const;
 export type FunctionName = (typeof FUNCTION_NAMES)[number];
 

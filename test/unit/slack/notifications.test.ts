@@ -126,7 +126,7 @@ describe('outcomes in chat', () => {
     expect(out).toMatchObject({ published: true, slack: 'failed' });
     expect(slack.callsTo('chat.postMessage')).toHaveLength(3);
     expect(d.metrics.records).toContainEqual([
-      { cluster: 'prod-eu', workflow: 'etcd-backup' },
+      { notification: 'slack' },
       { SlackNotificationFailed: { value: 1, unit: 'Count' } },
     ]);
     expect(d.notifier.messages).toHaveLength(1);
