@@ -93,9 +93,10 @@ function describeCall(c: SlackCall): string {
 export async function runSlackSandbox(io: Io): Promise<number> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { Sandbox } = require('./sandbox') as typeof import('./sandbox');
+  type Receiver = typeof import('../functions/slack-receiver/handler');
+  // after offlineEnvironment(): the handler reads the environment when it loads
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { makeHandler } =
-    require('../functions/slack-receiver/handler') as typeof import('../functions/slack-receiver/handler');
+  const { makeHandler } = require('../functions/slack-receiver/handler') as Receiver;
   const slack = await startSlackStandIn();
   const api = slackWebApi({ token: async () => TOKEN, apiUrl: slack.url, retries: 0 });
   let sandbox: SandboxType | undefined;
