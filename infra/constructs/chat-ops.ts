@@ -131,6 +131,10 @@ export class SlackReceiver extends Construct {
     fn.allow({ actions: ['states:SendTaskSuccess', 'states:SendTaskFailure'], resources: machines });
     fn.allow({ actions: TABLE_ACTIONS, resources: [props.table.tableArn] });
 
+    new CfnOutput(this, 'SlackSecretArn', {
+      description: 'put {"signingSecret": …, "botToken": "xoxb-…"} here (README, ChatOps in Slack)',
+      value: props.secret.secretArn,
+    });
     this.url = fn.fn.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.NONE });
     new CfnOutput(this, 'SlackRequestUrl', {
       description:
