@@ -117,7 +117,7 @@ export async function handleSlackRequest(
   }
   const form = new URLSearchParams(verified.rawBody);
   const payload = form.get('payload');
-  if (payload !== null) return handleInteraction(payload, deps);
+  if (payload !== null) return handleInteraction(payload, retry, deps);
   return handleCommand(Object.fromEntries(form), retry, deps);
 }
 
@@ -285,7 +285,11 @@ async function answerRead(
   return ephemeral(lines.join('\n'));
 }
 
-async function handleInteraction(raw: string, deps: SlackReceiverDeps): Promise<HttpResponse> {
+async function handleInteraction(
+  raw: string,
+  retry: string | undefined,
+  deps: SlackReceiverDeps,
+): Promise<HttpResponse> {
   let json: unknown;
   try {
     json = JSON.parse(raw);
@@ -357,8 +361,13 @@ async function handleInteraction(raw: string, deps: SlackReceiverDeps): Promise<
     });
   } catch (e) {
     if (!(e instanceof ApprovalRefusedError)) throw e;
-    deps.log('info', 'slack approval refused', { ...audit, reason: e.refusal });
-    await tell(e.message);
+    deps.log('info', 'slack approval refused', { ...audit, reason: e.refusal, retry: retry ?? null });
+    // Slack delivering this press again: the first delivery decided it; say nothing twice
+    const again =
+      retry !== undefined &&
+      e.refusal === 'already-decided' &&
+      (await deps.approvals.get(record.approvalId))?.decidedBy === by;
+    if (!again) await tell(e.message);
   }
   return { statusCode: 200 };
 }

@@ -307,6 +307,19 @@ describe('the Slack receiver: approval buttons', () => {
     expect(await w.deps.approvals.get(record.approvalId)).toMatchObject({ status: 'approved' });
   });
 
+  it('stays quiet when Slack delivers a press again (X-Slack-Retry-Num) that already decided', async () => {
+    const { record, settled } = await gate();
+    const body = pressBody(record.approvalId, 'caretaker_approve');
+    await w.send(signedEvent(body, { at: NOW_SECONDS }));
+    await expect(settled).resolves.toMatchObject({ decision: 'approved' });
+    w.slack.calls.length = 0;
+
+    const again = await w.send(signedEvent(body, { at: NOW_SECONDS + 3, retry: 1 }));
+
+    expect(again.statusCode).toBe(200);
+    expect(w.slack.calls).toEqual([]);
+  });
+
   it('answers a press after the timeout, and changes nothing', async () => {
     const { record } = await gate({ expiresAt: new Date(NOW_SECONDS * 1000 - 1000).toISOString() });
     await press(record.approvalId, 'caretaker_approve');
