@@ -163,6 +163,10 @@ async function handleCommand(
     return ephemeral(
       `There is no cluster "${command.cluster}" here (have: ${deps.clusterNames.join(', ')}).`,
     );
+  // availability first: it says nothing about the cluster or the caller
+  if (!Object.hasOwn(deps.stateMachines, command.workflow.name)) {
+    return ephemeral(`\`${command.verb}\` is not available yet in this Caretaker (not deployed here).`);
+  }
   const allowed = await authorize(caller.userId, command.verb, cluster.name, cluster.slack, deps);
   deps.log('info', 'slack command', {
     ...audit,
@@ -171,9 +175,6 @@ async function handleCommand(
     allowed: allowed.allowed,
   });
   if (!allowed.allowed) return ephemeral(allowed.message);
-  if (!Object.hasOwn(deps.stateMachines, command.workflow.name)) {
-    return ephemeral(`\`${command.verb}\` is not available yet in this Caretaker (not deployed here).`);
-  }
   // the first delivery's time names the execution; a retry of the same trigger finds it
   const firstSeen = await deps.ledger.remember(
     `slack#${c.trigger_id}`,

@@ -141,6 +141,18 @@ describe('the Slack receiver: requests', () => {
     },
   );
 
+  it('answers a registry verb this deployment does not deploy with not available yet, before any authorization', async () => {
+    const restoreVerify = w.deps.stateMachines['restore-verify']!;
+    delete w.deps.stateMachines['restore-verify'];
+    try {
+      const out = await w.send(command('restore-verify quiet'));
+      expect(out.text).toBe('`restore-verify` is not available yet in this Caretaker (not deployed here).');
+      expect(w.started).toEqual([]);
+    } finally {
+      w.deps.stateMachines['restore-verify'] = restoreVerify;
+    }
+  });
+
   it('answers help with the usage line', async () => {
     const out = await w.send(command('help'));
     expect(out.text).toMatch(/^Usage: \/caretaker help \| status \[cluster\]/);
