@@ -231,6 +231,30 @@ describe('the Slack receiver: rejections', () => {
     expect(out.text).toMatch(/^Started/);
   });
 
+  it('answers a failure behind the receiver (DynamoDB down) with a generic message, starting nothing', async () => {
+    const ledger = w.deps.ledger;
+    w.deps.ledger = {
+      remember: async () => {
+        throw Object.assign(new Error('connect ECONNREFUSED'), { name: 'TransientError' });
+      },
+    };
+    try {
+      const out = await w.send(command('backup prod-eu'));
+      expect(out.text).toBe(
+        'Caretaker could not do that just now; nothing was started. Try again, or use the caretaker CLI.',
+      );
+      expect(w.started).toEqual([]);
+      expect(w.logs).toContainEqual(
+        expect.objectContaining({
+          message: 'slack request failed',
+          fields: expect.objectContaining({ error: 'TransientError' }),
+        }),
+      );
+    } finally {
+      w.deps.ledger = ledger;
+    }
+  });
+
   it('rejects an event that is not a function URL request', async () => {
     const out = await w.send({ nonsense: true } as never);
     expect(out).toEqual({ statusCode: 401, body: 'unauthorized' });
