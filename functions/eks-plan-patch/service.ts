@@ -33,7 +33,9 @@ export async function planPatch(input: PlanPatchInput, deps: PlanPatchDeps) {
       latest.set(key, await deps.surroundings.latestReleaseVersion(ng.amiType, ng.version));
     }
   }
-  const plan = patchPlan(nodegroups, (ng: ManagedNodegroup) => latest.get(`${ng.amiType ?? ''}/${ng.version}`));
+  const plan = patchPlan(nodegroups, (ng: ManagedNodegroup) =>
+    latest.get(`${ng.amiType ?? ''}/${ng.version}`),
+  );
   const windowEndsAt = new Date(
     deps.clock.now().getTime() + cluster.eks.patch.windowMinutes * 60_000,
   ).toISOString();

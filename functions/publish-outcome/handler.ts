@@ -3,6 +3,7 @@ import { powertoolsMetricSink } from '../shared/adapters/aws/powertools-metric-s
 import { snsNotifier } from '../shared/adapters/aws/sns-notifier';
 import { clusterName, executionId, isoTime, sha256 } from '../shared/domain/schemas';
 import { createHandler, requireEnv, type DepsSource } from '../shared/handler';
+import { campaignStep } from '../shared/services/eks-cluster';
 import { publishOutcome, type PublishDeps } from './service';
 
 export const input = z.object({
@@ -48,6 +49,10 @@ export const input = z.object({
     })
     .optional(),
   note: z.string().max(1000).optional(),
+  /** an EKS campaign's preflight report or patch plan, as a person reads it */
+  summary: z.string().max(20_000).optional(),
+  /** an EKS campaign's updates, in order, each with its EKS update id */
+  steps: z.array(campaignStep).max(200).optional(),
 });
 
 export const makeHandler = (deps: DepsSource<PublishDeps>) =>

@@ -343,7 +343,8 @@ export function preflightReport(f: PreflightFacts): PreflightReport {
         reason: 'custom AMI in its launch template: give the template an AMI for the new version yourself',
       };
     }
-    if (ng.version === f.targetVersion) return { ...base, update: false, reason: 'already at the target version' };
+    if (ng.version === f.targetVersion)
+      return { ...base, update: false, reason: 'already at the target version' };
     return { ...base, update: true, reason: `${ng.version} → ${f.targetVersion}` };
   });
 
@@ -481,7 +482,11 @@ export function patchPlan(
   return nodegroups.map((ng) => {
     const base = { name: ng.name, version: ng.version, releaseVersion: ng.releaseVersion };
     if (ng.customAmi) {
-      return { ...base, update: false, reason: 'custom AMI in its launch template: patch the template yourself' };
+      return {
+        ...base,
+        update: false,
+        reason: 'custom AMI in its launch template: patch the template yourself',
+      };
     }
     const newest = latest(ng);
     if (!newest) {
@@ -492,7 +497,12 @@ export function patchPlan(
       };
     }
     if (ng.releaseVersion === newest) {
-      return { ...base, latestReleaseVersion: newest, update: false, reason: 'already on the newest AMI release' };
+      return {
+        ...base,
+        latestReleaseVersion: newest,
+        update: false,
+        reason: 'already on the newest AMI release',
+      };
     }
     return {
       ...base,

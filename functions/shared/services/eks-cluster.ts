@@ -33,7 +33,10 @@ export async function eksCluster(
 
 /** the same update asked twice (a retried Lambda) carries the same token: EKS starts it once */
 export function updateToken(executionId: string, target: UpdateTarget): string {
-  return createHash('sha256').update(`${executionId}|${describeTarget(target)}`).digest('hex').slice(0, 64);
+  return createHash('sha256')
+    .update(`${executionId}|${describeTarget(target)}`)
+    .digest('hex')
+    .slice(0, 64);
 }
 
 /** an update target as it crosses the state machine */
@@ -50,8 +53,14 @@ export const updateTarget = z.union([
     .object({
       kind: z.literal('nodegroup'),
       name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/, 'must be a node group name'),
-      version: z.string().regex(/^\d{1,2}\.\d{1,3}$/).optional(),
-      releaseVersion: z.string().regex(/^[0-9A-Za-z.+_-]{1,100}$/).optional(),
+      version: z
+        .string()
+        .regex(/^\d{1,2}\.\d{1,3}$/)
+        .optional(),
+      releaseVersion: z
+        .string()
+        .regex(/^[0-9A-Za-z.+_-]{1,100}$/)
+        .optional(),
     })
     .strict(),
 ]);

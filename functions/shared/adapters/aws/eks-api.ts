@@ -149,7 +149,9 @@ export function eksApi(client = new EKSClient({})): EksApi {
         }
         const groups: ManagedNodegroup[] = [];
         for (const nodegroupName of names) {
-          const out = await client.send(new DescribeNodegroupCommand({ clusterName: cluster, nodegroupName }));
+          const out = await client.send(
+            new DescribeNodegroupCommand({ clusterName: cluster, nodegroupName }),
+          );
           const ng = out.nodegroup;
           groups.push({
             name: nodegroupName,
@@ -167,7 +169,11 @@ export function eksApi(client = new EKSClient({})): EksApi {
       call(async () => {
         if (target.kind === 'cluster') {
           const out = await client.send(
-            new UpdateClusterVersionCommand({ name: cluster, version: target.version, clientRequestToken: token }),
+            new UpdateClusterVersionCommand({
+              name: cluster,
+              version: target.version,
+              clientRequestToken: token,
+            }),
           );
           return { updateId: out.update?.id ?? '' };
         }
@@ -228,7 +234,8 @@ export function eksApi(client = new EKSClient({})): EksApi {
  * Kubernetes version; undefined for types with no such parameter (CUSTOM, Windows).
  */
 export function releaseVersionParameter(amiType: string, version: string): string | undefined {
-  const eks = (path: string) => `/aws/service/eks/optimized-ami/${version}/${path}/recommended/release_version`;
+  const eks = (path: string) =>
+    `/aws/service/eks/optimized-ami/${version}/${path}/recommended/release_version`;
   const bottlerocket = (arch: string, flavour = '') =>
     `/aws/service/bottlerocket/aws-k8s-${version}${flavour}/${arch}/latest/image_version`;
   const paths: Record<string, string> = {
@@ -289,7 +296,12 @@ export function eksSurroundings(ec2 = new EC2Client({}), ssm = new SSMClient({})
                 ? ['auto-mode', `Auto Mode node pool ${tags.get(AUTO_MODE_TAG)}`]
                 : tags.has(KARPENTER_TAG)
                   ? ['karpenter', `Karpenter NodePool ${tags.get(KARPENTER_TAG)}`]
-                  : ['self-managed', tags.has(ASG_TAG) ? `Auto Scaling group ${tags.get(ASG_TAG)}` : 'instances outside any group'];
+                  : [
+                      'self-managed',
+                      tags.has(ASG_TAG)
+                        ? `Auto Scaling group ${tags.get(ASG_TAG)}`
+                        : 'instances outside any group',
+                    ];
               const key = `${kind}/${name}`;
               const g = groups.get(key) ?? { kind, name, nodes: 0 };
               g.nodes += 1;
