@@ -73,16 +73,6 @@ export const FAKE_REGION = 'eu-west-1';
 export const FAKE_ACCOUNT = '123456789012';
 export const FAKE_TASK_TOKEN = 'fake-task-token';
 
-/** where the runner carries a TimeoutSecondsPath's value (see startMachine) */
-const TIMEOUT_KEY = '__caretakerTimeoutSeconds';
-
-/** the input without the runner's own key (a copy: the library still reads the timeout from it) */
-function withoutTimeoutKey(raw: Json): Json {
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw) || !(TIMEOUT_KEY in raw)) return raw;
-  const { [TIMEOUT_KEY]: _timeout, ...rest } = raw;
-  return rest;
-}
-
 const SUBSTITUTION = /\$\{([A-Za-z0-9_]+)\}/g;
 const INTEGRATION_PREFIX = 'arn:aws:states:::';
 
@@ -390,10 +380,7 @@ function toJson(value: unknown): Json {
 
 function setTimeouts(machine: AslMachine, timeoutMs: Record<string, number>): void {
   for (const { name, state } of allStates(machine)) {
-    if (!(name in timeoutMs)) continue;
-    state.TimeoutSeconds = timeoutMs[name]! / 1000;
-    // the shrunk timeout replaces one read from the input (the approval gate's)
-    delete state['TimeoutSecondsPath'];
+    if (name in timeoutMs) state.TimeoutSeconds = timeoutMs[name]! / 1000;
   }
 }
 
@@ -489,15 +476,9 @@ function startMachine(machine: AslMachine, input: Json, scope: Scope, tasks: Map
         state.Resource = 'arn:aws:states:::caretaker-local:map';
         for (const field of MAP_ONLY_FIELDS) delete state[field];
       } else if (state.Type === 'Task') {
-        // Step Functions reads TimeoutSecondsPath from the state's input; aws-local-stepfunctions
-        // reads it from the effective input (after Parameters): carry the value through
-        // Parameters under a key the handler never sees
-        if (typeof state['TimeoutSecondsPath'] === 'string' && state.Parameters) {
-          state.Parameters[`${TIMEOUT_KEY}.$`] = state['TimeoutSecondsPath'];
-          state['TimeoutSecondsPath'] = `$.${TIMEOUT_KEY}`;
-        }
         const task = tasks.get(stateName);
         if (task) handlers[stateName] = taskHandler(task, scope);
+        movePathTimeout(state);
       } else if (state.Type === 'Parallel') {
         // the library runs branches with this run's handlers: theirs go in the same table
         for (const branch of state.Branches ?? []) visit(branch.States);
@@ -520,9 +501,25 @@ function startMachine(machine: AslMachine, input: Json, scope: Scope, tasks: Map
   return { run, forwarding };
 }
 
+/** where movePathTimeout puts the timeout in the Task's Parameters; the task handler drops it */
+const TIMEOUT_PARAMETER = 'caretakerLocalTimeoutSeconds';
+
+/**
+ * Step Functions reads TimeoutSecondsPath from the state's input; aws-local-stepfunctions 3
+ * reads it from the input after Parameters, where `$.approval.timeoutSeconds` is gone. The
+ * value travels through Parameters under a name of the runner's, and the handler drops it.
+ */
+function movePathTimeout(state: AslState): void {
+  const path = state['TimeoutSecondsPath'];
+  if (typeof path !== 'string' || state.TimeoutSeconds !== undefined || !state.Parameters) return;
+  state.Parameters = { ...state.Parameters, [`${TIMEOUT_PARAMETER}.$`]: path };
+  state['TimeoutSecondsPath'] = `$.${TIMEOUT_PARAMETER}`;
+}
+
 function taskHandler(task: TaskTarget, scope: Scope) {
   const { byState = {}, fakes = {} } = scope.options;
-  return async (raw: Json): Promise<Json> => {
+  return async (input: Json): Promise<Json> => {
+    const raw = withoutLocalTimeout(input);
     const key = `${scope.items.join('/')}|${task.state}`;
     const attempt = (scope.attempts.get(key) ?? 0) + 1;
     scope.attempts.set(key, attempt);
@@ -532,7 +529,7 @@ function taskHandler(task: TaskTarget, scope: Scope) {
     const fake = byState[task.state] ?? fakes[task.target]!;
     // a lambda:invoke Task sends Parameters.Payload to the function
     const viaInvoke = task.kind === 'lambda:invoke' || task.kind === 'lambda:invoke.waitForTaskToken';
-    const payload = viaInvoke ? ((raw as JsonObject)['Payload'] ?? null) : withoutTimeoutKey(raw);
+    const payload = viaInvoke ? ((raw as JsonObject)['Payload'] ?? null) : raw;
     const item = scope.items.at(-1);
     const call: RecordedCall = {
       state: task.state,
@@ -556,6 +553,15 @@ function taskHandler(task: TaskTarget, scope: Scope) {
       throw e;
     }
   };
+}
+
+function withoutLocalTimeout(input: Json): Json {
+  if (input === null || typeof input !== 'object' || Array.isArray(input) || !(TIMEOUT_PARAMETER in input)) {
+    return input;
+  }
+  const rest: JsonObject = { ...input };
+  delete rest[TIMEOUT_PARAMETER];
+  return rest;
 }
 
 /**

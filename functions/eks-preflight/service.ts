@@ -1,3 +1,5 @@
+import { clip } from '../publish-outcome/service';
+import { approvalTimeoutSeconds } from '../shared/domain/approvals';
 import { preflightReport, upgradeTarget, type UnmanagedCapacity } from '../shared/domain/eks';
 import type { EksApi, EksSurroundings } from '../shared/ports';
 import { eksCluster, type EksDeps } from '../shared/services/eks-cluster';
@@ -13,8 +15,8 @@ export interface PreflightInput {
   request: { version?: string; dryRun?: boolean; requestedBy?: string };
 }
 
-/** the approval gate's wait when the cluster's config names none (ClusterConfig `approval`) */
-export const APPROVAL_TIMEOUT_MINUTES_DEFAULT = 60;
+/** request-approval takes a summary of at most this many characters */
+const APPROVAL_SUMMARY_MAX = 2000;
 
 /**
  * The preflight of an EKS upgrade campaign: is the cluster EKS (before any EKS call), is the
@@ -55,14 +57,15 @@ export async function runPreflight(input: PreflightInput, deps: PreflightDeps) {
     unmanaged: notTouched,
     minFreeIps: cluster.eks.minFreeIps,
   });
-  const approval = (cluster as { approval?: { timeoutMinutes?: number } }).approval;
   return {
     ...report,
     blocked: report.blockers.length > 0,
     blockerText: report.blockers.join('\n'),
     dryRun: input.request.dryRun === true,
-    requestedBy: input.request.requestedBy ?? 'unknown',
-    approvalTimeoutSeconds: (approval?.timeoutMinutes ?? APPROVAL_TIMEOUT_MINUTES_DEFAULT) * 60,
+    // the approval gate needs both; a run started without a requester was started by the schedule
+    requestedBy: input.request.requestedBy ?? 'schedule',
+    approvalTimeoutSeconds: approvalTimeoutSeconds(cluster.approval),
+    approvalSummary: clip(report.summary, APPROVAL_SUMMARY_MAX),
     // what the campaign changes, in order, as eks-start-update takes them
     addonUpdates: report.addons
       .filter((a) => a.update && a.targetVersion !== undefined)

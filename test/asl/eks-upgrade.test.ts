@@ -9,7 +9,7 @@ import { configDirectory } from '../../sandbox/local-adapters';
 import { eksTestClusters, FakeEks } from '../support/fake-eks';
 import { InMemoryLock, never, obj, OutcomeRecorder } from './fakes';
 
-const as = <T>(j: Json) => j as unknown as T;
+const as = <T>(j: unknown) => j as T;
 
 /** the real services over EKS in memory: the workflow meets the rules it meets in AWS */
 function world(options: { eks?: Record<string, unknown>; fakes?: Record<string, Fake> } = {}) {
