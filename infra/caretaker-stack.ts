@@ -13,6 +13,7 @@ import { CLUSTER_PARAMETER_PREFIX, ClusterParameters } from './constructs/cluste
 import { CommandRunner } from './constructs/command-runner';
 import { deadLetterAlarm } from './constructs/dead-letters';
 import { EtcdBackupWorkflow } from './constructs/etcd-backup-workflow';
+import { EksWorkflows } from './constructs/eks-workflows';
 import { Inventory } from './constructs/inventory';
 import { NodePolicy, ScratchPolicy } from './constructs/node-policy';
 import { Notifications } from './constructs/notifications';
@@ -102,12 +103,17 @@ export class CaretakerStack extends Stack {
     // every registry workflow this stack's clusters use: its own construct built it above, or a
     // RegisteredWorkflow builds it from the registry with the shared functions
     const deployed = WORKFLOWS.filter((w) => isDeployedFor(w, clusters));
+    // the EKS workflows' functions, with their EKS permissions, when the stack has an EKS cluster
+    const eks = clusters.some((c) => c.kind === 'eks')
+      ? new EksWorkflows(this, 'EksFunctions', { ...common, clusters })
+      : undefined;
     const sharedFunctions = {
       'acquire-lock': lock.acquire,
       'release-lock': lock.release,
       'find-control-plane': inventory.findControlPlane,
       'send-command': this.runner.sendCommand,
       'publish-outcome': this.notifications.publishOutcome,
+      ...eks?.functions(),
     };
     const stateMachines: Record<string, sfn.IStateMachine> = Object.fromEntries(
       deployed.map((workflow) => {

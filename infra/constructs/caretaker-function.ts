@@ -28,6 +28,10 @@ export const FUNCTION_NAMES = [
   'record-verification',
   'terminate-scratch',
   'reap-scratch',
+  'eks-preflight',
+  'eks-plan-patch',
+  'eks-start-update',
+  'eks-check-update',
 ] as const;
 export type FunctionName = (typeof FUNCTION_NAMES)[number];
 
