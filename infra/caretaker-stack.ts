@@ -128,7 +128,12 @@ export class CaretakerStack extends Stack {
         return [workflow.name, built];
       }),
     );
-    this.runner.allowTaskCallbacks(Object.values(stateMachines));
+    // the command completers answer the task tokens of the workflows that send node commands only
+    this.runner.allowTaskCallbacks(
+      deployed
+        .filter((w) => Object.values<string>(w.substitutions).includes('send-command'))
+        .map((w) => stateMachines[w.name]!),
+    );
     this.starter = new WorkflowStarter(this, 'WorkflowStarter', { ...common, stateMachines });
 
     // every function may read the clusters' (non-secret) resolved configuration
