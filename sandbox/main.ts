@@ -45,7 +45,7 @@ ${WORKFLOWS.map((w) => {
   const command = w.cli?.verb ?? w.name;
   const first = RUN_FIRST[w.name];
   const what = `${first ? `${first.join(', ')} first, then ` : ''}${w.cli?.summary ?? w.summary}`;
-  return `  ${command.padEnd(18)}${what}${command === DEFAULT_WORKFLOW ? ' (default)' : ''}`;
+  return `  ${command.padEnd(Math.max(18, ...COMMANDS.map((c) => c.length + 2)))}${what}${command === DEFAULT_WORKFLOW ? ' (default)' : ''}`;
 }).join('\n')}
 
 options:
@@ -63,8 +63,8 @@ options:
 
 EKS workflows (eks-upgrade [<version>], eks-patch-nodegroups) run against LocalEks, an EKS
 stand-in on 127.0.0.1 spoken to by the real EKS client, with dynalite; no etcd or Kubernetes
-processes (AWS runs those for EKS):
-  <version>         eks-upgrade's target minor (default: the next one, 1.32)
+processes (AWS runs those for EKS). eks-upgrade's <version> is the target minor (default: the
+next one, 1.32). Their options:
   --dry-run         stop after the preflight (or the patch plan) and report
   --deny            the sandbox's approver denies the upgrade instead of approving it
   --fail RESOURCE   LocalEks fails that update: cluster, addon/<name>, nodegroup/<name>
