@@ -1,6 +1,7 @@
+import { clip } from '../publish-outcome/service';
 import { patchPlan, type ManagedNodegroup } from '../shared/domain/eks';
 import type { Clock, EksApi, EksSurroundings } from '../shared/ports';
-import { eksCluster, type EksDeps } from '../shared/services/eks-cluster';
+import { eksCluster, OUTCOME_SUMMARY_MAX, type EksDeps } from '../shared/services/eks-cluster';
 
 export interface PlanPatchDeps extends EksDeps {
   eks: EksApi;
@@ -52,7 +53,7 @@ export async function planPatch(input: PlanPatchInput, deps: PlanPatchDeps) {
     notTouched,
     windowEndsAt,
     dryRun: input.request.dryRun === true,
-    summary,
+    summary: clip(summary, OUTCOME_SUMMARY_MAX),
     updates: moving.map((p) => ({
       kind: 'nodegroup' as const,
       name: p.name,

@@ -2,7 +2,7 @@ import { clip } from '../publish-outcome/service';
 import { approvalTimeoutSeconds } from '../shared/domain/approvals';
 import { preflightReport, upgradeTarget, type UnmanagedCapacity } from '../shared/domain/eks';
 import type { EksApi, EksSurroundings } from '../shared/ports';
-import { eksCluster, type EksDeps } from '../shared/services/eks-cluster';
+import { eksCluster, OUTCOME_SUMMARY_MAX, type EksDeps } from '../shared/services/eks-cluster';
 
 export interface PreflightDeps extends EksDeps {
   eks: EksApi;
@@ -59,6 +59,8 @@ export async function runPreflight(input: PreflightInput, deps: PreflightDeps) {
   });
   return {
     ...report,
+    // publish-outcome takes at most 20,000 characters of it
+    summary: clip(report.summary, OUTCOME_SUMMARY_MAX),
     blocked: report.blockers.length > 0,
     blockerText: report.blockers.join('\n'),
     dryRun: input.request.dryRun === true,

@@ -6,6 +6,9 @@ import type { ClusterDirectory } from '../ports';
 import type { EksSettings } from '../workflows/eks';
 import * as z from '../zod';
 
+/** what an outcome message carries of a preflight report or patch plan at most (publish-outcome takes 20,000) */
+export const OUTCOME_SUMMARY_MAX = 16_000;
+
 /** what every EKS function is given */
 export interface EksDeps {
   clusters: ClusterDirectory;

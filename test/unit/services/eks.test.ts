@@ -173,6 +173,7 @@ describe('eks-preflight', () => {
     }
     const r = await runPreflight({ cluster: 'prod-eks', request: {} }, deps(eks));
     expect(r.summary.length).toBeGreaterThan(2000);
+    expect(r.summary.length).toBeLessThanOrEqual(16_000);
     expect(r.approvalSummary.length).toBeLessThanOrEqual(2000);
   });
 });
