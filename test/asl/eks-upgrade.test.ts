@@ -140,6 +140,13 @@ describe('eks-upgrade workflow', () => {
     expect(w.eks.changes()).toEqual([]);
     expect(w.approvals).toEqual([]);
     expect(w.lock.holder('prod-eks')).toBeUndefined();
+    expect(w.outcomes.published).toEqual([
+      expect.objectContaining({
+        outcome: 'Failed',
+        summary: expect.stringContaining('WARNING Deprecated APIs removed in Kubernetes v1.32'),
+        error: expect.objectContaining({ Error: 'EksPreflightBlockedError' }),
+      }),
+    ]);
   });
 
   it('fails with EksPreflightBlockedError when an add-on has no version for the target', async () => {
