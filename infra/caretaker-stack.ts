@@ -7,6 +7,7 @@ import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { CaretakerConfig } from '../functions/shared/domain/config';
 import { BackupAlarm } from './constructs/backup-alarm';
+import { Approvals, SlackReceiver, slackSecret } from './constructs/chat-ops';
 import { CaretakerFunction, type SharedEnvironment } from './constructs/caretaker-function';
 import { ClusterLock } from './constructs/cluster-lock';
 import { CLUSTER_PARAMETER_PREFIX, ClusterParameters } from './constructs/cluster-parameters';
@@ -107,7 +108,7 @@ export class CaretakerStack extends Stack {
     const eks = clusters.some((c) => c.kind === 'eks')
       ? new EksWorkflows(this, 'EksFunctions', { ...common, clusters })
       : undefined;
-    const sharedFunctions = {
+    const sharedFunctions: Record<string, CaretakerFunction> = {
       'acquire-lock': lock.acquire,
       'release-lock': lock.release,
       'find-control-plane': inventory.findControlPlane,
@@ -115,6 +116,18 @@ export class CaretakerStack extends Stack {
       'publish-outcome': this.notifications.publishOutcome,
       ...eks?.functions(),
     };
+    // ChatOps and approval gates (APPROVAL-GATE.md): the Slack secret when the config has a
+    // slack block; request-approval when a deployed workflow has a gate
+    const slack = config.slack ? slackSecret(this) : undefined;
+    if (deployed.some((w) => Object.values<string>(w.substitutions).includes('request-approval'))) {
+      sharedFunctions['request-approval'] = new Approvals(this, 'Approvals', {
+        ...common,
+        table: this.table.table,
+        topic: this.notifications.topic,
+        topicKey: this.notifications.key,
+        slackSecret: slack,
+      }).requestApproval;
+    }
     const stateMachines: Record<string, sfn.IStateMachine> = Object.fromEntries(
       deployed.map((workflow) => {
         const own = this.node.tryFindChild(pascalCase(workflow.name)) as { stateMachine?: sfn.IStateMachine };
@@ -134,6 +147,18 @@ export class CaretakerStack extends Stack {
         .filter((w) => Object.values<string>(w.substitutions).includes('send-command'))
         .map((w) => stateMachines[w.name]!),
     );
+    if (config.slack && slack) {
+      new SlackReceiver(this, 'Slack', {
+        ...common,
+        slack: config.slack,
+        clusters,
+        secret: slack,
+        table: this.table.table,
+        stateMachines,
+        alarmTopic: this.notifications.topic,
+        publishOutcome: this.notifications.publishOutcome,
+      });
+    }
     this.starter = new WorkflowStarter(this, 'WorkflowStarter', { ...common, stateMachines });
 
     // every function may read the clusters' (non-secret) resolved configuration

@@ -16,7 +16,14 @@ import { s3SnapshotStore } from '../functions/shared/adapters/aws/s3-snapshot-st
 import { COMMAND_NAMES } from '../functions/shared/domain/commands';
 import { parseConfig, type ClusterConfig } from '../functions/shared/domain/config';
 import type { ApprovalStore, Clock } from '../functions/shared/ports';
-import { runWorkflow, type Fake, type Json, type RunEvent, type RunResult } from './asl-runner';
+import {
+  runDefinition,
+  runWorkflow,
+  type Fake,
+  type Json,
+  type RunEvent,
+  type RunResult,
+} from './asl-runner';
 import { startDynalite, type LocalDynamo } from './dynalite';
 import { registryKeys, startEtcdCluster, type EtcdCluster } from './etcd-cluster';
 import { DEFAULT_ETCD_VERSION, etcdBinaries, type EtcdVersion } from './etcd-versions';
@@ -65,6 +72,10 @@ export interface SandboxOptions extends SandboxHooks {
    * the `keys` filler then becomes ConfigMaps the API server can read. Default false.
    */
   kubernetes?: boolean;
+  /** more of the sandbox cluster's config block (ChatOps: `slack`, `approval`) */
+  clusterConfig?: Record<string, unknown>;
+  /** more ports for the handlers (ChatOps: `chat`, `messenger`), by the names their deps use */
+  ports?: Record<string, unknown>;
 }
 
 /** how the seeded keys split across resources: roughly a small real cluster's shape */
@@ -165,6 +176,7 @@ export class Sandbox {
             backup: { retention: { keepLast: 3, hourly: 0, daily: 0, weekly: 0, monthly: 0 } },
             // the LocalFleet "launches" scratch nodes on this machine; the name is only recorded
             restoreVerify: { launchTemplate: 'sandbox-scratch', scratchTtlMinutes: 30 },
+            ...options.clusterConfig,
           },
         ],
       }).clusters;
@@ -274,6 +286,7 @@ export class Sandbox {
       metrics: this.metrics,
       callbacks: this.broker,
       approvals: this.approvals,
+      ...options.ports,
     });
   }
 
@@ -317,16 +330,49 @@ export class Sandbox {
     return fakes;
   }
 
-  /** runs state-machines/<workflow>.asl.json for the sandbox cluster */
-  async run(workflow: string, onEvent?: (e: RunEvent) => void): Promise<RunResult> {
-    const name = `${workflow}-${SANDBOX_CLUSTER}-${new Date()
-      .toISOString()
-      .replace(/[-:]/g, '')
-      .replace(/\.\d+Z$/, 'Z')}`;
+  /**
+   * runs state-machines/<workflow>.asl.json for the sandbox cluster; `input` and `name` as a
+   * trigger gives them (the Slack receiver's start)
+   */
+  async run(
+    workflow: string,
+    onEvent?: (e: RunEvent) => void,
+    input: Record<string, Json> = {},
+    executionName?: string,
+  ): Promise<RunResult> {
+    const name =
+      executionName ??
+      `${workflow}-${SANDBOX_CLUSTER}-${new Date()
+        .toISOString()
+        .replace(/[-:]/g, '')
+        .replace(/\.\d+Z$/, 'Z')}`;
     return runWorkflow(
       workflow,
-      { cluster: SANDBOX_CLUSTER },
+      { ...input, cluster: SANDBOX_CLUSTER },
       { fakes: this.tasks(), executionName: name, onEvent },
+    );
+  }
+
+  /** runs an ASL document that is not a registry workflow (the approval gate's example) with the real handlers */
+  async runDefinition(
+    name: string,
+    text: string,
+    input: Record<string, Json>,
+    substitutions: Record<string, string> = {},
+    executionName?: string,
+  ): Promise<RunResult> {
+    const fakes = this.tasks();
+    // a gate whose substitution no registry workflow names yet is still request-approval
+    fakes['RequestApprovalFunctionArn'] = fakes['request-approval']!;
+    return runDefinition(
+      name,
+      text,
+      { ...input, cluster: SANDBOX_CLUSTER },
+      {
+        fakes,
+        substitutions,
+        ...(executionName && { executionName }),
+      },
     );
   }
 

@@ -32,6 +32,8 @@ export const FUNCTION_NAMES = [
   'eks-plan-patch',
   'eks-start-update',
   'eks-check-update',
+  'request-approval',
+  'slack-receiver',
 ] as const;
 export type FunctionName = (typeof FUNCTION_NAMES)[number];
 

@@ -42,6 +42,20 @@ describe('the EKS workflows', () => {
     us.hasOutput('EksUpgradeStateMachineArn', {});
   });
 
+  it('gates the upgrade with the approval function the Approvals construct deploys', () => {
+    const machine = Object.entries(us.findResources('AWS::StepFunctions::StateMachine')).find(([id]) =>
+      id.startsWith('EksUpgradeStateMachine'),
+    )?.[1];
+    const substitutions = machine?.Properties.DefinitionSubstitutions as Record<
+      string,
+      { 'Fn::GetAtt': string[] }
+    >;
+    expect(substitutions['RequestApprovalFunctionArn']!['Fn::GetAtt'][0]).toMatch(
+      /^ApprovalsRequestApproval/,
+    );
+    expect(substitutions['EksStartUpdateFunctionArn']!['Fn::GetAtt'][0]).toMatch(/^EksFunctionsStartUpdate/);
+  });
+
   it('lets eks-start-update change only the configured cluster, its add-ons and its node groups', () => {
     const statements = roleStatements(us, /^EksFunctionsStartUpdateRole/).filter((s) => s.Sid);
     expect(statements.map((s) => [s.Sid, actions(s), s.Resource])).toEqual([

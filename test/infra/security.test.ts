@@ -638,7 +638,7 @@ describe('security review (issue 7)', () => {
       EksFunctionsPlanPatchRole: ['ec2:DescribeInstances', ...XRAY],
       EksFunctionsStartUpdateRole: XRAY,
       EksFunctionsCheckUpdateRole: XRAY,
-      EksUpgradeRequestApprovalRole: XRAY,
+      ApprovalsRequestApprovalRole: XRAY,
       EksUpgradeStateMachineRole: STATE_MACHINE,
       EksPatchNodegroupsStateMachineRole: STATE_MACHINE,
     };
