@@ -56,6 +56,7 @@ export async function runPreflight(input: PreflightInput, deps: PreflightDeps) {
     subnets,
     unmanaged: notTouched,
     minFreeIps: cluster.eks.minFreeIps,
+    clusterStatus: info.status,
   });
   return {
     ...report,

@@ -297,6 +297,8 @@ export interface PreflightFacts {
   subnets: readonly SubnetCapacity[];
   unmanaged: readonly UnmanagedCapacity[];
   minFreeIps: number;
+  /** DescribeCluster's status; an update can only start on an ACTIVE cluster */
+  clusterStatus?: string;
 }
 
 const finding = (i: Insight): InsightFinding => ({
@@ -314,6 +316,11 @@ const finding = (i: Insight): InsightFinding => ({
  */
 export function preflightReport(f: PreflightFacts): PreflightReport {
   const blockers: string[] = [];
+  if (f.clusterStatus !== undefined && f.clusterStatus !== 'ACTIVE') {
+    blockers.push(
+      `the cluster is ${f.clusterStatus}, not ACTIVE: EKS starts no update until it is (another update may be running)`,
+    );
+  }
   const relevant = f.insights.filter(
     (i) => i.kubernetesVersion === undefined || i.kubernetesVersion === f.targetVersion,
   );
@@ -342,6 +349,12 @@ export function preflightReport(f: PreflightFacts): PreflightReport {
         update: false,
         reason: 'custom AMI in its launch template: give the template an AMI for the new version yourself',
       };
+    }
+    if (ng.version !== f.targetVersion && ng.status !== undefined && ng.status !== 'ACTIVE') {
+      blockers.push(
+        `node group ${ng.name} is ${ng.status}, not ACTIVE: EKS cannot update it until it is (look at its health issues)`,
+      );
+      return { ...base, update: false, reason: `${ng.status}, not ACTIVE` };
     }
     if (ng.version === f.targetVersion)
       return { ...base, update: false, reason: 'already at the target version' };

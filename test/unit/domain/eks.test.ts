@@ -211,6 +211,18 @@ describe('preflight report', () => {
     expect(r.errors.map((e) => e.name)).toEqual(['Cluster health issues']);
   });
 
+  it('blocks while the cluster or a node group to update is not ACTIVE', () => {
+    const r = preflightReport({
+      ...facts(),
+      clusterStatus: 'UPDATING',
+      nodegroups: [{ name: 'sick', version: '1.31', status: 'DEGRADED' }],
+    });
+    expect(r.blockers).toEqual([
+      'the cluster is UPDATING, not ACTIVE: EKS starts no update until it is (another update may be running)',
+      'node group sick is DEGRADED, not ACTIVE: EKS cannot update it until it is (look at its health issues)',
+    ]);
+  });
+
   it('leaves a node group with a custom AMI alone and says why', () => {
     const r = preflightReport({
       ...facts(),
