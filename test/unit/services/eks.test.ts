@@ -1,6 +1,7 @@
 import { EKSClient } from '@aws-sdk/client-eks';
 import { mockClient } from 'aws-sdk-client-mock';
 import { checkUpdate } from '../../../functions/eks-check-update/service';
+import { describeOutcome } from '../../../functions/publish-outcome/service';
 import * as checkUpdateHandler from '../../../functions/eks-check-update/handler';
 import { runPreflight } from '../../../functions/eks-preflight/service';
 import { startUpdate } from '../../../functions/eks-start-update/service';
@@ -175,5 +176,46 @@ describe('eks-preflight', () => {
     expect(r.summary.length).toBeGreaterThan(2000);
     expect(r.summary.length).toBeLessThanOrEqual(16_000);
     expect(r.approvalSummary.length).toBeLessThanOrEqual(2000);
+  });
+});
+
+describe('the outcome of an EKS campaign', () => {
+  it('lists the report and every step with its update id and status', () => {
+    const { message } = describeOutcome(
+      {
+        cluster: 'prod-eks',
+        workflow: 'eks-upgrade',
+        outcome: 'Failed',
+        executionId: EXECUTION,
+        startedAt: '2026-11-30T10:00:00Z',
+        summary: 'EKS upgrade of prod-eks: 1.31 → 1.32',
+        steps: [
+          { description: 'control plane 1.32', updateId: 'u-1', status: 'Successful' },
+          { description: 'node group general-a 1.32', updateId: 'u-2', status: 'Failed' },
+        ],
+        error: { Error: 'EksUpdateFailedError', Cause: 'node group general-a 1.32: update u-2 ended Failed' },
+      },
+      60,
+    );
+    expect(message).toContain('EKS upgrade of prod-eks: 1.31 → 1.32');
+    expect(message).toContain(
+      'Steps:\n- control plane 1.32: update u-1 Successful\n- node group general-a 1.32: update u-2 Failed',
+    );
+    expect(message).toContain('EKS updates already Successful stay');
+  });
+
+  it('says when nothing was changed', () => {
+    const { message } = describeOutcome(
+      {
+        cluster: 'prod-eks',
+        workflow: 'eks-upgrade',
+        outcome: 'Failed',
+        executionId: EXECUTION,
+        startedAt: '2026-11-30T10:00:00Z',
+        steps: [],
+      },
+      1,
+    );
+    expect(message).toContain('Steps: none (nothing was changed)');
   });
 });
