@@ -9,7 +9,6 @@
  * real one (request-approval records it, decideApproval settles it) with an approver the sandbox
  * plays: it approves (or, with `approval: 'deny'`, denies) as `cli:sandbox-approver`.
  */
-import type { Context } from 'aws-lambda';
 import { EKSClient } from '@aws-sdk/client-eks';
 import { eksApi } from '../functions/shared/adapters/aws/eks-api';
 import { dynamoApprovalStore } from '../functions/shared/adapters/aws/dynamo-approval-store';
@@ -23,6 +22,7 @@ import { startDynalite, type LocalDynamo } from './dynalite';
 import { sandboxHandlers, type Invocable } from './handlers';
 import { configDirectory, memoryMetrics, memoryNotifier } from './local-adapters';
 import { sandboxEksState, startLocalEks, type InjectedFailure, type LocalEks } from './local-eks';
+import { lambdaContext } from './sandbox';
 import { TaskBroker } from './task-broker';
 
 export const EKS_SANDBOX_CLUSTER = 'sandbox-eks';
@@ -41,21 +41,6 @@ export interface EksSandboxOptions {
   /** the cluster's `eks` config block */
   eks?: Record<string, unknown>;
 }
-
-const lambdaContext = (name: string): Context => ({
-  callbackWaitsForEmptyEventLoop: false,
-  functionName: `caretaker-${name}`,
-  functionVersion: '$LATEST',
-  invokedFunctionArn: `arn:aws:lambda:eu-west-1:000000000000:function:caretaker-${name}`,
-  memoryLimitInMB: '256',
-  awsRequestId: `sandbox-${Date.now()}`,
-  logGroupName: `/aws/lambda/caretaker-${name}`,
-  logStreamName: 'sandbox',
-  getRemainingTimeInMillis: () => 900_000,
-  done: () => undefined,
-  fail: () => undefined,
-  succeed: () => undefined,
-});
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -38,8 +38,8 @@ function world(options: { eks?: Record<string, unknown>; fakes?: Record<string, 
     lock,
     outcomes,
     approvals,
-    run: (input: Record<string, Json> = {}) =>
-      runWorkflow('eks-upgrade', { cluster: 'prod-eks', requestedBy: 'cli', ...input }, { fakes }),
+    run: (input: Record<string, Json> = {}, timeoutMs?: Record<string, number>) =>
+      runWorkflow('eks-upgrade', { cluster: 'prod-eks', requestedBy: 'cli', ...input }, { fakes, timeoutMs }),
   };
 }
 
@@ -184,28 +184,7 @@ describe('eks-upgrade workflow', () => {
 
   it('refuses a cluster that is not EKS before any EKS call', async () => {
     const w = world();
-    const result = await runWorkflow(
-      'eks-upgrade',
-      { cluster: 'prod-eu' },
-      {
-        fakes: {
-          'acquire-lock': w.lock.acquire,
-          'release-lock': w.lock.release,
-          'eks-preflight': async (i) =>
-            as<Json>(
-              await runPreflight(as<PreflightInput>(i), {
-                clusters: configDirectory(eksTestClusters()),
-                eks: w.eks,
-                surroundings: w.eks,
-              }),
-            ),
-          'eks-start-update': never,
-          'eks-check-update': never,
-          'request-approval': never,
-          'publish-outcome': w.outcomes.publish,
-        },
-      },
-    );
+    const result = await w.run({ cluster: 'prod-eu' });
 
     expect(result.status).toBe('FAILED');
     expect(result.error?.Error).toBe('NotForThisKindError');
@@ -325,29 +304,7 @@ describe('eks-upgrade workflow', () => {
 
   it('ends at the timeout path when nobody answers in time, changing nothing', async () => {
     const w = world({ fakes: { 'request-approval': never } });
-    const result = await runWorkflow(
-      'eks-upgrade',
-      { cluster: 'prod-eks' },
-      {
-        fakes: {
-          'acquire-lock': w.lock.acquire,
-          'release-lock': w.lock.release,
-          'eks-preflight': async (i) =>
-            as<Json>(
-              await runPreflight(as<PreflightInput>(i), {
-                clusters: configDirectory(eksTestClusters()),
-                eks: w.eks,
-                surroundings: w.eks,
-              }),
-            ),
-          'eks-start-update': never,
-          'eks-check-update': never,
-          'request-approval': never,
-          'publish-outcome': w.outcomes.publish,
-        },
-        timeoutMs: { 'Ask for approval': 50 },
-      },
-    );
+    const result = await w.run({}, { 'Ask for approval': 50 });
 
     expect(result.states).toContain('Note that nobody answered in time');
     expect(result.status).toBe('FAILED');
