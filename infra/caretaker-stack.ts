@@ -7,7 +7,7 @@ import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { CaretakerConfig } from '../functions/shared/domain/config';
 import { BackupAlarm } from './constructs/backup-alarm';
-import { Approvals, SlackReceiver, slackSecret } from './constructs/chat-ops';
+import { Approvals, SlackReceiver, slackChannels, slackSecret } from './constructs/chat-ops';
 import { CaretakerFunction, type SharedEnvironment } from './constructs/caretaker-function';
 import { ClusterLock } from './constructs/cluster-lock';
 import { CLUSTER_PARAMETER_PREFIX, ClusterParameters } from './constructs/cluster-parameters';
@@ -126,6 +126,7 @@ export class CaretakerStack extends Stack {
         topic: this.notifications.topic,
         topicKey: this.notifications.key,
         slackSecret: slack,
+        slackChannels: slackChannels(clusters),
       }).requestApproval;
     }
     const stateMachines: Record<string, sfn.IStateMachine> = Object.fromEntries(

@@ -11,8 +11,8 @@ import type { WorkflowStarter } from '../functions/shared/adapters/aws/sfn-workf
 import { slackWebApi } from '../functions/shared/adapters/slack/web-api';
 import { signSlackRequest } from '../functions/shared/domain/slack-signature';
 import type { ExecutionSummary } from '../functions/shared/ports';
-import { slackApprovalMessenger } from '../functions/shared/services/slack-chat';
-import { WORKFLOWS } from '../functions/shared/workflows';
+import { channelsFrom, slackApprovalMessenger } from '../functions/shared/services/slack-chat';
+import { isDeployedFor, WORKFLOWS } from '../functions/shared/workflows';
 import type { Json, RunResult } from './asl-runner';
 import { configDirectory } from './local-adapters';
 import type { Io } from './main';
@@ -116,7 +116,10 @@ export async function runSlackSandbox(io: Io): Promise<number> {
       kubernetes: false,
       workers: 1,
       clusterConfig,
-      ports: { chat: { slack: api, clusters: directory }, messenger: slackApprovalMessenger(api, directory) },
+      ports: {
+        chat: { slack: api, channelOf: channelsFrom(directory) },
+        messenger: slackApprovalMessenger(api, channelsFrom(directory)),
+      },
     });
     const sb = sandbox;
     const runs: Promise<RunResult>[] = [];
@@ -146,7 +149,10 @@ export async function runSlackSandbox(io: Io): Promise<number> {
       clusterNames: [sb.cluster.name],
       slack: api,
       starter,
-      stateMachines: Object.fromEntries(WORKFLOWS.map((w) => [w.name, fakeArn(w.name)])),
+      // as the stack deploys them: a workflow the sandbox cluster does not enable is "not available yet"
+      stateMachines: Object.fromEntries(
+        WORKFLOWS.filter((w) => isDeployedFor(w, [sb.cluster])).map((w) => [w.name, fakeArn(w.name)]),
+      ),
       ledger: dynamoRequestLedger(sb.endpoints().table, sb.dynamo.doc),
       history: {
         recent: async (_arn, prefix, limit) =>
@@ -154,7 +160,7 @@ export async function runSlackSandbox(io: Io): Promise<number> {
       },
       approvals: sb.approvals,
       callbacks: sb.broker,
-      messenger: slackApprovalMessenger(api, directory),
+      messenger: slackApprovalMessenger(api, channelsFrom(directory)),
       log: (level, message, fields) => {
         if (level === 'warn') io.err(`    [log] ${message} ${JSON.stringify(fields)}`);
       },

@@ -3,10 +3,10 @@ import { powertoolsMetricSink } from '../shared/adapters/aws/powertools-metric-s
 import { snsNotifier } from '../shared/adapters/aws/sns-notifier';
 import { clusterName, executionId, isoTime, sha256 } from '../shared/domain/schemas';
 import { secretsManagerSlackSecrets } from '../shared/adapters/aws/secrets-manager-slack-secrets';
-import { ssmClusterDirectory } from '../shared/adapters/aws/ssm-cluster-directory';
 import { slackWebApi } from '../shared/adapters/slack/web-api';
 import { createHandler, logger, requireEnv, type DepsSource } from '../shared/handler';
 import { campaignStep } from '../shared/services/eks-cluster';
+import { channelsFromMap } from '../shared/services/slack-chat';
 import { publishOutcome, type PublishDeps } from './service';
 
 export const input = z.object({
@@ -75,7 +75,9 @@ export const handler = makeHandler(() => {
           token: async () => (await secrets.get()).botToken,
           apiUrl: process.env.SLACK_API_URL || undefined,
         }),
-        clusters: ssmClusterDirectory(requireEnv('CLUSTER_PARAMETER_PREFIX')),
+        channelOf: channelsFromMap(
+          JSON.parse(process.env.SLACK_CHANNELS_BY_CLUSTER || '{}') as Record<string, string>,
+        ),
       },
     }),
     ...(process.env.CHATBOT_TOPIC_ARN && { chatbot: snsNotifier(process.env.CHATBOT_TOPIC_ARN) }),

@@ -1,5 +1,6 @@
 import { chatbotNotification, outcomeMessage, type OutcomeView } from '../shared/domain/slack-messages';
-import type { Clock, ClusterDirectory, MetricSink, Notifier, SlackApi } from '../shared/ports';
+import type { Clock, MetricSink, Notifier, SlackApi } from '../shared/ports';
+import type { ChannelOf } from '../shared/services/slack-chat';
 import { workflowNamed } from '../shared/workflows';
 
 export interface PublishDeps {
@@ -7,7 +8,7 @@ export interface PublishDeps {
   metrics: MetricSink;
   clock: Clock;
   /** the Slack app: Block Kit to the cluster's `slack.channel` (absent: no Slack) */
-  chat?: { slack: SlackApi; clusters: ClusterDirectory };
+  chat?: { slack: SlackApi; channelOf: ChannelOf };
   /** the SNS topic in AWS Chatbot's custom-notification format (absent: none) */
   chatbot?: Notifier;
   /** `<base>/<workflow>.md` is the workflow's runbook link (absent: no link) */
@@ -171,7 +172,7 @@ async function postToSlack(
   let error: unknown;
   for (let attempt = 1; attempt <= SLACK_ATTEMPTS; attempt++) {
     try {
-      channel ??= (await deps.chat.clusters.get(view.cluster)).slack?.channel;
+      channel ??= await deps.chat.channelOf(view.cluster);
       if (!channel) return 'no-channel';
       await deps.chat.slack.postMessage({ channel, ...outcomeMessage(view) });
       return 'posted';

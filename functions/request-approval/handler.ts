@@ -2,9 +2,8 @@ import * as z from '../shared/zod';
 import { dynamoApprovalStore } from '../shared/adapters/aws/dynamo-approval-store';
 import { secretsManagerSlackSecrets } from '../shared/adapters/aws/secrets-manager-slack-secrets';
 import { snsNotifier } from '../shared/adapters/aws/sns-notifier';
-import { ssmClusterDirectory } from '../shared/adapters/aws/ssm-cluster-directory';
 import { slackWebApi } from '../shared/adapters/slack/web-api';
-import { slackApprovalMessenger } from '../shared/services/slack-chat';
+import { channelsFromMap, slackApprovalMessenger } from '../shared/services/slack-chat';
 import { clusterName, executionId } from '../shared/domain/schemas';
 import { createHandler, logger, requireEnv, type DepsSource } from '../shared/handler';
 import { requestedBy } from '../shared/workflows/workflow';
@@ -43,7 +42,7 @@ export const handler = makeHandler(() => {
           token: async () => (await secrets.get()).botToken,
           apiUrl: process.env.SLACK_API_URL || undefined,
         }),
-        ssmClusterDirectory(requireEnv('CLUSTER_PARAMETER_PREFIX')),
+        channelsFromMap(JSON.parse(process.env.SLACK_CHANNELS_BY_CLUSTER || '{}') as Record<string, string>),
       ),
     }),
     audit: (entry: Record<string, unknown>) => logger.info('approval', entry),

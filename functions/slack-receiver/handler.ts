@@ -11,7 +11,7 @@ import { sfnWorkflowStarter } from '../shared/adapters/aws/sfn-workflow-starter'
 import { ssmClusterDirectory } from '../shared/adapters/aws/ssm-cluster-directory';
 import { slackWebApi } from '../shared/adapters/slack/web-api';
 import { logger, requireEnv, type DepsSource } from '../shared/handler';
-import { slackApprovalMessenger } from '../shared/services/slack-chat';
+import { channelsFrom, slackApprovalMessenger } from '../shared/services/slack-chat';
 import { handleSlackRequest, type HttpResponse, type SlackReceiverDeps } from './service';
 
 /** the Lambda function URL event (payload 2.0), as far as the receiver reads it */
@@ -79,7 +79,7 @@ export const handler = makeHandler(() => {
     history: sfnExecutionHistory(),
     approvals: dynamoApprovalStore(table),
     callbacks: sfnTaskCallbacks(),
-    messenger: slackApprovalMessenger(slack, clusters),
+    messenger: slackApprovalMessenger(slack, channelsFrom(clusters)),
     log: (level, message, fields) => logger[level](message, fields),
   };
 });

@@ -23,6 +23,8 @@ export interface ApprovalsProps {
   topicKey: kms.IKey;
   /** the Slack app's secret, when the configuration has a slack block */
   slackSecret?: secretsmanager.ISecret;
+  /** cluster → its Slack channel (the approval messages' channel) */
+  slackChannels?: Record<string, string>;
 }
 
 /**
@@ -40,7 +42,10 @@ export class Approvals extends Construct {
       shared: props.shared,
       environment: {
         TOPIC_ARN: props.topic.topicArn,
-        ...(props.slackSecret && { SLACK_SECRET_ARN: props.slackSecret.secretArn }),
+        ...(props.slackSecret && {
+          SLACK_SECRET_ARN: props.slackSecret.secretArn,
+          SLACK_CHANNELS_BY_CLUSTER: JSON.stringify(props.slackChannels ?? {}),
+        }),
       },
     });
     const fn = this.requestApproval;
@@ -50,6 +55,11 @@ export class Approvals extends Construct {
     if (props.slackSecret)
       fn.allow({ actions: ['secretsmanager:GetSecretValue'], resources: [props.slackSecret.secretArn] });
   }
+}
+
+/** cluster → its `slack.channel`, for the functions that only post (no SSM read for that) */
+export function slackChannels(clusters: readonly ClusterConfig[]): Record<string, string> {
+  return Object.fromEntries(clusters.flatMap((c) => (c.slack?.channel ? [[c.name, c.slack.channel]] : [])));
 }
 
 /** the Slack secret: created by the stack with a random placeholder, filled in by the operator (README) */
@@ -169,6 +179,7 @@ export class SlackReceiver extends Construct {
     const publish = props.publishOutcome;
     publish.fn.addEnvironment('SLACK_SECRET_ARN', props.secret.secretArn);
     publish.fn.addEnvironment('CHATBOT_TOPIC_ARN', this.chatbotTopic.topicArn);
+    publish.fn.addEnvironment('SLACK_CHANNELS_BY_CLUSTER', JSON.stringify(slackChannels(props.clusters)));
     publish.allow({ actions: ['secretsmanager:GetSecretValue'], resources: [props.secret.secretArn] });
     publish.allow({ actions: ['sns:Publish'], resources: [this.chatbotTopic.topicArn] });
     publish.allow({ actions: ['kms:GenerateDataKey', 'kms:Decrypt'], resources: [this.chatbotKey.keyArn] });

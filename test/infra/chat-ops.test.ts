@@ -94,6 +94,8 @@ describe('ChatOps infrastructure', () => {
         Variables: Match.objectLike({
           SLACK_SECRET_ARN: { Ref: Match.stringLikeRegexp('^SlackSecret') },
           CHATBOT_TOPIC_ARN: { Ref: Match.stringLikeRegexp('^SlackChatbotOutcomes') },
+          // the channel map: publish-outcome posts without reading the clusters' SSM parameters
+          SLACK_CHANNELS_BY_CLUSTER: '{"prod-eu":"C0PRODEU"}',
         }),
       },
     });

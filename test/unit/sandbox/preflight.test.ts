@@ -39,7 +39,7 @@ describe('the sandbox preflight', () => {
       .split('\n')
       .filter((l) => /^ {2}\S/.test(l) && !l.trimStart().startsWith('-'))
       .map((l) => l.trim().split(/\s+/)[0]);
-    // the registry's verbs, then the sandbox's own ChatOps run
+    // every registry workflow, then the ChatOps walk-through (sandbox/slack.ts)
     expect(listed).toEqual([...WORKFLOWS.map((w) => w.cli?.verb ?? w.name), 'slack']);
     expect(out.join('\n')).toContain('etcd-backup first, then ');
   });

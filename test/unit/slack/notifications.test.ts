@@ -1,6 +1,7 @@
 import { publishOutcome, type OutcomeInput } from '../../../functions/publish-outcome/service';
 import { slackWebApi } from '../../../functions/shared/adapters/slack/web-api';
 import { approvalMessage } from '../../../functions/shared/domain/slack-messages';
+import { channelsFrom } from '../../../functions/shared/services/slack-chat';
 import { configDirectory, memoryMetrics, memoryNotifier } from '../../../sandbox/local-adapters';
 import { startSlackStandIn, type SlackStandIn } from '../../../sandbox/slack-api';
 import { BOT_TOKEN } from '../../support/slack';
@@ -41,7 +42,7 @@ function deps() {
     clock: { now: () => new Date('2025-11-30T10:01:30.000Z') },
     chat: {
       slack: slackWebApi({ token: async () => BOT_TOKEN, apiUrl: slack.url, retries: 0 }),
-      clusters: configDirectory(CONFIG.clusters),
+      channelOf: channelsFrom(configDirectory(CONFIG.clusters)),
     },
     runbookBaseUrl: 'https://github.com/example/caretaker/blob/main/docs/runbooks',
     sleep: async (ms: number) => void sleeps.push(ms),

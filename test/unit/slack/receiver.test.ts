@@ -141,6 +141,18 @@ describe('the Slack receiver: requests', () => {
     },
   );
 
+  it('answers a registry verb this deployment does not deploy with not available yet, before any authorization', async () => {
+    const restoreVerify = w.deps.stateMachines['restore-verify']!;
+    delete w.deps.stateMachines['restore-verify'];
+    try {
+      const out = await w.send(command('restore-verify quiet'));
+      expect(out.text).toBe('`restore-verify` is not available yet in this Caretaker (not deployed here).');
+      expect(w.started).toEqual([]);
+    } finally {
+      w.deps.stateMachines['restore-verify'] = restoreVerify;
+    }
+  });
+
   it('answers help with the usage line', async () => {
     const out = await w.send(command('help'));
     expect(out.text).toMatch(/^Usage: \/caretaker help \| status \[cluster\]/);
@@ -305,6 +317,19 @@ describe('the Slack receiver: approval buttons', () => {
       }),
     ]);
     expect(await w.deps.approvals.get(record.approvalId)).toMatchObject({ status: 'approved' });
+  });
+
+  it('stays quiet when Slack delivers a press again (X-Slack-Retry-Num) that already decided', async () => {
+    const { record, settled } = await gate();
+    const body = pressBody(record.approvalId, 'caretaker_approve');
+    await w.send(signedEvent(body, { at: NOW_SECONDS }));
+    await expect(settled).resolves.toMatchObject({ decision: 'approved' });
+    w.slack.calls.length = 0;
+
+    const again = await w.send(signedEvent(body, { at: NOW_SECONDS + 3, retry: 1 }));
+
+    expect(again.statusCode).toBe(200);
+    expect(w.slack.calls).toEqual([]);
   });
 
   it('answers a press after the timeout, and changes nothing', async () => {

@@ -9,7 +9,7 @@ import { dynamoRequestLedger } from '../../../functions/shared/adapters/aws/dyna
 import { slackWebApi } from '../../../functions/shared/adapters/slack/web-api';
 import { parseConfig } from '../../../functions/shared/domain/config';
 import type { ExecutionSummary } from '../../../functions/shared/ports';
-import { slackApprovalMessenger } from '../../../functions/shared/services/slack-chat';
+import { channelsFrom, slackApprovalMessenger } from '../../../functions/shared/services/slack-chat';
 import { makeHandler } from '../../../functions/slack-receiver/handler';
 import type { SlackReceiverDeps } from '../../../functions/slack-receiver/service';
 import { startDynalite, type LocalDynamo } from '../../../sandbox/dynalite';
@@ -114,7 +114,7 @@ export async function startWorld(): Promise<World> {
     },
     approvals: dynamoApprovalStore(table, db.doc),
     callbacks: broker,
-    messenger: slackApprovalMessenger(api, clusters),
+    messenger: slackApprovalMessenger(api, channelsFrom(clusters)),
     log: (level, message, fields) => logs.push({ level, message, fields }),
   };
   const handler = makeHandler(deps);
