@@ -16,6 +16,10 @@ ${WORKFLOWS.map((w) => `  ${`${w.command} <cluster>`.padEnd(27)}${w.summary}`).j
   deny <execution> --reason  deny it: the workflow stops without changing anything
   sandbox [...]              run the local sandbox
 
+EKS clusters (kind "eks"): AWS runs etcd and the control plane, so Caretaker takes no etcd
+backups of them and restores none; it runs their upgrade campaigns (eks-upgrade) and patches
+their managed node groups (eks-patch-nodegroups).
+
 Run 'caretaker <command> --help' for a command's options.
 Uses the AWS credentials of the environment (AWS_PROFILE, AWS_ACCESS_KEY_ID, ...).
 `;

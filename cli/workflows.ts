@@ -13,6 +13,8 @@ export interface WorkflowInfo {
   summary: string;
   /** works on etcd itself, so makes no sense on EKS */
   etcd: boolean;
+  /** runs only on clusters of these kinds (the EKS workflows); absent = any */
+  onlyFor?: readonly string[];
   /** the execution input's schema: the CLI parses what it sends, as start-workflow does */
   input: ZodType;
   /** flags that set fields of the execution input (`--key KEY`) */
@@ -29,6 +31,7 @@ export const WORKFLOWS: readonly WorkflowInfo[] = REGISTRY.flatMap((w) =>
           output: stackOutput(w.name),
           summary: w.cli.summary,
           etcd: w.needsEtcd,
+          ...(w.onlyFor && { onlyFor: w.onlyFor }),
           input: w.input,
           options: w.cli.options ?? {},
         },

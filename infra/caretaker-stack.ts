@@ -14,6 +14,7 @@ import { CLUSTER_PARAMETER_PREFIX, ClusterParameters } from './constructs/cluste
 import { CommandRunner } from './constructs/command-runner';
 import { deadLetterAlarm } from './constructs/dead-letters';
 import { EtcdBackupWorkflow } from './constructs/etcd-backup-workflow';
+import { EksWorkflows } from './constructs/eks-workflows';
 import { Inventory } from './constructs/inventory';
 import { NodePolicy, ScratchPolicy } from './constructs/node-policy';
 import { Notifications } from './constructs/notifications';
@@ -103,12 +104,17 @@ export class CaretakerStack extends Stack {
     // every registry workflow this stack's clusters use: its own construct built it above, or a
     // RegisteredWorkflow builds it from the registry with the shared functions
     const deployed = WORKFLOWS.filter((w) => isDeployedFor(w, clusters));
+    // the EKS workflows' functions, with their EKS permissions, when the stack has an EKS cluster
+    const eks = clusters.some((c) => c.kind === 'eks')
+      ? new EksWorkflows(this, 'EksFunctions', { ...common, clusters })
+      : undefined;
     const sharedFunctions: Record<string, CaretakerFunction> = {
       'acquire-lock': lock.acquire,
       'release-lock': lock.release,
       'find-control-plane': inventory.findControlPlane,
       'send-command': this.runner.sendCommand,
       'publish-outcome': this.notifications.publishOutcome,
+      ...eks?.functions(),
     };
     // ChatOps and approval gates (APPROVAL-GATE.md): the Slack secret when the config has a
     // slack block; request-approval when a deployed workflow has a gate
@@ -136,7 +142,12 @@ export class CaretakerStack extends Stack {
         return [workflow.name, built];
       }),
     );
-    this.runner.allowTaskCallbacks(Object.values(stateMachines));
+    // the command completers answer the task tokens of the workflows that send node commands only
+    this.runner.allowTaskCallbacks(
+      deployed
+        .filter((w) => Object.values<string>(w.substitutions).includes('send-command'))
+        .map((w) => stateMachines[w.name]!),
+    );
     if (config.slack && slack) {
       new SlackReceiver(this, 'Slack', {
         ...common,

@@ -5,7 +5,8 @@
  */
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { WORKFLOWS, type WorkflowName } from '../functions/shared/workflows';
+import { WORKFLOWS, workflowNamed, type WorkflowName } from '../functions/shared/workflows';
+import { isEksWorkflow, runEksSandbox } from './eks-main';
 import type { RunEvent, RunResult } from './asl-runner';
 import {
   DEFAULT_ETCD_VERSION,
@@ -44,7 +45,7 @@ ${WORKFLOWS.map((w) => {
   const command = w.cli?.verb ?? w.name;
   const first = RUN_FIRST[w.name];
   const what = `${first ? `${first.join(', ')} first, then ` : ''}${w.cli?.summary ?? w.summary}`;
-  return `  ${command.padEnd(18)}${what}${command === DEFAULT_WORKFLOW ? ' (default)' : ''}`;
+  return `  ${command.padEnd(Math.max(18, ...COMMANDS.map((c) => c.length + 2)))}${what}${command === DEFAULT_WORKFLOW ? ' (default)' : ''}`;
 }).join('\n')}
   slack             ChatOps: signed Slack requests to the real receiver (a backup, a retry, forged
                     and replayed requests, an approval gate pressed), Slack's API on a stand-in
@@ -60,7 +61,16 @@ options:
                     balancer, controller-manager, scheduler, KWOK kubelets, a seeded workload)
                     on it; the --keys filler is then placeholder /registry keys
   --json            print the report as JSON
-  -h, --help        this text`;
+  -h, --help        this text
+
+EKS workflows (eks-upgrade [<version>], eks-patch-nodegroups) run against LocalEks, an EKS
+stand-in on 127.0.0.1 spoken to by the real EKS client, with dynalite; no etcd or Kubernetes
+processes (AWS runs those for EKS). eks-upgrade's <version> is the target minor (default: the
+next one, 1.32). Their options:
+  --dry-run         stop after the preflight (or the patch plan) and report
+  --deny            the sandbox's approver denies the upgrade instead of approving it
+  --fail RESOURCE   LocalEks fails that update: cluster, addon/<name>, nodegroup/<name>
+                    (a node group fails with a PodEvictionFailure); repeatable`;
 
 export interface Io {
   out: (line: string) => void;
@@ -316,6 +326,10 @@ export async function runSandbox(argv: string[], io: Io = defaultIo): Promise<nu
         'no-kubernetes': { type: 'boolean' },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
+        // the EKS sandbox's (sandbox/eks-main.ts)
+        'dry-run': { type: 'boolean' },
+        deny: { type: 'boolean' },
+        fail: { type: 'string', multiple: true },
       },
     });
   } catch (e) {
@@ -337,6 +351,21 @@ export async function runSandbox(argv: string[], io: Io = defaultIo): Promise<nu
   if (!workflows) {
     io.err(`sandbox: unknown workflow "${asked}"; available: ${COMMANDS.join(', ')}`);
     return 2;
+  }
+  const eks = workflowNamed(workflows.at(-1)!);
+  if (isEksWorkflow(eks)) {
+    offlineEnvironment();
+    return runEksSandbox(
+      eks!.name,
+      {
+        version: args.positionals[1],
+        dryRun: args.values['dry-run'],
+        deny: args.values.deny,
+        fail: args.values.fail,
+        json: args.values.json,
+      },
+      io,
+    );
   }
   const number = (name: string, raw: string | undefined, fallback: number, max: number) => {
     if (raw === undefined) return fallback;

@@ -102,7 +102,8 @@ export function seedCounts(total: number): Record<string, number> {
   return counts;
 }
 
-const lambdaContext = (name: string): Context => ({
+/** the Lambda context each sandbox handler is called with */
+export const lambdaContext = (name: string): Context => ({
   callbackWaitsForEmptyEventLoop: false,
   functionName: `caretaker-${name}`,
   functionVersion: '$LATEST',

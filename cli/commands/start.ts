@@ -44,6 +44,11 @@ export async function startWorkflow(
       `${cluster.name} is an EKS cluster: AWS runs its etcd, so the ${workflow.workflow} workflow does not apply`,
     );
   }
+  if (workflow.onlyFor && !workflow.onlyFor.includes(cluster.kind)) {
+    throw new CliError(
+      `${cluster.name} is a ${cluster.kind} cluster: ${workflow.command} works on ${workflow.onlyFor.join(', ')} clusters only; nothing was started`,
+    );
+  }
   const input = parseInput(
     workflow.input,
     { ...options.input, cluster: cluster.name, requestedBy: 'cli' },

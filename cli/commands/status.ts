@@ -70,6 +70,15 @@ export async function status(io: Io, deps: CliDeps, options: StatusOptions): Pro
   const backup = workflowByCommand('backup')!;
   const { file, config } = loadConfig(io, deps, options.config);
   const cluster = findCluster(config, file, options.cluster);
+  if (cluster.kind === 'eks') {
+    // say it plainly instead of showing an empty backup list as if backups had failed
+    io.stdout.write(
+      `${cluster.name} is an EKS cluster: AWS runs its etcd and control plane, so Caretaker takes no etcd backups of it and there are none to show.\n` +
+        `Caretaker upgrades it (caretaker eks-upgrade ${cluster.name}) and patches its managed node groups (caretaker eks-patch-nodegroups ${cluster.name});\n` +
+        `see caretaker history ${cluster.name} --workflow eks-upgrade.\n`,
+    );
+    return 0;
+  }
   const region = options.region ?? cluster.region;
   const stack = new StackLookup(region, io, deps);
   const arn = await stack.stateMachineArn(backup, options.stateMachineArn);

@@ -5,6 +5,7 @@ import { clusterName, executionId, isoTime, sha256 } from '../shared/domain/sche
 import { secretsManagerSlackSecrets } from '../shared/adapters/aws/secrets-manager-slack-secrets';
 import { slackWebApi } from '../shared/adapters/slack/web-api';
 import { createHandler, logger, requireEnv, type DepsSource } from '../shared/handler';
+import { campaignStep } from '../shared/services/eks-cluster';
 import { channelsFromMap } from '../shared/services/slack-chat';
 import { publishOutcome, type PublishDeps } from './service';
 
@@ -51,6 +52,10 @@ export const input = z.object({
     })
     .optional(),
   note: z.string().max(1000).optional(),
+  /** an EKS campaign's preflight report or patch plan, as a person reads it */
+  summary: z.string().max(20_000).optional(),
+  /** an EKS campaign's updates, in order, each with its EKS update id */
+  steps: z.array(campaignStep).max(200).optional(),
 });
 
 export const makeHandler = (deps: DepsSource<PublishDeps>) =>

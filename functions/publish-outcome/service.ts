@@ -41,6 +41,10 @@ export interface OutcomeInput {
   };
   /** why a run had nothing to do (restore-verify with no new snapshot) */
   note?: string;
+  /** an EKS campaign's preflight report or patch plan */
+  summary?: string;
+  /** an EKS campaign's updates, each with its update id and status */
+  steps?: { description: string; updateId: string; status: string }[];
   error?: { Error: string; Cause?: string };
 }
 
@@ -99,6 +103,14 @@ export function describeOutcome(i: OutcomeInput, seconds: number): { subject: st
     );
   }
   if (i.note) lines.push(i.note);
+  if (i.summary) lines.push(i.summary);
+  if (i.steps) {
+    lines.push(
+      i.steps.length
+        ? `Steps:\n${i.steps.map((s) => `- ${s.description}: update ${s.updateId} ${s.status}`).join('\n')}`
+        : 'Steps: none (nothing was changed)',
+    );
+  }
   if (i.heldBy) {
     lines.push(
       `Skipped: the cluster's ${i.heldBy.scope ? `${i.heldBy.scope} ` : ''}operation lock is held by ${i.heldBy.operation} (${i.heldBy.owner}) until ${i.heldBy.expiresAt}. Nothing was touched.`,

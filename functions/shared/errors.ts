@@ -90,6 +90,23 @@ export class LeaseLostError extends CaretakerError {
   override readonly name = 'LeaseLostError';
 }
 
+/**
+ * An EKS upgrade's preflight found a blocker (an upgrade insight at ERROR, an add-on with no
+ * version for the target, a node group outside the kubelet skew, too few free IP addresses):
+ * raised by the campaign's Fail state after the report went out; nothing was changed.
+ */
+export class EksPreflightBlockedError extends CaretakerError {
+  override readonly name = 'EksPreflightBlockedError';
+}
+
+/**
+ * An EKS update (control plane, add-on or node group) ended Failed or Cancelled, or did not
+ * finish before its deadline; the message carries the update id and EKS's errors.
+ */
+export class EksUpdateFailedError extends CaretakerError {
+  override readonly name = 'EksUpdateFailedError';
+}
+
 /** An object in the snapshot bucket is not what it claims to be: a manifest or report that is not JSON. */
 export class CorruptObjectError extends CaretakerError {
   override readonly name = 'CorruptObjectError';
@@ -119,6 +136,8 @@ export const ERROR_CLASSES = [
   NotForThisKindError,
   LeaseLostError,
   CorruptObjectError,
+  EksPreflightBlockedError,
+  EksUpdateFailedError,
   ApprovalDeniedError,
 ] as const;
 

@@ -4,6 +4,16 @@
  */
 import type { ClusterConfig } from './domain/config';
 import type { LockScope } from './domain/locks';
+import type {
+  AddonVersion,
+  EksUpdate,
+  Insight,
+  InstalledAddon,
+  ManagedNodegroup,
+  SubnetCapacity,
+  UnmanagedCapacity,
+  UpdateTarget,
+} from './domain/eks';
 import type { ApprovalRecord, ApprovalStatus } from './domain/approvals';
 
 export interface Clock {
@@ -210,6 +220,49 @@ export interface MetricSink {
     dimensions: Record<string, string>,
     values: Record<string, { value: number; unit: 'Count' | 'Bytes' | 'Seconds' | 'Milliseconds' | 'None' }>,
   ): Promise<void>;
+}
+
+/** an EKS cluster as the upgrade campaign needs it */
+export interface EksClusterInfo {
+  name: string;
+  arn?: string;
+  /** the control plane's Kubernetes minor: `1.31` */
+  version: string;
+  status: string;
+  /** the subnets its control-plane network interfaces live in */
+  subnetIds: string[];
+  /** EKS Auto Mode runs (and upgrades) the nodes itself */
+  autoMode: boolean;
+}
+
+/**
+ * The EKS API, narrowed to what upgrade campaigns and node-group patching do. Every change takes
+ * a client request token, so a retried Lambda starts no second update.
+ */
+export interface EksApi {
+  /** @throws ClusterNotFoundError when EKS has no cluster of that name */
+  describeCluster(name: string): Promise<EksClusterInfo>;
+  /** ListInsights (category UPGRADE_READINESS) with DescribeInsight's detail for those not PASSING */
+  upgradeInsights(cluster: string): Promise<Insight[]>;
+  listAddons(cluster: string): Promise<InstalledAddon[]>;
+  /** DescribeAddonVersions for one add-on and Kubernetes version */
+  addonVersions(addon: string, kubernetesVersion: string): Promise<AddonVersion[]>;
+  managedNodegroups(cluster: string): Promise<ManagedNodegroup[]>;
+  startUpdate(
+    cluster: string,
+    target: UpdateTarget,
+    options: { force: boolean; token: string },
+  ): Promise<{ updateId: string }>;
+  describeUpdate(cluster: string, updateId: string, target: UpdateTarget): Promise<EksUpdate>;
+}
+
+/** what around an EKS cluster the campaign reads but never changes: subnets, other nodes, AMI releases */
+export interface EksSurroundings {
+  subnets(ids: readonly string[]): Promise<SubnetCapacity[]>;
+  /** running nodes of the cluster that no managed node group owns (self-managed, Karpenter, Auto Mode) */
+  unmanagedCapacity(cluster: string): Promise<UnmanagedCapacity[]>;
+  /** the newest EKS-optimized AMI release for a node group's AMI type and Kubernetes version */
+  latestReleaseVersion(amiType: string, kubernetesVersion: string): Promise<string | undefined>;
 }
 
 /** the decision written onto a pending approval */

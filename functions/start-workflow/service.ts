@@ -1,7 +1,7 @@
 import type { WorkflowStarter } from '../shared/adapters/aws/sfn-workflow-starter';
 import { executionName } from '../shared/domain/execution-name';
 import { parseInput } from '../shared/domain/validation';
-import { InvalidInputError } from '../shared/errors';
+import { InvalidInputError, NotForThisKindError } from '../shared/errors';
 import type { ClusterDirectory } from '../shared/ports';
 import { workflowNamed } from '../shared/workflows';
 
@@ -29,7 +29,8 @@ export interface StartWorkflowInput {
  * Starts a workflow for a cluster under a name derived from the trigger's time (and request id),
  * so a schedule delivered twice, or a retried request, starts one execution. The execution
  * input is checked by the workflow's own schema before anything starts.
- * @throws ClusterNotFoundError, InvalidInputError for a workflow this deployment does not have
+ * @throws ClusterNotFoundError, NotForThisKindError (an EKS workflow on another kind, an etcd
+ *   workflow on EKS), InvalidInputError for a workflow this deployment does not have
  *   or an input its schema refuses (naming the field).
  */
 export async function startWorkflow(input: StartWorkflowInput, deps: StartWorkflowDeps) {
@@ -53,7 +54,18 @@ export async function startWorkflow(input: StartWorkflowInput, deps: StartWorkfl
     },
     `${workflow.name} input`,
   );
-  await deps.clusters.get(input.cluster);
+  const cluster = await deps.clusters.get(input.cluster);
+  // an EKS workflow on a kubeadm cluster (or the reverse) is refused before it starts
+  if (workflow.onlyFor && !workflow.onlyFor.includes(cluster.kind)) {
+    throw new NotForThisKindError(
+      `cluster: ${input.cluster} is a ${cluster.kind} cluster; ${workflow.name} works on ${workflow.onlyFor.join(', ')} clusters only. Nothing was started.`,
+    );
+  }
+  if (workflow.needsEtcd && cluster.kind === 'eks') {
+    throw new NotForThisKindError(
+      `cluster: ${input.cluster} is an EKS cluster: AWS runs its etcd, so ${workflow.name} does not apply. Nothing was started.`,
+    );
+  }
   const name = executionName(workflow.name, input.cluster, new Date(input.scheduledTime), input.requestId);
   const started = await deps.starter.start(arn, name, executionInput);
   return { ...started, name };

@@ -28,6 +28,10 @@ export const FUNCTION_NAMES = [
   'record-verification',
   'terminate-scratch',
   'reap-scratch',
+  'eks-preflight',
+  'eks-plan-patch',
+  'eks-start-update',
+  'eks-check-update',
   'request-approval',
   'slack-receiver',
 ] as const;

@@ -192,9 +192,14 @@ describe.each(workflows)('%s.asl.json', (name) => {
     expect(notQuestions).toEqual([]);
   });
 
-  it('sets TimeoutSeconds on every waitForTaskToken Task and hands it the task token', () => {
+  it('sets TimeoutSeconds (or TimeoutSecondsPath) on every waitForTaskToken Task and hands it the task token', () => {
     const waiting = states.filter(({ state }) => String(state.Resource).endsWith('.waitForTaskToken'));
-    const noTimeout = waiting.filter(({ state }) => !(Number(state.TimeoutSeconds) > 0)).map((s) => s.name);
+    // TimeoutSecondsPath: the approval gate waits as long as the cluster's config says
+    const noTimeout = waiting
+      .filter(
+        ({ state }) => !(Number(state.TimeoutSeconds) > 0) && typeof state['TimeoutSecondsPath'] !== 'string',
+      )
+      .map((s) => s.name);
     const noToken = waiting
       .filter(({ state }) => {
         const payload = state.Parameters?.['Payload'];

@@ -628,6 +628,19 @@ describe('security review (issue 7)', () => {
       RestoreVerifyReapScratchRole: ['ec2:DescribeInstances', ...XRAY],
       RestoreVerifyStateMachineRole: STATE_MACHINE,
       WorkflowStarterStartWorkflowRole: XRAY,
+      // the EKS workflows (us-east-1 has an EKS cluster)
+      EksFunctionsPreflightRole: [
+        'eks:DescribeAddonVersions',
+        'ec2:DescribeSubnets',
+        'ec2:DescribeInstances',
+        ...XRAY,
+      ],
+      EksFunctionsPlanPatchRole: ['ec2:DescribeInstances', ...XRAY],
+      EksFunctionsStartUpdateRole: XRAY,
+      EksFunctionsCheckUpdateRole: XRAY,
+      ApprovalsRequestApprovalRole: XRAY,
+      EksUpgradeStateMachineRole: STATE_MACHINE,
+      EksPatchNodegroupsStateMachineRole: STATE_MACHINE,
     };
 
     /** role (logical id without its hash) or managed policy name → the actions it allows on "*" */

@@ -366,3 +366,4 @@ export function scheduleIntervalSeconds(expr: string): number {
   const unit = { minute: 60, hour: 3600, day: 86_400 }[m[2] as 'minute' | 'hour' | 'day'];
   return Number(m[1]) * unit;
 }
+export type { EksSettings } from '../workflows/eks';

@@ -6,9 +6,11 @@
  */
 import { etcdBackup } from './etcd-backup';
 import { restoreVerify } from './restore-verify';
+import { eksUpgrade } from './eks-upgrade';
+import { eksPatchNodegroups } from './eks-patch-nodegroups';
 import type { WorkflowDefinition } from './workflow';
 
-export const WORKFLOWS = [etcdBackup, restoreVerify] as const;
+export const WORKFLOWS = [etcdBackup, restoreVerify, eksUpgrade, eksPatchNodegroups] as const;
 
 export type Workflow = (typeof WORKFLOWS)[number];
 export type WorkflowName = Workflow['name'];
@@ -69,3 +71,5 @@ export function isDeployedFor(workflow: Workflow, clusters: readonly WorkflowSet
 export * from './workflow';
 export { etcdBackup } from './etcd-backup';
 export { restoreVerify } from './restore-verify';
+export { eksUpgrade } from './eks-upgrade';
+export { eksPatchNodegroups } from './eks-patch-nodegroups';

@@ -78,6 +78,8 @@ export interface WorkflowDefinition<
   comment: string;
   /** works on etcd itself: not for EKS, where AWS runs etcd */
   needsEtcd: boolean;
+  /** runs only on clusters of these kinds (the EKS workflows: `['eks']`); absent = any kind */
+  onlyFor?: readonly ClusterKind[];
   /** every `${Name}` the ASL file uses → the function (functions/<name>/) or workflow it stands for */
   substitutions: Readonly<Record<string, string>>;
   /** the execution input; start-workflow and the CLI parse with it before starting anything */

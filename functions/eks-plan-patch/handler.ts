@@ -1,0 +1,21 @@
+import { EKSClient } from '@aws-sdk/client-eks';
+import { eksApi, eksSurroundings } from '../shared/adapters/aws/eks-api';
+import { ssmClusterDirectory } from '../shared/adapters/aws/ssm-cluster-directory';
+import { clusterName } from '../shared/domain/schemas';
+import { createHandler, requireEnv, type DepsSource } from '../shared/handler';
+import { eksPatchNodegroups } from '../shared/workflows/eks-patch-nodegroups';
+import * as z from '../shared/zod';
+import { planPatch, type PlanPatchDeps } from './service';
+
+// request: the execution's input ($$.Execution.Input), checked by the workflow's own schema
+export const input = z.object({ cluster: clusterName, request: eksPatchNodegroups.input });
+
+export const makeHandler = (deps: DepsSource<PlanPatchDeps>) =>
+  createHandler({ name: 'eks-plan-patch', input, run: planPatch }, deps);
+
+export const handler = makeHandler(() => ({
+  clusters: ssmClusterDirectory(requireEnv('CLUSTER_PARAMETER_PREFIX')),
+  eks: eksApi(new EKSClient({})),
+  surroundings: eksSurroundings(),
+  clock: { now: () => new Date() },
+}));
