@@ -15,6 +15,7 @@ import { deadLetterAlarm } from './constructs/dead-letters';
 import { EtcdBackupWorkflow } from './constructs/etcd-backup-workflow';
 import { Inventory } from './constructs/inventory';
 import { NodePolicy, ScratchPolicy } from './constructs/node-policy';
+import { allowBackupDownloads, stateStoreBackups } from './constructs/state-store-access';
 import { Notifications } from './constructs/notifications';
 import { noSuccessAlarm } from './constructs/no-success-alarm';
 import { OperationsTable } from './constructs/operations-table';
@@ -165,6 +166,8 @@ export class CaretakerStack extends Stack {
         });
         if (cluster.restoreVerify) {
           const scratch = new ScratchPolicy(this, `ScratchPolicy-${cluster.name}`, snapshots);
+          // kops, backup.source etcd-manager: the scratch instance downloads etcd-manager's backups
+          for (const store of stateStoreBackups(this, [cluster])) allowBackupDownloads(scratch.policy, store);
           new CfnOutput(this, `ScratchPolicyArn-${cluster.name}`, {
             description: `attach to the scratch instance role of ${cluster.name} (restoreVerify.instanceRole)`,
             value: scratch.policy.managedPolicyArn,
