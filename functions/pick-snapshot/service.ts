@@ -11,6 +11,7 @@ import {
   listedBackups,
   parseEtcdManagerKey,
   type EtcdManagerBackupRef,
+  type EtcdManagerCluster,
 } from '../shared/domain/etcd-manager';
 import type { ClusterConfig } from '../shared/domain/config';
 import { InvalidInputError } from '../shared/errors';
@@ -89,7 +90,6 @@ async function pickEtcdManagerBackup(
   }
   if (!deps.stateStores) throw new Error('pick-snapshot was built without a state store reader');
   const reader = deps.stateStores(cluster.kops.stateStore.bucket);
-  const where = `s3://${cluster.kops.stateStore.bucket}/${etcdManagerBackupsPrefix(cluster.kops, 'main')}`;
   let ref = given;
   if (ref) {
     if (!isBackupOf(ref, cluster.kops)) {
@@ -99,17 +99,30 @@ async function pickEtcdManagerBackup(
       throw new InvalidInputError(`key: ${ref.key} is no complete etcd-manager backup (no ${ref.metaKey})`);
     }
   } else {
-    const keys = (await reader.list(etcdManagerBackupsPrefix(cluster.kops, 'main'))).map((o) => o.key);
-    ref = listedBackups(keys)[0];
-    if (!ref)
-      return { found: false as const, reason: `etcd-manager has written no backup under ${where} yet` };
-    const record = etcdManagerVerificationKey(name, ref);
-    if (await deps.store.head(record)) {
-      return {
-        found: false as const,
-        reason: `etcd-manager's newest backup ${ref.name} was already verified (see s3://…/${record})`,
-      };
+    // main first; the events cluster's backups too when etcd.events opts in (its own series,
+    // judged by its own records): each run verifies the newest backup not judged yet
+    const series: EtcdManagerCluster[] = cluster.etcd?.events ? ['main', 'events'] : ['main'];
+    const why: string[] = [];
+    for (const etcdCluster of series) {
+      const prefix = etcdManagerBackupsPrefix(cluster.kops, etcdCluster);
+      const newest = listedBackups((await reader.list(prefix)).map((o) => o.key))[0];
+      if (!newest) {
+        why.push(
+          `etcd-manager has written no backup under s3://${cluster.kops.stateStore.bucket}/${prefix} yet`,
+        );
+        continue;
+      }
+      const record = etcdManagerVerificationKey(name, newest);
+      if (await deps.store.head(record)) {
+        why.push(
+          `etcd-manager's newest ${etcdCluster} backup ${newest.name} was already verified (see ${record})`,
+        );
+        continue;
+      }
+      ref = newest;
+      break;
     }
+    if (!ref) return { found: false as const, reason: why.join('; ') };
   }
   const now = deps.clock.now();
   return {

@@ -218,9 +218,28 @@ describe('restore verification of etcd-manager backups', () => {
     expect(picked).toEqual({
       found: false,
       reason: expect.stringContaining(
-        "etcd-manager's newest backup 2026-11-25T05:45:00Z-000097 was already verified",
+        "etcd-manager's newest main backup 2026-11-25T05:45:00Z-000097 was already verified",
       ),
     });
+  });
+
+  it('verifies the events series too when etcd.events opts in: once main is judged, the newest events backup', async () => {
+    const EVENTS =
+      'clusters/prod.k8s.example.com/backups/etcd/events/2026-11-25T05:40:00Z-000011/etcd.backup.gz';
+    const store = memoryStore({
+      'kops-prod/etcd-manager/main/2026-11-25T05:45:00Z-000097.verification.json': { body: '{}' },
+    });
+    const reader = stateStore([NEWEST, meta(NEWEST), EVENTS, meta(EVENTS)]);
+    const deps = { store, clock: fixedClock(), stateStores: () => reader };
+
+    const withEvents = await pickSnapshot(
+      { cluster: 'kops-prod' },
+      { ...deps, clusters: staticDirectory([kops({ etcd: { events: true } })]) },
+    );
+    const without = await pickSnapshot({ cluster: 'kops-prod' }, { ...deps, clusters: clusters() });
+
+    expect(withEvents).toMatchObject({ found: true, key: EVENTS, manifestKey: meta(EVENTS) });
+    expect(without).toMatchObject({ found: false });
   });
 
   it("says when etcd-manager has written nothing yet, and refuses another cluster's backup", async () => {
