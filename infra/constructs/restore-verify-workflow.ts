@@ -347,7 +347,8 @@ function launchTemplateArns(stack: Stack, clusters: ClusterConfig[]): string[] {
 }
 
 /** how cdk-nag prints an ARN built by formatArn: pseudo parameters as <AWS::Name> */
-function nagArn(arn: string, stack: Stack): string {
+/** how cdk-nag prints a resource whose ARN has tokens (the partition) in it */
+export function nagArn(arn: string, stack: Stack): string {
   const resolved = stack.resolve(arn) as string | { 'Fn::Join': [string, (string | { Ref: string })[]] };
   if (typeof resolved === 'string') return resolved;
   return resolved['Fn::Join'][1].map((part) => (typeof part === 'string' ? part : `<${part.Ref}>`)).join('');

@@ -3,6 +3,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type { ClusterConfig } from '../../functions/shared/domain/config';
 import { ETCD_MANAGER_CLUSTERS, etcdManagerBackupsPrefix } from '../../functions/shared/domain/etcd-manager';
 import type { CaretakerFunction } from './caretaker-function';
+import { nagArn } from './restore-verify-workflow';
 
 /**
  * Read-only access to etcd-manager's own backups in a kops state store: list and get under
@@ -72,11 +73,4 @@ function sidOf(cluster: string): string {
     .split('-')
     .map((p) => p.charAt(0).toUpperCase() + p.slice(1))
     .join('');
-}
-
-/** how cdk-nag prints a resource with the partition token in it */
-function nagArn(arn: string, stack: Stack): string {
-  const resolved = stack.resolve(arn) as string | { 'Fn::Join': [string, (string | { Ref: string })[]] };
-  if (typeof resolved === 'string') return resolved;
-  return resolved['Fn::Join'][1].map((part) => (typeof part === 'string' ? part : `<${part.Ref}>`)).join('');
 }
