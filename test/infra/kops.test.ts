@@ -109,6 +109,14 @@ describe('a kops cluster whose backups etcd-manager takes', () => {
     expect(schedules.some((s) => s.includes('etcd-backup'))).toBe(false);
   });
 
+  it("has the Verified alarm but no 'no successful backup' alarm, which etcd-manager's backups would never clear", () => {
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((a) =>
+      JSON.stringify(a.Properties),
+    );
+    expect(alarms.some((a) => a.includes('"Verified"') && a.includes('kops-prod'))).toBe(true);
+    expect(alarms.some((a) => a.includes('"Succeeded"') && a.includes('etcd-backup'))).toBe(false);
+  });
+
   it('reports no unacknowledged cdk-nag finding', () => {
     const { app } = buildStacks(KOPS);
     app.synth();
