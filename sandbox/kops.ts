@@ -35,6 +35,12 @@ export interface KopsSide {
   events: EtcdCluster;
   /** the data keys of the backups written into the state store at start, oldest first */
   backups: { main: string[]; events: string[] };
+  /**
+   * etcd-manager's backups of both etcds into the state store (two of main, one of events), as
+   * etcd-manager would have taken them; called once the cluster holds its data (with Kubernetes:
+   * after the API servers created their namespaces)
+   */
+  writeBackups(): Promise<void>;
   /** the full etcd version the containers carry (/opt/etcd-v<version>) */
   etcdVersion: string;
   /** environment of control-plane node `index`: crictl first on PATH, its two containers */
@@ -79,42 +85,47 @@ export async function startKopsSide(o: StartKopsOptions): Promise<KopsSide> {
       if (path) await symlink(path, join(tools, name));
     }
 
-    // the state store, with etcd-manager's backups of both etcds (two of main: a newest to pick)
+    // the state store; etcd-manager's backups go in once the cluster holds its data (writeBackups)
     const client = o.s3.client();
     await client.send(new CreateBucketCommand({ Bucket: STATE_STORE_BUCKET }));
-    const base = `kops/${KOPS_CLUSTER_NAME}`;
-    const backups = { main: [] as string[], events: [] as string[] };
-    const now = Date.now();
-    let sequence = 0;
-    for (const [cluster, etcd, count] of [
-      ['main', o.main, 2],
-      ['events', events, 1],
-    ] as const) {
-      for (let i = count; i >= 1; i--) {
-        const file = join(o.dir, `${cluster}-${i}.db`);
-        await etcd.client(0).run(['snapshot', 'save', file]);
-        sequence += 1;
-        backups[cluster].push(
-          await writeEtcdManagerBackup({
-            client,
-            bucket: STATE_STORE_BUCKET,
-            base,
-            cluster,
-            snapshotFile: file,
-            etcdVersion: version,
-            at: new Date(now - i * 15 * 60_000),
-            sequence,
-            memberCount: etcd.members.length,
-          }),
-        );
-      }
-    }
     client.destroy();
+    const backups = { main: [] as string[], events: [] as string[] };
+    const writeBackups = async () => {
+      const client = o.s3.client();
+      const base = `kops/${KOPS_CLUSTER_NAME}`;
+      const now = Date.now();
+      let sequence = 0;
+      for (const [cluster, etcd, count] of [
+        ['main', o.main, 2],
+        ['events', events, 1],
+      ] as const) {
+        for (let i = count; i >= 1; i--) {
+          const file = join(o.dir, `${cluster}-${i}.db`);
+          await etcd.client(0).run(['snapshot', 'save', file]);
+          sequence += 1;
+          backups[cluster].push(
+            await writeEtcdManagerBackup({
+              client,
+              bucket: STATE_STORE_BUCKET,
+              base,
+              cluster,
+              snapshotFile: file,
+              etcdVersion: version,
+              at: new Date(now - i * 15 * 60_000),
+              sequence,
+              memberCount: etcd.members.length,
+            }),
+          );
+        }
+      }
+      client.destroy();
+    };
 
     return {
       config: { stateStore: `s3://${STATE_STORE_BUCKET}/kops`, clusterName: KOPS_CLUSTER_NAME },
       events,
       backups,
+      writeBackups,
       etcdVersion: version,
       nodeEnv: (index, path) => ({
         PATH: `${STAND_IN_BIN_DIR}:${path}`,

@@ -190,6 +190,7 @@ export class Sandbox {
       sandbox.hooks.afterCommand = options.afterCommand;
       sandbox.hooks.onReboot = options.onReboot;
       await sandbox.wire(options, started);
+      await kops?.writeBackups();
       return sandbox;
     } catch (e) {
       for (const s of started.reverse()) await s.stop().catch(() => undefined);
