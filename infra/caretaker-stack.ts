@@ -17,6 +17,7 @@ import { EtcdBackupWorkflow } from './constructs/etcd-backup-workflow';
 import { EksWorkflows } from './constructs/eks-workflows';
 import { Inventory } from './constructs/inventory';
 import { NodePolicy, ScratchPolicy } from './constructs/node-policy';
+import { allowBackupDownloads, stateStoreBackups } from './constructs/state-store-access';
 import { Notifications } from './constructs/notifications';
 import { noSuccessAlarm } from './constructs/no-success-alarm';
 import { OperationsTable } from './constructs/operations-table';
@@ -177,7 +178,9 @@ export class CaretakerStack extends Stack {
         const schedule = scheduleOf(workflow, cluster);
         if (schedule) this.starter.schedule(cluster, workflow.name, schedule.expression, schedule.timeZone);
       }
-      if (cluster.backup.enabled) {
+      // etcd-manager (kops) takes the backups: Caretaker's backup never succeeds there, so its
+      // alarm would only cry wolf; the Verified alarm still fires when no new backup gets verified
+      if (cluster.backup.enabled && cluster.backup.source !== 'etcd-manager') {
         new BackupAlarm(this, `BackupAlarm-${cluster.name}`, { cluster, topic: this.notifications.topic });
       }
       const rv = cluster.restoreVerify;
@@ -202,6 +205,8 @@ export class CaretakerStack extends Stack {
         });
         if (cluster.restoreVerify) {
           const scratch = new ScratchPolicy(this, `ScratchPolicy-${cluster.name}`, snapshots);
+          // kops, backup.source etcd-manager: the scratch instance downloads etcd-manager's backups
+          for (const store of stateStoreBackups(this, [cluster])) allowBackupDownloads(scratch.policy, store);
           new CfnOutput(this, `ScratchPolicyArn-${cluster.name}`, {
             description: `attach to the scratch instance role of ${cluster.name} (restoreVerify.instanceRole)`,
             value: scratch.policy.managedPolicyArn,
@@ -231,7 +236,10 @@ export class CaretakerStack extends Stack {
       encrypters: [...(rv ? [roleOf(rv.recordVerification)] : []), ...nodeRoleArns],
       verdictWriters: rv ? [roleOf(rv.recordVerification)] : [],
     });
-    if (clusters.some((c) => c.etcd && c.backup.enabled) && nodeRoleArns.length === 0) {
+    if (
+      clusters.some((c) => c.etcd && c.backup.enabled && c.backup.source !== 'etcd-manager') &&
+      nodeRoleArns.length === 0
+    ) {
       Annotations.of(this).addWarningV2(
         'caretaker:empty-node-role-arns',
         'bucket.nodeRoleArns is empty: no control-plane node may encrypt with the snapshot key, so every upload fails. List the roles your control-plane nodes run as (README, Security).',

@@ -60,6 +60,10 @@ options:
   --no-kubernetes   etcd only: no Kubernetes control plane (API servers behind a load
                     balancer, controller-manager, scheduler, KWOK kubelets, a seeded workload)
                     on it; the --keys filler is then placeholder /registry keys
+  --kind kops       kops control-plane nodes: etcd inside etcd-manager-main/-events pods (the
+                    crictl stand-in, tools under /opt/etcd-v<version>), a second etcd for
+                    events, and a kops state store in the local S3 with etcd-manager backups
+  --source SOURCE   kops: who takes the backups, etcd-manager (default) or caretaker
   --json            print the report as JSON
   -h, --help        this text
 
@@ -324,6 +328,8 @@ export async function runSandbox(argv: string[], io: Io = defaultIo): Promise<nu
         'value-bytes': { type: 'string' },
         etcd: { type: 'string' },
         'no-kubernetes': { type: 'boolean' },
+        kind: { type: 'string' },
+        source: { type: 'string' },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         // the EKS sandbox's (sandbox/eks-main.ts)
@@ -390,6 +396,19 @@ export async function runSandbox(argv: string[], io: Io = defaultIo): Promise<nu
     return 2;
   }
 
+  const kind = args.values.kind ?? 'kubeadm';
+  const backupSource = args.values.source;
+  if (kind !== 'kubeadm' && kind !== 'kops') {
+    io.err(`sandbox: --kind must be kubeadm or kops, not "${kind}"`);
+    return 2;
+  }
+  if (
+    backupSource !== undefined &&
+    (kind !== 'kops' || !['caretaker', 'etcd-manager'].includes(backupSource))
+  ) {
+    io.err(`sandbox: --source is for --kind kops: caretaker or etcd-manager, not "${backupSource}"`);
+    return 2;
+  }
   const kubernetes = args.values['no-kubernetes'] !== true;
   const missing = missingTools(etcdVersion, existsSync, kubernetes);
   if (missing.length > 0) {
@@ -428,6 +447,8 @@ export async function runSandbox(argv: string[], io: Io = defaultIo): Promise<nu
       valueBytes,
       etcdVersion,
       kubernetes,
+      kind,
+      backupSource: backupSource as 'caretaker' | 'etcd-manager' | undefined,
       afterCommand: (r) => progress.onCommand(r),
     });
     io.err(`sandbox: up in ${seconds(Date.now() - upStarted)}; running ${workflows.join(', then ')}`);

@@ -40,6 +40,7 @@ import { LocalFleet, type CommandRecord, type LocalNode, type RebootEvent } from
 import { generateEtcdPki } from './pki';
 import { startLocalS3, type LocalS3 } from './s3rver';
 import { TaskBroker } from './task-broker';
+import { startKopsSide, type KopsSide } from './kops';
 
 export const SANDBOX_CLUSTER = 'sandbox';
 const TABLE = 'caretaker-sandbox';
@@ -76,6 +77,14 @@ export interface SandboxOptions extends SandboxHooks {
   clusterConfig?: Record<string, unknown>;
   /** more ports for the handlers (ChatOps: `chat`, `messenger`), by the names their deps use */
   ports?: Record<string, unknown>;
+  /**
+   * kops: the nodes are kops control-plane nodes (etcd inside etcd-manager's containers, played by
+   * the crictl stand-in; a second small etcd for events) and a kops state store in the local S3
+   * holds etcd-manager-layout backups of the sandbox's etcd (sandbox/kops.ts). Default kubeadm.
+   */
+  kind?: 'kubeadm' | 'kops';
+  /** kops: who takes the backups, default etcd-manager (the kops default) */
+  backupSource?: 'caretaker' | 'etcd-manager';
 }
 
 /** how the seeded keys split across resources: roughly a small real cluster's shape */
@@ -161,20 +170,30 @@ export class Sandbox {
       started.push(dynamo);
       await dynamo.createTable(TABLE);
 
+      const kops =
+        options.kind === 'kops'
+          ? await startKopsSide({ dir: join(dir, 'kops'), pki, binaries, main: etcd, s3 })
+          : undefined;
+      if (kops) started.push(kops);
       const [cluster] = parseConfig({
         clusters: [
           {
             name: SANDBOX_CLUSTER,
-            kind: 'kubeadm',
+            kind: options.kind ?? 'kubeadm',
             region: 'eu-west-1',
             etcd: {
-              etcdctl: 'host',
+              // kops: etcdctl runs inside the etcd-manager container (the crictl stand-in)
+              etcdctl: kops ? 'crictl' : 'host',
               caFile: pki.ca.cert,
               certFile: pki.healthcheckClient.cert,
               keyFile: pki.healthcheckClient.key,
               dataDir: join(dir, 'nodes'),
             },
-            backup: { retention: { keepLast: 3, hourly: 0, daily: 0, weekly: 0, monthly: 0 } },
+            ...(kops && { kops: kops.config }),
+            backup: {
+              retention: { keepLast: 3, hourly: 0, daily: 0, weekly: 0, monthly: 0 },
+              ...(kops && { source: options.backupSource ?? 'etcd-manager' }),
+            },
             // the LocalFleet "launches" scratch nodes on this machine; the name is only recorded
             restoreVerify: { launchTemplate: 'sandbox-scratch', scratchTtlMinutes: 30 },
             ...options.clusterConfig,
@@ -182,10 +201,12 @@ export class Sandbox {
         ],
       }).clusters;
       const sandbox = new Sandbox(dir, etcd, s3, dynamo, cluster!, seeded);
+      sandbox.kops = kops;
       sandbox.hooks.beforeCommand = options.beforeCommand;
       sandbox.hooks.afterCommand = options.afterCommand;
       sandbox.hooks.onReboot = options.onReboot;
       await sandbox.wire(options, started);
+      await kops?.writeBackups();
       return sandbox;
     } catch (e) {
       for (const s of started.reverse()) await s.stop().catch(() => undefined);
@@ -193,6 +214,9 @@ export class Sandbox {
       throw e;
     }
   }
+
+  /** kops: the events etcd, the etcd-manager container roots and the state store */
+  kops?: KopsSide;
 
   /** the nodes' PATH: the cluster's etcd version first, so scripts find its etcdctl and etcdutl */
   private get nodePath(): string {
@@ -221,6 +245,8 @@ export class Sandbox {
           PATH: this.nodePath,
           CARETAKER_ETCD_ENDPOINT: member.clientUrl,
           CARETAKER_WORK_DIR: workDir,
+          // kops: crictl (the stand-in) finds etcd-manager-main-* and etcd-manager-events-* pods
+          ...this.kops?.nodeEnv(i, this.nodePath),
         },
         online: true,
       });
@@ -283,6 +309,8 @@ export class Sandbox {
       bucket: BUCKET,
       locks,
       store,
+      // kops: etcd-manager's backups in the state store, read only
+      stateStores: (bucket: string) => s3SnapshotStore(bucket, this.s3.client()),
       notifier: this.notifier,
       metrics: this.metrics,
       callbacks: this.broker,
@@ -396,7 +424,7 @@ export class Sandbox {
 
   /** every PID the sandbox started that still runs */
   get pids(): number[] {
-    return [...this.etcd.pids, ...(this.kubernetes?.pids ?? [])];
+    return [...this.etcd.pids, ...(this.kops?.pids ?? []), ...(this.kubernetes?.pids ?? [])];
   }
 
   /**
@@ -426,6 +454,7 @@ export class Sandbox {
     await this.fleet?.settle();
     await this.kubernetes?.stop();
     await this.etcd.stop();
+    await this.kops?.stop();
     await this.s3.stop();
     await this.dynamo.stop();
     await rm(this.dir, { recursive: true, force: true });

@@ -25,7 +25,10 @@ CARETAKER_SCRIPT=etcd-restore-verify
 
 require_param Cluster '^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?$'
 require_param Bucket '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$'
-require_param Key '^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?/etcd/[0-9]{4}/[0-9]{2}/[0-9]{2}/[0-9]{8}T[0-9]{6}Z-r[0-9]{1,19}\.db$'
+# Source came after the others: a caller that predates it gets the document's default
+: "${SSM_Source=caretaker}"
+require_param Source '^(caretaker|etcd-manager)$'
+require_param Key '^([a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?/etcd/[0-9]{4}/[0-9]{2}/[0-9]{2}/[0-9]{8}T[0-9]{6}Z-r[0-9]{1,19}\.db|([A-Za-z0-9._-]+/){1,8}backups/etcd/(main|events)/[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z-[0-9]{6}/etcd\.backup\.gz)$'
 require_param ExecutionId '^[A-Za-z0-9:_./-]{1,256}$'
 require_param ClientPort '^[0-9]{1,5}$'
 require_param PeerPort '^[0-9]{1,5}$'
@@ -42,7 +45,12 @@ fi
 if ((10#$SSM_HealthTimeoutSeconds < 1)); then
   die "parameter HealthTimeoutSeconds is invalid: ${SSM_HealthTimeoutSeconds} is not at least 1"
 fi
-if [[ $SSM_Key != "$SSM_Cluster/etcd/"* ]]; then
+source=$SSM_Source
+if [[ $source == etcd-manager ]]; then
+  # kops' state store: the Lambda checked that Key is this cluster's; the shape is checked here
+  [[ $SSM_Key == */backups/etcd/*/etcd.backup.gz ]] ||
+    die "parameter Key is invalid: ${SSM_Key} is not an etcd-manager backup (…/backups/etcd/<main|events>/<name>/etcd.backup.gz)"
+elif [[ $SSM_Key != "$SSM_Cluster/etcd/"* ]]; then
   die "parameter Key is invalid: ${SSM_Key} is not a snapshot of cluster ${SSM_Cluster} (expected ${SSM_Cluster}/etcd/...)"
 fi
 
@@ -50,6 +58,15 @@ cluster=$SSM_Cluster
 bucket=$SSM_Bucket
 key=$SSM_Key
 manifest_key="${key%.db}.json"
+# kops etcd-manager (Source etcd-manager): etcd.backup.gz is the gzipped snapshot, and instead of a
+# manifest there is etcd-manager's _etcd_backup.meta beside it (kubernetes-sigs/etcd-manager
+# pkg/backup/vfs.go); the events cluster's backups hold events, not namespaces
+em_cluster=''
+if [[ $source == etcd-manager ]]; then
+  manifest_key="${key%etcd.backup.gz}_etcd_backup.meta"
+  em_cluster=${key%/*/etcd.backup.gz}
+  em_cluster=${em_cluster##*/}
+fi
 execution_id=$SSM_ExecutionId
 client_port=$((10#$SSM_ClientPort))
 peer_port=$((10#$SSM_PeerPort))
@@ -372,6 +389,14 @@ version_of() {
 # --- the checks --------------------------------------------------------------------------------
 CHECK_NAMES=(download manifest sha256 etcd-version snapshot-status restore etcd-healthy revision
   kubernetes-data key-counts kube-apiserver)
+# the check that proves the downloaded bytes are the ones written: the manifest's sha256, or the
+# gzip stream's own CRC for etcd-manager (which records no hash); "meta" is its _etcd_backup.meta
+integrity_check=sha256
+if [[ $source == etcd-manager ]]; then
+  integrity_check=gzip
+  CHECK_NAMES=(download meta gzip etcd-version snapshot-status restore etcd-healthy revision
+    kubernetes-data key-counts kube-apiserver)
+fi
 declare -A check_ok=() check_detail=() check_ms=()
 # a check's "ms" is the time it added: since the previous check ended, or its own duration for
 # the one that runs beside another (snapshot-status beside restore)
@@ -484,6 +509,75 @@ client_url="http://127.0.0.1:${client_port}"
 peer_url="http://127.0.0.1:${peer_port}"
 member_name=caretaker-restore-verify
 
+# --- etcd-manager (kops): its _etcd_backup.meta instead of a manifest, and a gzipped snapshot -----
+# check_etcd_manager_backup: the "meta" check (BackupInfo as protobuf JSON: etcdVersion, timestamp
+# as a string of seconds, clusterSpec) and the "gzip" check (the stream unpacks whole: gzip's CRC32
+# and length catch a truncated or damaged download); sets m_etcd_version and size, or finishes
+check_etcd_manager_backup() {
+  local problems=() meta_text='' name_epoch stamp gz_file="$work_dir/etcd.backup.gz"
+  m_format=etcd-manager
+  m_sha256=''
+  m_storage_version=''
+  m_tool=''
+  etcd_prefix=/registry
+  if (($(stat -c %s "$manifest_file") > 65536)); then
+    problems+=("it is $(stat -c %s "$manifest_file") bytes, more than a BackupInfo ever is (64 KiB)")
+  else
+    meta_text=$(<"$manifest_file")
+  fi
+  if ((${#problems[@]} > 0)); then
+    :
+  elif ! json_parse "$meta_text"; then
+    problems+=("it is not valid JSON: ${J_ERROR}")
+  elif [[ ${J_TYPE[.]} != object ]]; then
+    problems+=("it is a JSON ${J_TYPE[.]}, not an object")
+  else
+    want_field etcdVersion string '^v?[0-9]+\.[0-9]+\.[0-9]+$' 'an etcd version x.y.z' && m_etcd_version=${J_VALUE[etcdVersion]#v}
+    # protobuf JSON writes an int64 as a string; the backup's name is the same moment, in RFC 3339
+    case ${J_TYPE[timestamp]:-missing} in
+      string | number)
+        stamp=${J_VALUE[timestamp]}
+        if [[ ! $stamp =~ ^[1-9][0-9]{0,11}$ ]]; then
+          problems+=("timestamp is $(json_str "${stamp:0:40}"), not seconds since 1970")
+        else
+          name_epoch=${key%/etcd.backup.gz}
+          name_epoch=${name_epoch##*/}
+          name_epoch=$(date -u -d "${name_epoch:0:10} ${name_epoch:11:8}" +%s 2>/dev/null) || name_epoch=0
+          if ((stamp > name_epoch + 86400 || stamp < name_epoch - 86400)); then
+            problems+=("timestamp ${stamp} ($(date -u -d "@${stamp}" +%Y-%m-%dT%H:%M:%SZ)) is more than a day from the backup's name")
+          fi
+        fi
+        ;;
+      *) problems+=("timestamp is ${J_TYPE[timestamp]:-missing}, not a string of seconds") ;;
+    esac
+    case ${J_TYPE[clusterSpec]:-missing} in
+      missing) ;;
+      object) want_field clusterSpec/etcdVersion string '^v?[0-9]+\.[0-9]+\.[0-9]+$' 'an etcd version x.y.z' || true ;;
+      *) problems+=("clusterSpec is ${J_TYPE[clusterSpec]}, not an object") ;;
+    esac
+  fi
+  if ((${#problems[@]} > 0)); then
+    detail="s3://${bucket}/${manifest_key} is not an etcd-manager backup meta file this verifier can trust: ${problems[0]}"
+    for ((i = 1; i < ${#problems[@]} && i < 4; i++)); do detail+="; ${problems[i]}"; done
+    record_check meta false "$detail"
+    finish
+  fi
+  record_check meta true "etcd-manager backup of the ${em_cluster} cluster, taken by etcd ${m_etcd_version} at $(date -u -d "@${stamp}" +%Y-%m-%dT%H:%M:%SZ)"
+  if ! gzip -dc "$gz_file" 2>"$work_dir/gzip.err" >"$snap_file"; then
+    record_check gzip false "etcd.backup.gz (${size} bytes) does not unpack whole, truncated or damaged: $(first_error "$work_dir/gzip.err")"
+    finish
+  fi
+  rm -f -- "$gz_file"
+  local packed=$size
+  size=$(stat -c %s "$snap_file")
+  m_size=$size
+  if ((size == 0)); then
+    record_check gzip false "etcd.backup.gz (${packed} bytes) unpacks to an empty file"
+    finish
+  fi
+  record_check gzip true "etcd.backup.gz (${packed} bytes) unpacks whole (gzip CRC32 and length) to a ${size}-byte snapshot"
+}
+
 # --- download: the snapshot and, beside it, the manifest ----------------------------------------
 # one AWS CLI download per object, each once. the snapshot goes to a file, which lets the CLI fetch
 # ranges in parallel: measured faster than streaming it to stdout through tee and sha256sum, and
@@ -494,7 +588,9 @@ log "downloading s3://${bucket}/${key} and its manifest"
   </dev/null >"$work_dir/manifest.out" 2>"$work_dir/manifest.err" &
 manifest_download_pid=$!
 snapshot_status=0
-"$aws_cli" s3 cp "s3://${bucket}/${key}" "$snap_file" "${aws_opts[@]}" \
+download_file=$snap_file
+[[ $source != etcd-manager ]] || download_file="$work_dir/etcd.backup.gz"
+"$aws_cli" s3 cp "s3://${bucket}/${key}" "$download_file" "${aws_opts[@]}" \
   </dev/null >"$work_dir/s3.out" 2>"$work_dir/s3.err" || snapshot_status=$?
 manifest_status=0
 wait "$manifest_download_pid" || manifest_status=$?
@@ -510,17 +606,8 @@ if ((manifest_status != 0)); then
   record_check download false "cannot download the manifest s3://${bucket}/${manifest_key}: $(first_error "$work_dir/manifest.err")"
   finish
 fi
-size=$(stat -c %s "$snap_file")
+size=$(stat -c %s "$download_file")
 record_check download true "${size} bytes and the manifest from s3://${bucket}"
-# the page cache still holds the file: hashing it now costs CPU, not I/O. openssl uses the CPU's
-# SHA instructions where it has them (about 5x less CPU than coreutils' sha256sum here)
-sha_cmd=(sha256sum "$snap_file")
-command -v openssl >/dev/null && sha_cmd=(openssl dgst -sha256 -r "$snap_file")
-now_ms
-sha_started_ms=$NOW_MS
-"${sha_cmd[@]}" </dev/null >"$work_dir/sha256" 2>"$work_dir/sha256.err" &
-sha_pid=$!
-
 # --- manifest: JSON, then field by field --------------------------------------------------------
 # format 1: formatVersion, cluster, key, sha256, size, revision, totalKeys, keyCounts, takenAt,
 # snapshotStatus {hash, revision, totalKey, totalSize}, etcdVersion when known. format 2 adds
@@ -548,103 +635,116 @@ want_field() {
     return 1
   fi
 }
-manifest_bytes=$(stat -c %s "$manifest_file")
-# a manifest is a few KB; this reader is not meant for megabytes
-((manifest_bytes <= 1048576)) || problems+=("it is ${manifest_bytes} bytes, more than a manifest ever is (1 MiB)")
-manifest_text=''
-((${#problems[@]} > 0)) || manifest_text=$(<"$manifest_file")
-m_format=''
-etcd_prefix=/registry
-m_etcd_version=''
-m_storage_version=''
-m_tool=''
-if ((${#problems[@]} > 0)); then
-  :
-elif ! json_parse "$manifest_text"; then
-  problems+=("it is not valid JSON: ${J_ERROR}")
-elif [[ ${J_TYPE[.]} != object ]]; then
-  problems+=("it is a JSON ${J_TYPE[.]}, not an object")
-elif want_field formatVersion number '^[12]$' 'a format this verifier reads (1 or 2)'; then
-  m_format=${J_VALUE[formatVersion]}
-  if want_field cluster string '^.*$'; then
-    [[ ${J_VALUE[cluster]} == "$cluster" ]] || problems+=("cluster is $(json_str "${J_VALUE[cluster]:0:80}"), not ${cluster}")
-  fi
-  if want_field key string '^.*$'; then
-    [[ ${J_VALUE[key]} == "$key" ]] || problems+=("key is $(json_str "${J_VALUE[key]:0:200}"), not ${key}")
-  fi
-  want_field sha256 string '^[0-9a-f]{64}$' 'a hex sha256' || true
-  want_field size number '^[1-9][0-9]{0,17}$' 'a size in bytes' || true
-  key_revision=${key##*-r}
-  key_revision=${key_revision%.db}
-  if want_field revision number "$UINT_RE" 'a revision'; then
-    [[ ${J_VALUE[revision]} == "$((10#$key_revision))" ]] || problems+=("revision is ${J_VALUE[revision]}, the key says r${key_revision}")
-  fi
-  want_field totalKeys number "$UINT_RE" 'a key count' || true
-  want_field takenAt string '^[0-9]{4}-[0-9]{2}-[0-9]{2}T' 'an ISO 8601 time' || true
-  if want_field snapshotStatus object; then
-    want_field snapshotStatus/hash number "$UINT_RE" "etcd's hash (a number)" || true
-    if want_field snapshotStatus/revision number "$UINT_RE" 'a revision' && [[ ${J_TYPE[revision]:-} == number ]]; then
-      [[ ${J_VALUE[snapshotStatus/revision]} == "${J_VALUE[revision]}" ]] ||
-        problems+=("snapshotStatus.revision is ${J_VALUE[snapshotStatus/revision]}, revision is ${J_VALUE[revision]}")
+if [[ $source == etcd-manager ]]; then
+  check_etcd_manager_backup
+else
+  # the page cache still holds the file: hashing it now costs CPU, not I/O. openssl uses the CPU's
+  # SHA instructions where it has them (about 5x less CPU than coreutils' sha256sum here)
+  sha_cmd=(sha256sum "$snap_file")
+  command -v openssl >/dev/null && sha_cmd=(openssl dgst -sha256 -r "$snap_file")
+  now_ms
+  sha_started_ms=$NOW_MS
+  "${sha_cmd[@]}" </dev/null >"$work_dir/sha256" 2>"$work_dir/sha256.err" &
+  sha_pid=$!
+
+  manifest_bytes=$(stat -c %s "$manifest_file")
+  # a manifest is a few KB; this reader is not meant for megabytes
+  ((manifest_bytes <= 1048576)) || problems+=("it is ${manifest_bytes} bytes, more than a manifest ever is (1 MiB)")
+  manifest_text=''
+  ((${#problems[@]} > 0)) || manifest_text=$(<"$manifest_file")
+  m_format=''
+  etcd_prefix=/registry
+  m_etcd_version=''
+  m_storage_version=''
+  m_tool=''
+  if ((${#problems[@]} > 0)); then
+    :
+  elif ! json_parse "$manifest_text"; then
+    problems+=("it is not valid JSON: ${J_ERROR}")
+  elif [[ ${J_TYPE[.]} != object ]]; then
+    problems+=("it is a JSON ${J_TYPE[.]}, not an object")
+  elif want_field formatVersion number '^[12]$' 'a format this verifier reads (1 or 2)'; then
+    m_format=${J_VALUE[formatVersion]}
+    if want_field cluster string '^.*$'; then
+      [[ ${J_VALUE[cluster]} == "$cluster" ]] || problems+=("cluster is $(json_str "${J_VALUE[cluster]:0:80}"), not ${cluster}")
     fi
-    want_field snapshotStatus/totalKey number "$UINT_RE" 'a key count' || true
-    want_field snapshotStatus/totalSize number "$UINT_RE" 'a size in bytes' || true
-  fi
-  if want_field keyCounts object; then
-    if ((J_VALUE[keyCounts] > 5000)); then
-      problems+=("keyCounts lists ${J_VALUE[keyCounts]} resources (at most 5000 are read)")
+    if want_field key string '^.*$'; then
+      [[ ${J_VALUE[key]} == "$key" ]] || problems+=("key is $(json_str "${J_VALUE[key]:0:200}"), not ${key}")
+    fi
+    want_field sha256 string '^[0-9a-f]{64}$' 'a hex sha256' || true
+    want_field size number '^[1-9][0-9]{0,17}$' 'a size in bytes' || true
+    key_revision=${key##*-r}
+    key_revision=${key_revision%.db}
+    if want_field revision number "$UINT_RE" 'a revision'; then
+      [[ ${J_VALUE[revision]} == "$((10#$key_revision))" ]] || problems+=("revision is ${J_VALUE[revision]}, the key says r${key_revision}")
+    fi
+    want_field totalKeys number "$UINT_RE" 'a key count' || true
+    want_field takenAt string '^[0-9]{4}-[0-9]{2}-[0-9]{2}T' 'an ISO 8601 time' || true
+    if want_field snapshotStatus object; then
+      want_field snapshotStatus/hash number "$UINT_RE" "etcd's hash (a number)" || true
+      if want_field snapshotStatus/revision number "$UINT_RE" 'a revision' && [[ ${J_TYPE[revision]:-} == number ]]; then
+        [[ ${J_VALUE[snapshotStatus/revision]} == "${J_VALUE[revision]}" ]] ||
+          problems+=("snapshotStatus.revision is ${J_VALUE[snapshotStatus/revision]}, revision is ${J_VALUE[revision]}")
+      fi
+      want_field snapshotStatus/totalKey number "$UINT_RE" 'a key count' || true
+      want_field snapshotStatus/totalSize number "$UINT_RE" 'a size in bytes' || true
+    fi
+    if want_field keyCounts object; then
+      if ((J_VALUE[keyCounts] > 5000)); then
+        problems+=("keyCounts lists ${J_VALUE[keyCounts]} resources (at most 5000 are read)")
+      else
+        while IFS= read -r resource; do
+          [[ -n $resource ]] || continue
+          if [[ ! $resource =~ $RESOURCE_RE ]]; then
+            problems+=("keyCounts has $(json_str "${resource:0:80}"), which is not a resource name")
+          elif want_field "keyCounts/${resource}" number "$UINT_RE" 'a key count'; then
+            want[$resource]=${J_VALUE[keyCounts/$resource]}
+          fi
+        done <<<"${J_KEYS[keyCounts]}"
+      fi
+    fi
+    if ((m_format >= 2)); then
+      want_field etcdVersion string '^v?[0-9]+\.[0-9]+' 'an etcd version' && m_etcd_version=${J_VALUE[etcdVersion]}
+      case ${J_TYPE[storageVersion]:-missing} in
+        null) ;;
+        string) want_field storageVersion string '^v?[0-9]+\.[0-9]+' 'a storage version' && m_storage_version=${J_VALUE[storageVersion]} ;;
+        *) problems+=("storageVersion is ${J_TYPE[storageVersion]:-missing}, not a string or null") ;;
+      esac
+      if want_field snapshotTool object; then
+        want_field snapshotTool/name string '^(etcdutl|etcdctl)$' 'etcdutl or etcdctl' || true
+        want_field snapshotTool/version string '^.*$' || true
+        m_tool="${J_VALUE[snapshotTool/name]:-?} ${J_VALUE[snapshotTool/version]:-?}"
+      fi
+      want_field etcdPrefix string '^/[A-Za-z0-9._/-]{0,200}$' 'an etcd key prefix (/registry)' && etcd_prefix=${J_VALUE[etcdPrefix]%/}
     else
-      while IFS= read -r resource; do
-        [[ -n $resource ]] || continue
-        if [[ ! $resource =~ $RESOURCE_RE ]]; then
-          problems+=("keyCounts has $(json_str "${resource:0:80}"), which is not a resource name")
-        elif want_field "keyCounts/${resource}" number "$UINT_RE" 'a key count'; then
-          want[$resource]=${J_VALUE[keyCounts/$resource]}
-        fi
-      done <<<"${J_KEYS[keyCounts]}"
+      # format 1 may carry the server version; it has no storage version, tool or prefix
+      case ${J_TYPE[etcdVersion]:-missing} in
+        missing | null) ;;
+        string)
+          if [[ -n ${J_VALUE[etcdVersion]} ]] && want_field etcdVersion string '^v?[0-9]+\.[0-9]+' 'an etcd version'; then
+            m_etcd_version=${J_VALUE[etcdVersion]}
+          fi
+          ;;
+        *) problems+=("etcdVersion is ${J_TYPE[etcdVersion]}, not a string") ;;
+      esac
     fi
+    [[ -n $etcd_prefix ]] || problems+=("etcdPrefix is /: Kubernetes keys need a prefix")
   fi
-  if ((m_format >= 2)); then
-    want_field etcdVersion string '^v?[0-9]+\.[0-9]+' 'an etcd version' && m_etcd_version=${J_VALUE[etcdVersion]}
-    case ${J_TYPE[storageVersion]:-missing} in
-      null) ;;
-      string) want_field storageVersion string '^v?[0-9]+\.[0-9]+' 'a storage version' && m_storage_version=${J_VALUE[storageVersion]} ;;
-      *) problems+=("storageVersion is ${J_TYPE[storageVersion]:-missing}, not a string or null") ;;
-    esac
-    if want_field snapshotTool object; then
-      want_field snapshotTool/name string '^(etcdutl|etcdctl)$' 'etcdutl or etcdctl' || true
-      want_field snapshotTool/version string '^.*$' || true
-      m_tool="${J_VALUE[snapshotTool/name]:-?} ${J_VALUE[snapshotTool/version]:-?}"
-    fi
-    want_field etcdPrefix string '^/[A-Za-z0-9._/-]{0,200}$' 'an etcd key prefix (/registry)' && etcd_prefix=${J_VALUE[etcdPrefix]%/}
-  else
-    # format 1 may carry the server version; it has no storage version, tool or prefix
-    case ${J_TYPE[etcdVersion]:-missing} in
-      missing | null) ;;
-      string)
-        if [[ -n ${J_VALUE[etcdVersion]} ]] && want_field etcdVersion string '^v?[0-9]+\.[0-9]+' 'an etcd version'; then
-          m_etcd_version=${J_VALUE[etcdVersion]}
-        fi
-        ;;
-      *) problems+=("etcdVersion is ${J_TYPE[etcdVersion]}, not a string") ;;
-    esac
+  if ((${#problems[@]} > 0)); then
+    detail="s3://${bucket}/${manifest_key} is not a Caretaker snapshot manifest this verifier can trust: ${problems[0]}"
+    for ((i = 1; i < ${#problems[@]} && i < 4; i++)); do detail+="; ${problems[i]}"; done
+    ((${#problems[@]} <= 4)) || detail+="; and $((${#problems[@]} - 4)) more"
+    record_check manifest false "$detail"
+    finish
   fi
-  [[ -n $etcd_prefix ]] || problems+=("etcdPrefix is /: Kubernetes keys need a prefix")
+  m_sha256=${J_VALUE[sha256]}
+  m_size=${J_VALUE[size]}
+  m_revision=${J_VALUE[revision]}
+  m_total_keys=${J_VALUE[totalKeys]}
+  m_hash=${J_VALUE[snapshotStatus/hash]}
+  m_total_size=${J_VALUE[snapshotStatus/totalSize]}
+  record_check manifest true "format ${m_format}: cluster ${cluster}, revision ${m_revision}, ${m_total_keys} keys in ${#want[@]} ${etcd_prefix} resources, taken by etcd ${m_etcd_version:-(not recorded)}${m_tool:+ with ${m_tool}}"
 fi
-if ((${#problems[@]} > 0)); then
-  detail="s3://${bucket}/${manifest_key} is not a Caretaker snapshot manifest this verifier can trust: ${problems[0]}"
-  for ((i = 1; i < ${#problems[@]} && i < 4; i++)); do detail+="; ${problems[i]}"; done
-  ((${#problems[@]} <= 4)) || detail+="; and $((${#problems[@]} - 4)) more"
-  record_check manifest false "$detail"
-  finish
-fi
-m_sha256=${J_VALUE[sha256]}
-m_size=${J_VALUE[size]}
-m_revision=${J_VALUE[revision]}
-m_total_keys=${J_VALUE[totalKeys]}
-m_hash=${J_VALUE[snapshotStatus/hash]}
-m_total_size=${J_VALUE[snapshotStatus/totalSize]}
-record_check manifest true "format ${m_format}: cluster ${cluster}, revision ${m_revision}, ${m_total_keys} keys in ${#want[@]} ${etcd_prefix} resources, taken by etcd ${m_etcd_version:-(not recorded)}${m_tool:+ with ${m_tool}}"
 
 # --- sha256 + size: the hash running since the download ended ------------------------------------
 # check_sha256: waits for the hash and records the check (with the hash's own duration)
@@ -670,7 +770,7 @@ check_sha256() {
   fi
 }
 # a snapshot of the wrong size is not worth a restore
-if [[ $size != "$m_size" ]]; then
+if [[ $source == caretaker && $size != "$m_size" ]]; then
   check_sha256
   finish
 fi
@@ -742,6 +842,15 @@ elif ! s_hash=$(json_number hash "$work_dir/status") || ! s_revision=$(json_numb
 else
   s_total_size=$(json_number totalSize "$work_dir/status") || s_total_size=''
   s_version=$(json_string_field version "$work_dir/status") || s_version=''
+  if [[ $source == etcd-manager ]]; then
+    # no manifest: etcd's own numbers are the reference for the restore; the meta must agree
+    m_hash=$s_hash
+    m_revision=$s_revision
+    m_total_size=$s_total_size
+    s_number=$(version_number "$s_version") || s_number=0
+    meta_number=$(version_number "$m_etcd_version") || meta_number=0
+    ((s_number <= meta_number)) || s_problems+=("the snapshot's storage version is ${s_version}, newer than etcd ${m_etcd_version} that _etcd_backup.meta says took it")
+  fi
   [[ $s_hash == "$m_hash" ]] || s_problems+=("etcd's hash of the downloaded snapshot is ${s_hash}, the manifest says ${m_hash}")
   [[ $s_revision == "$m_revision" ]] || s_problems+=("the snapshot is at revision ${s_revision}, the manifest says ${m_revision}")
   [[ -z $s_total_size || $s_total_size == "$m_total_size" ]] || s_problems+=("etcd's database size is ${s_total_size} bytes, the manifest says ${m_total_size}")
@@ -754,7 +863,7 @@ if ((${#s_problems[@]} > 0)); then
   for ((i = 1; i < ${#s_problems[@]}; i++)); do detail+="; ${s_problems[i]}"; done
   record_check snapshot-status false "$detail" "$status_ms"
 else
-  record_check snapshot-status true "etcd's hash ${s_hash} and revision ${s_revision} match the manifest (${tool} ${tool_version}${s_version:+, storage version ${s_version}})" "$status_ms"
+  record_check snapshot-status true "etcd's hash ${s_hash} and revision ${s_revision} $([[ $source == etcd-manager ]] && echo 'read from the unpacked backup' || echo 'match the manifest') (${tool} ${tool_version}${s_version:+, storage version ${s_version}})" "$status_ms"
 fi
 
 restore_what="${tool} ${tool_version} snapshot restore$( ((bump == 0)) || printf ' --bump-revision=%s --mark-compacted' "$bump")"
@@ -765,8 +874,8 @@ else
   record_check restore true "${restore_what} in $(ms_to_seconds "$restore_ms") s" "$restore_ms"
 fi
 # the three ran side by side; etcd starts only on a snapshot that passed all of them
-check_sha256
-for name in sha256 snapshot-status restore; do
+[[ $source == etcd-manager ]] || check_sha256
+for name in "$integrity_check" snapshot-status restore; do
   [[ ${check_ok[$name]} == true ]] || finish
 done
 
@@ -840,8 +949,14 @@ done < <(printf '%s\n' "${!want[@]}" | LC_ALL=C sort)
   printf '\n'
   printf 'get "" --from-key %s\n' "${count_flags[*]}"
   printf 'get "%s/" --prefix %s\n' "$etcd_prefix" "${count_flags[*]}"
-  printf 'get "%s/namespaces/default" %s\n' "$etcd_prefix" "${count_flags[*]}"
-  printf 'get "%s/namespaces/kube-system" %s\n' "$etcd_prefix" "${count_flags[*]}"
+  if [[ $em_cluster == events ]]; then
+    # kops' events etcd holds only <prefix>/events/...: that is what makes it this cluster's
+    printf 'get "%s/events/" --prefix %s\n' "$etcd_prefix" "${count_flags[*]}"
+    printf 'get "%s/namespaces/" --prefix %s\n' "$etcd_prefix" "${count_flags[*]}"
+  else
+    printf 'get "%s/namespaces/default" %s\n' "$etcd_prefix" "${count_flags[*]}"
+    printf 'get "%s/namespaces/kube-system" %s\n' "$etcd_prefix" "${count_flags[*]}"
+  fi
   for resource in "${resources[@]}"; do
     printf 'get "%s/%s" %s\n' "$etcd_prefix" "$resource" "${count_flags[*]}"
     printf 'get "%s/%s/" --prefix %s\n' "$etcd_prefix" "$resource" "${count_flags[*]}"
@@ -890,46 +1005,60 @@ fi
 # a snapshot of the wrong etcd (an events etcd, a Cilium kvstore, an empty member) restores and
 # counts fine: it is no cluster backup
 missing_ns=()
-((counts[2] > 0)) || missing_ns+=("${etcd_prefix}/namespaces/default")
-((counts[3] > 0)) || missing_ns+=("${etcd_prefix}/namespaces/kube-system")
-if ((${#missing_ns[@]} > 0)); then
-  record_check kubernetes-data false "no ${missing_ns[0]}${missing_ns[1]:+ and no ${missing_ns[1]}} key in the restored etcd (${r_total_keys} keys, ${r_prefix_keys} under ${etcd_prefix}/): this snapshot holds no Kubernetes cluster, it came from the wrong etcd (an events etcd, a Cilium kvstore, an empty member?)"
+if [[ $em_cluster == events ]]; then
+  # kops' events etcd holds only <prefix>/events/...: that is what makes it this cluster's
+  if ((counts[2] > 0)); then
+    record_check kubernetes-data true "${counts[2]} keys under ${etcd_prefix}/events/: an events etcd's backup"
+  else
+    record_check kubernetes-data false "no key under ${etcd_prefix}/events/ in the restored etcd (${r_total_keys} keys, ${counts[3]} under ${etcd_prefix}/namespaces/): this is no events etcd's backup"
+  fi
 else
-  record_check kubernetes-data true "${etcd_prefix}/namespaces/default and ${etcd_prefix}/namespaces/kube-system are there"
+  ((counts[2] > 0)) || missing_ns+=("${etcd_prefix}/namespaces/default")
+  ((counts[3] > 0)) || missing_ns+=("${etcd_prefix}/namespaces/kube-system")
+  if ((${#missing_ns[@]} > 0)); then
+    record_check kubernetes-data false "no ${missing_ns[0]}${missing_ns[1]:+ and no ${missing_ns[1]}} key in the restored etcd (${r_total_keys} keys, ${r_prefix_keys} under ${etcd_prefix}/): this snapshot holds no Kubernetes cluster, it came from the wrong etcd (an events etcd, a Cilium kvstore, an empty member?)"
+  else
+    record_check kubernetes-data true "${etcd_prefix}/namespaces/default and ${etcd_prefix}/namespaces/kube-system are there"
+  fi
 fi
 
 # --- key counts ----------------------------------------------------------------------------------
-diffs=()
-listed=0
-i=4
-for resource in "${resources[@]}"; do
-  have[$resource]=$((counts[i] + counts[i + 1]))
-  i=$((i + 2))
-  listed=$((listed + have[$resource]))
-  w=${want[$resource]}
-  h=${have[$resource]}
-  ((w == h)) || diffs+=("${resource}: ${w} in manifest, ${h} restored")
-done
-if ((r_total_keys != m_total_keys)); then
-  diffs=("total: ${m_total_keys} in manifest, ${r_total_keys} restored" "${diffs[@]}")
-fi
-if ((r_prefix_keys > listed)); then
-  # only on this failure path: list the keys to name what the manifest left out
-  unlisted=''
-  if etcdctl_local 300s get "${etcd_prefix}/" --prefix --keys-only >"$work_dir/keys" 2>/dev/null; then
-    while read -r count resource; do
-      [[ -n $resource && -z ${want[$resource]+x} ]] || continue
-      unlisted+="${unlisted:+, }${resource} ${count}"
-    done < <(grep -F "${etcd_prefix}/" "$work_dir/keys" | cut -d/ -f"$(($(tr -cd / <<<"$etcd_prefix" | wc -c) + 2))" | LC_ALL=C sort | uniq -c)
-  fi
-  diffs+=("$((r_prefix_keys - listed)) keys under ${etcd_prefix}/ in resources the manifest does not list${unlisted:+ (${unlisted:0:300})}")
-fi
-if ((${#diffs[@]} > 0)); then
-  detail=''
-  for d in "${diffs[@]}"; do detail+="${detail:+; }${d}"; done
-  record_check key-counts false "$detail"
+if [[ $source == etcd-manager ]]; then
+  # etcd-manager records no counts to compare with: say what the restore holds
+  record_check key-counts null "etcd-manager records no key counts to compare: ${r_total_keys} keys restored, ${r_prefix_keys} under ${etcd_prefix}/"
 else
-  record_check key-counts true "${r_total_keys} keys in total and ${#resources[@]} ${etcd_prefix} resources match the manifest (counted by etcd at revision ${r_revision})"
+  diffs=()
+  listed=0
+  i=4
+  for resource in "${resources[@]}"; do
+    have[$resource]=$((counts[i] + counts[i + 1]))
+    i=$((i + 2))
+    listed=$((listed + have[$resource]))
+    w=${want[$resource]}
+    h=${have[$resource]}
+    ((w == h)) || diffs+=("${resource}: ${w} in manifest, ${h} restored")
+  done
+  if ((r_total_keys != m_total_keys)); then
+    diffs=("total: ${m_total_keys} in manifest, ${r_total_keys} restored" "${diffs[@]}")
+  fi
+  if ((r_prefix_keys > listed)); then
+    # only on this failure path: list the keys to name what the manifest left out
+    unlisted=''
+    if etcdctl_local 300s get "${etcd_prefix}/" --prefix --keys-only >"$work_dir/keys" 2>/dev/null; then
+      while read -r count resource; do
+        [[ -n $resource && -z ${want[$resource]+x} ]] || continue
+        unlisted+="${unlisted:+, }${resource} ${count}"
+      done < <(grep -F "${etcd_prefix}/" "$work_dir/keys" | cut -d/ -f"$(($(tr -cd / <<<"$etcd_prefix" | wc -c) + 2))" | LC_ALL=C sort | uniq -c)
+    fi
+    diffs+=("$((r_prefix_keys - listed)) keys under ${etcd_prefix}/ in resources the manifest does not list${unlisted:+ (${unlisted:0:300})}")
+  fi
+  if ((${#diffs[@]} > 0)); then
+    detail=''
+    for d in "${diffs[@]}"; do detail+="${detail:+; }${d}"; done
+    record_check key-counts false "$detail"
+  else
+    record_check key-counts true "${r_total_keys} keys in total and ${#resources[@]} ${etcd_prefix} resources match the manifest (counted by etcd at revision ${r_revision})"
+  fi
 fi
 
 # --- kube-apiserver (optional) -----------------------------------------------------------------
@@ -1035,6 +1164,10 @@ apiserver_check() {
     record_check kube-apiserver true "/readyz ok; served object counts match the manifest: ${joined}"
   fi
 }
-apiserver_check
+if [[ $em_cluster == events ]]; then
+  record_check kube-apiserver null "an events etcd holds no cluster for kube-apiserver to serve"
+else
+  apiserver_check
+fi
 
 report

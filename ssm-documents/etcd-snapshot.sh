@@ -58,14 +58,14 @@ single_put_max=${CARETAKER_SINGLE_PUT_MAX_BYTES:-5368709120}
 [[ $single_put_max =~ ^[0-9]+$ ]] || die "CARETAKER_SINGLE_PUT_MAX_BYTES is not a number"
 
 command -v "$aws_cli" >/dev/null || die "the AWS CLI (${aws_cli}) is not on PATH"
-if [[ $mode == crictl ]]; then
+if [[ $mode == crictl && $etcd_manager == none ]]; then
   [[ -d $data_dir ]] || die "parameter DataDir: ${data_dir} is not a directory on this node"
 fi
 
 # a run the SSM agent killed at its timeout never ran its cleanup: remove what it left
 work_base=${CARETAKER_WORK_DIR:-/var/tmp}
 remove_leftovers "$work_base" 'caretaker-etcd-snapshot.*'
-remove_leftovers "$data_dir" 'caretaker-snapshot.*'
+[[ $etcd_manager != none ]] || remove_leftovers "$data_dir" 'caretaker-snapshot.*'
 
 # everything local goes in temporary directories that are removed on every path
 work_dir=$(mktemp -d "${work_base}/caretaker-etcd-snapshot.XXXXXX")
@@ -104,7 +104,7 @@ hex_to_base64() {
 }
 
 # --- the member --------------------------------------------------------------------------------
-find_etcd_container || die "no running etcd container (crictl ps --name etcd --state running found none)"
+find_etcd_container || die "$container_problem"
 
 log "reading member status from ${endpoint} (${mode})"
 if ! etcdctl_tls 5s endpoint status -w fields >"$work_dir/status" 2>"$work_dir/status.err"; then
@@ -124,7 +124,8 @@ fi
 choose_snapshot_tool
 
 # --- the snapshot ------------------------------------------------------------------------------
-if [[ $mode == host ]]; then
+if [[ $mode == host || $etcd_manager != none ]]; then
+  # etcd-manager's container sees the host's whole / at /rootfs: no shared data directory needed
   snap_file="$work_dir/snapshot.db"
 else
   # the etcd container writes the file; kubeadm mounts DataDir at the same path on the host
@@ -136,7 +137,7 @@ taken_epoch=$(date -u +%s)
 taken_at=$(date -u -d "@$taken_epoch" +%Y-%m-%dT%H:%M:%SZ)
 log "saving snapshot of member ${member_name:-?} (${member_id}), etcd ${etcd_version}"
 # etcdctl 3.4 bounds snapshot save by --command-timeout: give it whatever the budget has left
-etcdctl_tls "$(time_left)s" snapshot save "$snap_file" >&2 || die "snapshot save from ${endpoint} failed"
+etcdctl_tls "$(time_left)s" snapshot save "$(in_container "$snap_file")" >&2 || die "snapshot save from ${endpoint} failed"
 [[ -s $snap_file ]] || die "snapshot save left no file at ${snap_file}"
 
 snapshot_status "$snap_file" >"$work_dir/snapshot-status" 2>"$work_dir/snapshot-status.err" ||

@@ -60,7 +60,7 @@ unhealthy() {
   exit 0
 }
 
-find_etcd_container || unhealthy "no running etcd container (crictl ps --name etcd --state running found none)"
+find_etcd_container || unhealthy "$container_problem"
 
 log "checking ${endpoint} (${mode})"
 if ! etcdctl_tls 5s endpoint status -w fields >"$work_dir/status" 2>"$work_dir/status.err"; then

@@ -21,5 +21,6 @@ export async function findControlPlane(input: { cluster: string }, deps: FindCon
       `no running, SSM-managed instance of cluster ${cluster.name} carries the control-plane tags ${tags}`,
     );
   }
-  return { instances };
+  // the backup workflow asks: kops with backup.source etcd-manager takes no second backup series
+  return { instances, backupSource: cluster.backup.source ?? 'caretaker' };
 }

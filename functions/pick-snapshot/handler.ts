@@ -13,5 +13,7 @@ export const makeHandler = (deps: DepsSource<PickSnapshotDeps>) =>
 export const handler = makeHandler(() => ({
   clusters: ssmClusterDirectory(requireEnv('CLUSTER_PARAMETER_PREFIX')),
   store: s3SnapshotStore(requireEnv('SNAPSHOT_BUCKET')),
+  // kops: etcd-manager's backups, read only (IAM allows list and get under the backups prefix)
+  stateStores: (bucket: string) => s3SnapshotStore(bucket),
   clock: { now: () => new Date() },
 }));

@@ -1,7 +1,12 @@
 import type { VerificationResult } from '../shared/domain/schemas';
 import { parseSnapshotKey } from '../shared/domain/snapshot-key';
-import { judge, VERIFIED_TAG, verificationReportKey } from '../shared/domain/verification';
+import { judge, VERIFIED_TAG, verificationReportKey, type Verdict } from '../shared/domain/verification';
 import { InvalidInputError } from '../shared/errors';
+import {
+  etcdManagerVerificationKey,
+  parseEtcdManagerKey,
+  type EtcdManagerBackupRef,
+} from '../shared/domain/etcd-manager';
 import type { Clock, MetricSink, SnapshotStore } from '../shared/ports';
 
 export interface RecordVerificationDeps {
@@ -20,6 +25,8 @@ export async function recordVerification(
   input: { cluster: string; executionId: string; key: string; verification: VerificationResult },
   deps: RecordVerificationDeps,
 ) {
+  const backup = parseEtcdManagerKey(input.key);
+  if (backup) return recordEtcdManagerVerification(input, backup, deps);
   const ref = parseSnapshotKey(input.key);
   if (!ref || ref.cluster !== input.cluster) {
     throw new InvalidInputError(`key: "${input.key}" is not a snapshot key of cluster ${input.cluster}`);
@@ -33,33 +40,70 @@ export async function recordVerification(
     'caretaker:verified-at': now.toISOString(),
     'caretaker:verified-by': input.executionId.slice(0, 256),
   });
-  const ageSeconds = Math.round((now.getTime() - ref.takenAt.getTime()) / 1000);
-  const reportKey = verificationReportKey(input.key);
-  await deps.store.putJson(reportKey, {
+  return reportAndMeasure(input, deps, {
+    now,
+    verdict,
+    takenAt: ref.takenAt,
+    reportKey: verificationReportKey(input.key),
+  });
+}
+
+type RecordInput = { cluster: string; executionId: string; key: string; verification: VerificationResult };
+
+/**
+ * The verdict on one of etcd-manager's own backups (kops, backup.source etcd-manager): the state
+ * store is read-only to Caretaker, so nothing is tagged there; the record goes to Caretaker's own
+ * bucket (`<cluster>/etcd-manager/<main|events>/<name>.verification.json`), which pick-snapshot
+ * reads as "judged", and the same metrics feed the same Verified alarm.
+ */
+async function recordEtcdManagerVerification(
+  input: RecordInput,
+  backup: EtcdManagerBackupRef,
+  deps: RecordVerificationDeps,
+) {
+  return reportAndMeasure(input, deps, {
+    now: deps.clock.now(),
+    verdict: judge(input.key, input.verification),
+    takenAt: backup.takenAt,
+    reportKey: etcdManagerVerificationKey(input.cluster, backup),
+    extra: { source: 'etcd-manager', etcdCluster: backup.cluster, backup: backup.name },
+  });
+}
+
+/** the report (what every check said) and the metrics the Verified alarm watches */
+async function reportAndMeasure(
+  input: RecordInput,
+  deps: RecordVerificationDeps,
+  r: { now: Date; verdict: Verdict; takenAt: Date; reportKey: string; extra?: Record<string, string> },
+) {
+  const ageSeconds = Math.round((r.now.getTime() - r.takenAt.getTime()) / 1000);
+  const v = input.verification;
+  await deps.store.putJson(r.reportKey, {
     formatVersion: 1,
+    ...r.extra,
     key: input.key,
-    ...verdict,
-    checks: input.verification.checks,
-    revision: input.verification.revision,
-    totalKeys: input.verification.totalKeys,
-    restoreSeconds: input.verification.restoreSeconds,
-    etcdVersion: input.verification.etcdVersion,
-    restoreTool: input.verification.restoreTool ?? null,
-    revisionBump: input.verification.revisionBump,
+    ...r.verdict,
+    checks: v.checks,
+    revision: v.revision ?? null,
+    totalKeys: v.totalKeys ?? null,
+    restoreSeconds: v.restoreSeconds ?? null,
+    etcdVersion: v.etcdVersion,
+    restoreTool: v.restoreTool ?? null,
+    revisionBump: v.revisionBump,
     snapshotAgeSeconds: ageSeconds,
-    verifiedAt: now.toISOString(),
+    verifiedAt: r.now.toISOString(),
     verifiedBy: input.executionId,
-    scratchInstanceId: input.verification.instanceId,
+    scratchInstanceId: v.instanceId,
   });
   await deps.metrics.record(
     { cluster: input.cluster, workflow: 'restore-verify' },
     {
-      Verified: { value: verdict.verified ? 1 : 0, unit: 'Count' },
+      Verified: { value: r.verdict.verified ? 1 : 0, unit: 'Count' },
       SnapshotAgeSeconds: { value: ageSeconds, unit: 'Seconds' },
-      ...(input.verification.restoreSeconds !== undefined && {
-        RestoreSeconds: { value: input.verification.restoreSeconds, unit: 'Seconds' as const },
+      ...(v.restoreSeconds != null && {
+        RestoreSeconds: { value: v.restoreSeconds, unit: 'Seconds' as const },
       }),
     },
   );
-  return { ...verdict, key: input.key, reportKey, restoreSeconds: input.verification.restoreSeconds ?? null };
+  return { ...r.verdict, key: input.key, reportKey: r.reportKey, restoreSeconds: v.restoreSeconds ?? null };
 }

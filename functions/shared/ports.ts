@@ -344,3 +344,14 @@ export interface ExecutionSummary {
 export interface ExecutionHistory {
   recent(stateMachineArn: string, namePrefix: string, limit: number): Promise<ExecutionSummary[]>;
 }
+/**
+ * kops' state store, read only: etcd-manager's own backups (listing and heads, never bodies,
+ * tags or writes). Caretaker never deletes or writes there.
+ */
+export interface StateStoreReader {
+  list(prefix: string): Promise<StoredObject[]>;
+  head(key: string): Promise<ObjectHead | undefined>;
+}
+
+/** a reader for the state store bucket a cluster names (`kops.stateStore`) */
+export type StateStores = (bucket: string) => StateStoreReader;

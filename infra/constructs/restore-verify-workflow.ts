@@ -20,6 +20,8 @@ import { restoreVerify } from '../../functions/shared/workflows';
 import { registryStateMachine } from '../registered-workflow';
 import { acknowledgeBucketObjects } from './workflow-state-machine';
 import { roleArn } from '../role-arn';
+import { allowBackupListing, stateStoreBackups } from './state-store-access';
+import { etcdManagerVerificationPrefix } from '../../functions/shared/domain/etcd-manager';
 
 export interface RestoreVerifyWorkflowProps {
   projectRoot: string;
@@ -104,6 +106,27 @@ export class RestoreVerifyWorkflow extends Construct {
         `${snapshotPrefix(c)}*`,
         `snapshot keys are new per backup; reads heads and tags under ${snapshotPrefix(c)} only`,
       );
+    }
+
+    // kops with backup.source etcd-manager: etcd-manager's backups in the state store, read only,
+    // and Caretaker's records of them under <cluster>/etcd-manager/ in its own bucket
+    const stateStores = stateStoreBackups(stack, verifiable);
+    allowBackupListing(this.pickSnapshot, stateStores);
+    const emRecords = stateStores.map((s) => `${etcdManagerVerificationPrefix(s.cluster)}*`);
+    if (emRecords.length > 0) {
+      this.pickSnapshot.allow({
+        sid: 'ReadEtcdManagerVerificationRecords',
+        actions: ['s3:GetObject'],
+        resources: emRecords.map((p) => props.bucket.arnForObjects(p)),
+      });
+      for (const p of emRecords) {
+        acknowledgeBucketObjects(
+          this.pickSnapshot,
+          props.bucket,
+          p,
+          `heads Caretaker's verification record of each etcd-manager backup under ${p} only`,
+        );
+      }
     }
 
     // — launch-scratch: RunInstances from the configured launch template only (every resource
@@ -217,6 +240,22 @@ export class RestoreVerifyWorkflow extends Construct {
       actions: ['s3:GetObjectTagging', 's3:PutObjectTagging', 's3:PutObject'],
       resources: verifiableNames.map((c) => props.bucket.arnForObjects(`${snapshotPrefix(c)}*`)),
     });
+    if (emRecords.length > 0) {
+      // etcd-manager's backups are judged in Caretaker's bucket: the state store is never written
+      this.recordVerification.allow({
+        sid: 'RecordEtcdManagerVerdicts',
+        actions: ['s3:PutObject'],
+        resources: emRecords.map((p) => props.bucket.arnForObjects(p)),
+      });
+      for (const p of emRecords) {
+        acknowledgeBucketObjects(
+          this.recordVerification,
+          props.bucket,
+          p,
+          `one verification record per etcd-manager backup, under ${p} only`,
+        );
+      }
+    }
     // the report is one small PutObject: a data key to encrypt it, never a Decrypt
     this.recordVerification.allow({ actions: ['kms:GenerateDataKey'], resources: [props.key.keyArn] });
     for (const c of verifiableNames) {
@@ -308,7 +347,8 @@ function launchTemplateArns(stack: Stack, clusters: ClusterConfig[]): string[] {
 }
 
 /** how cdk-nag prints an ARN built by formatArn: pseudo parameters as <AWS::Name> */
-function nagArn(arn: string, stack: Stack): string {
+/** how cdk-nag prints a resource whose ARN has tokens (the partition) in it */
+export function nagArn(arn: string, stack: Stack): string {
   const resolved = stack.resolve(arn) as string | { 'Fn::Join': [string, (string | { Ref: string })[]] };
   if (typeof resolved === 'string') return resolved;
   return resolved['Fn::Join'][1].map((part) => (typeof part === 'string' ? part : `<${part.Ref}>`)).join('');

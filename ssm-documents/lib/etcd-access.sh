@@ -1,17 +1,29 @@
 #!/bin/bash
-# shellcheck shell=bash disable=SC2154 # SSM_<Name> variables are set by the SSM agent; require_param checks them
+# shellcheck shell=bash disable=SC2154,SC2034 # SC2034: container_problem is read by the scripts that inline this file; SSM_<Name> variables are set by the SSM agent; require_param checks them
 # How a node script reaches the etcd member on its own node: the EtcdPort, CaFile, CertFile,
 # KeyFile and EtcdctlMode parameters, etcdctl/etcdutl on the host or inside the etcd container
 # (crictl). Inlined after lib/common.sh and lib/time-budget.sh (every call is bounded by the
 # script's time budget once it has started one). Sets ca_file, cert_file, key_file, endpoint, mode
-# and container_id; defines find_etcd_container, etcdctl_tls, choose_snapshot_tool and
-# snapshot_status.
+# and container_id; defines find_etcd_container, etcdctl_tls, choose_snapshot_tool,
+# snapshot_status and in_container.
+#
+# EtcdManager (main|events; none = kubeadm's static pod, the default) is kops: etcd runs inside
+# etcd-manager, whose static pods are etcd-manager-main-<node> and etcd-manager-events-<node>
+# (kubernetes/kops pkg/model/components/etcdmanager/model.go: pod.Name "etcd-manager-" + the etcd
+# cluster's name, container "etcd-manager"), the host's / is mounted at /rootfs, and etcdctl and
+# etcdutl are not on PATH but under one directory per bundled etcd version
+# (kubernetes-sigs/etcd-manager pkg/etcd/etcdprocess.go BindirForEtcdVersion): /opt/etcd-v<x.y.z>
+# or, with kops' image volumes of registry.k8s.io/etcd, /opt/etcd-v<x.y.z>/usr/local/bin; older
+# images (kopeio/etcd-manager images/BUILD) /opt/etcd-v<x.y.z>-linux-<arch>.
 
 require_param EtcdPort '^[0-9]{1,5}$'
 require_param CaFile '^/[A-Za-z0-9._/-]*(\{hostname\}[A-Za-z0-9._/-]*)*$'
 require_param CertFile '^/[A-Za-z0-9._/-]*(\{hostname\}[A-Za-z0-9._/-]*)*$'
 require_param KeyFile '^/[A-Za-z0-9._/-]*(\{hostname\}[A-Za-z0-9._/-]*)*$'
 require_param EtcdctlMode '^(host|crictl)$'
+# EtcdManager came after the others: a caller that predates it gets the document's default
+: "${SSM_EtcdManager=none}"
+require_param EtcdManager '^(none|main|events)$'
 if ((10#$SSM_EtcdPort < 1 || 10#$SSM_EtcdPort > 65535)); then
   die "parameter EtcdPort is invalid: ${SSM_EtcdPort} is not a port (1-65535)"
 fi
@@ -23,8 +35,24 @@ cert_file=${SSM_CertFile//\{hostname\}/$node_name}
 key_file=${SSM_KeyFile//\{hostname\}/$node_name}
 endpoint=${CARETAKER_ETCD_ENDPOINT:-https://127.0.0.1:$((10#$SSM_EtcdPort))}
 mode=$SSM_EtcdctlMode
+etcd_manager=$SSM_EtcdManager
+if [[ $etcd_manager != none && $mode != crictl ]]; then
+  die "parameter EtcdManager is invalid: ${etcd_manager} needs EtcdctlMode crictl (etcd runs inside etcd-manager's container)"
+fi
 
-if [[ $mode == host ]]; then
+# in_container <host path>: the path the etcd container sees; etcd-manager sees the host's / at /rootfs
+in_container() {
+  if [[ $etcd_manager == none ]]; then printf '%s' "$1"; else printf '/rootfs%s' "$1"; fi
+}
+
+if [[ $etcd_manager != none ]]; then
+  # the files are the host's (nodeup writes them); the container reads them through /rootfs
+  for f in "$ca_file" "$cert_file" "$key_file"; do
+    [[ -r $f ]] || die "cannot read ${f} on the host: check the CaFile, CertFile and KeyFile parameters (kops' paths differ by version, see README)"
+  done
+  command -v crictl >/dev/null || die "crictl is not on PATH (EtcdctlMode crictl)"
+  command -v curl >/dev/null || die "curl is not on PATH: it asks the etcd-manager member which etcd version it runs"
+elif [[ $mode == host ]]; then
   # in crictl mode these paths are the container's (kubeadm mounts them at the same place)
   for f in "$ca_file" "$cert_file" "$key_file"; do
     [[ -r $f ]] || die "cannot read ${f}: check the CaFile, CertFile and KeyFile parameters"
@@ -36,12 +64,65 @@ fi
 
 # --- etcdctl and etcdutl, on the host or inside the etcd container ------------------------------
 container_id=''
-# find_etcd_container: sets container_id in crictl mode; fails when no etcd container runs
+# the directory of the member's own etcd version inside etcd-manager's container ('' elsewhere)
+tool_dir=''
+# why find_etcd_container failed, for the caller's message
+container_problem=''
+# find_etcd_container: sets container_id in crictl mode (and tool_dir with etcd-manager); fails,
+# with container_problem set, when no etcd container runs or it has no tools for its version
 find_etcd_container() {
   [[ $mode == crictl ]] || return 0
-  container_id=$(bounded crictl ps --name etcd -q --state running 2>/dev/null | head -n 1) || true
-  [[ -n $container_id ]] || return 1
-  log "etcd container ${container_id}"
+  if [[ $etcd_manager == none ]]; then
+    container_id=$(bounded crictl ps --name etcd -q --state running 2>/dev/null | head -n 1) || true
+    container_problem='no running etcd container (crictl ps --name etcd --state running found none)'
+    [[ -n $container_id ]] || return 1
+  else
+    find_etcd_manager_container || return 1
+  fi
+  container_problem=''
+  log "etcd container ${container_id}${tool_dir:+, tools in ${tool_dir}}"
+}
+
+# find_etcd_manager_container: the etcd-manager container of the etcd-manager-<EtcdManager>-<node>
+# pod, never the other cluster's (both containers are named etcd-manager), and the directory of
+# the etcd version that member runs
+find_etcd_manager_container() {
+  local pods pod_pattern="^etcd-manager-${etcd_manager}-" version arch candidates=() dir found=()
+  pods=$(bounded crictl pods --name "$pod_pattern" --state ready -q 2>/dev/null) || pods=''
+  pods=${pods%%$'\n'*}
+  if [[ -z $pods ]]; then
+    container_problem="no ready etcd-manager-${etcd_manager}-* pod (crictl pods --name ${pod_pattern} --state ready found none)"
+    return 1
+  fi
+  container_id=$(bounded crictl ps --pod "$pods" --name '^etcd-manager$' --state running -q 2>/dev/null | head -n 1) || true
+  if [[ -z $container_id ]]; then
+    container_problem="pod ${pods} (etcd-manager-${etcd_manager}) has no running etcd-manager container"
+    return 1
+  fi
+  # ask the member which etcd it runs: etcd-manager may have upgraded it since the pod started
+  if ! version=$(bounded curl -sS --max-time 5 --cacert "$ca_file" --cert "$cert_file" --key "$key_file" \
+    "${endpoint}/version" 2>&1); then
+    container_problem="cannot ask etcd at ${endpoint} for its version: ${version:0:300}"
+    return 1
+  fi
+  if [[ ! $version =~ \"etcdserver\"[[:space:]]*:[[:space:]]*\"([0-9]+\.[0-9]+\.[0-9]+)\" ]]; then
+    container_problem="etcd at ${endpoint}/version gave no etcdserver version: ${version:0:200}"
+    return 1
+  fi
+  version=${BASH_REMATCH[1]}
+  case $(uname -m) in aarch64 | arm64) arch=arm64 ;; *) arch=amd64 ;; esac
+  candidates=("/opt/etcd-v${version}/usr/local/bin" "/opt/etcd-v${version}" "/opt/etcd-v${version}-linux-${arch}")
+  for dir in "${candidates[@]}"; do
+    if bounded crictl exec "$container_id" "${dir}/etcdctl" version >/dev/null 2>&1; then
+      tool_dir=$dir
+      return 0
+    fi
+  done
+  # name what the container does have: kops mounts each bundled version at /opt/etcd-v<version>
+  while IFS= read -r dir; do found+=("$dir"); done < <(bounded crictl inspect "$container_id" 2>/dev/null |
+    grep -o '"containerPath": *"/opt/etcd-v[^"]*"' | sed 's/.*"\(\/opt\/[^"]*\)"/\1/' | LC_ALL=C sort -u)
+  container_problem="etcd at ${endpoint} runs etcd ${version}, but container ${container_id} has no etcdctl for it in ${candidates[*]}; etcd directories found: ${found[*]:-none}"
+  return 1
 }
 # ETCDCTL_API stays unset: 3.4 defaults to v3, and 3.6 warns about the variable on stderr
 unset ETCDCTL_API
@@ -49,6 +130,10 @@ unset ETCDCTL_API
 etcd_tool() {
   if [[ $mode == host ]]; then
     bounded "$@"
+  elif [[ -n $tool_dir ]]; then
+    local tool=$1
+    shift
+    bounded crictl exec "$container_id" "${tool_dir}/${tool}" "$@"
   else
     bounded crictl exec "$container_id" "$@"
   fi
@@ -57,7 +142,8 @@ etcd_tool() {
 etcdctl_tls() {
   local timeout=$1
   shift
-  etcd_tool etcdctl --endpoints="$endpoint" --cacert="$ca_file" --cert="$cert_file" --key="$key_file" \
+  etcd_tool etcdctl --endpoints="$endpoint" --cacert="$(in_container "$ca_file")" \
+    --cert="$(in_container "$cert_file")" --key="$(in_container "$key_file")" \
     --dial-timeout=5s --command-timeout="$timeout" "$@"
 }
 
@@ -78,7 +164,7 @@ tool_version() {
 # neither tool can read a snapshot
 choose_snapshot_tool() {
   local where=PATH minor
-  [[ $mode == crictl ]] && where="the etcd container ${container_id}"
+  [[ $mode == crictl ]] && where="the etcd container ${container_id}${tool_dir:+ (${tool_dir})}"
   if snapshot_tool_version=$(tool_version etcdutl); then
     snapshot_tool=etcdutl
   elif snapshot_tool_version=$(tool_version etcdctl); then
@@ -96,5 +182,5 @@ choose_snapshot_tool() {
 # snapshot_status <file>: `snapshot status -w json` with the chosen tool, json on stdout
 snapshot_status() {
   [[ -n $snapshot_tool ]] || die "snapshot_status before choose_snapshot_tool"
-  etcd_tool "$snapshot_tool" snapshot status "$1" -w json
+  etcd_tool "$snapshot_tool" snapshot status "$(in_container "$1")" -w json
 }

@@ -105,6 +105,7 @@ const HAPPY_PATH = [
   "Take the cluster's control-plane lock",
   'Did we get the lock?',
   'Find the control-plane instances',
+  "Does etcd-manager take this cluster's backups?",
   "Check every member's health",
   'Pick the member to snapshot',
   'Take the snapshot on the picked member',

@@ -11,6 +11,7 @@ import {
   type SlackDeployment,
 } from './slack';
 import { WORKFLOWS, type ConfigFields, type WorkflowSettings } from '../workflows';
+import { parseStateStore, STATE_STORE_PATTERN, type KopsSettings } from './etcd-manager';
 
 /**
  * caretaker.config.json: the single source of truth for what Caretaker manages. Parsed at the
@@ -93,6 +94,22 @@ const etcdInput = z
         'must be an etcd key prefix such as /registry (no trailing slash)',
       )
       .optional(),
+    /** kops: also back up (and verify) the events etcd (etcd-manager-events, port 4002) */
+    events: z.boolean().optional(),
+  })
+  .strict();
+
+/** kops: where its state store is, so Caretaker can read etcd-manager's own backups */
+const kopsInput = z
+  .object({
+    stateStore: z
+      .string()
+      .regex(STATE_STORE_PATTERN, 'must be the kops state store as s3://bucket or s3://bucket/prefix'),
+    /** kops' name for the cluster (an FQDN such as k8s.example.com); default: the Caretaker name */
+    clusterName: z
+      .string()
+      .regex(/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/, 'must be the kops cluster name (a DNS name)')
+      .optional(),
   })
   .strict();
 
@@ -116,6 +133,7 @@ const clusterInput = z
     approval: approvalBlock.optional(),
     /** ChatOps: the channel for this cluster's messages, and who may run which verb from Slack */
     slack: slackClusterBlock.optional(),
+    kops: kopsInput.optional(),
     ...workflowBlocks,
   })
   .strict();
@@ -162,7 +180,14 @@ export interface EtcdAccess {
   dataDir: string;
   /** kube-apiserver --etcd-prefix; absent: /registry, the etcd-snapshot document's EtcdPrefix default */
   prefix?: string;
+  /** kops: etcd runs inside etcd-manager (its pods, /opt/etcd-v<version> tools, /rootfs) */
+  etcdManager?: boolean;
+  /** kops: back up and verify the events etcd too (etcd-manager-events, port 4002) */
+  events?: boolean;
 }
+
+/** kops' events etcd: etcd-manager serves it on 4002 (kops pkg/wellknownports EtcdEventsClientPort) */
+export const KOPS_EVENTS_CLIENT_PORT = 4002;
 
 /**
  * a cluster with every default filled in: what the Lambdas and the SSM documents see; each
@@ -184,6 +209,8 @@ interface ClusterBase {
   approval?: ApprovalSettings;
   /** ChatOps settings (domain/slack.ts); absent: no Slack for this cluster */
   slack?: SlackClusterSettings;
+  /** kops: its state store, where etcd-manager keeps its own backups; absent when not configured */
+  kops?: KopsSettings;
 }
 
 export interface CaretakerConfig {
@@ -242,13 +269,19 @@ export const ETCD_DEFAULTS: Record<Exclude<ClusterKind, 'eks'>, EtcdAccess> = {
     dataDir: '/var/lib/etcd',
   },
   kops: {
-    // etcd-manager serves the main cluster on 4001 (events on 4002)
+    // etcd-manager serves the main cluster on 4001 (events on 4002): kops pkg/wellknownports
     clientPort: 4001,
-    caFile: '/etc/kubernetes/pki/kube-apiserver/etcd-ca.crt',
-    certFile: '/etc/kubernetes/pki/kube-apiserver/etcd-client.crt',
-    keyFile: '/etc/kubernetes/pki/kube-apiserver/etcd-client.key',
+    // kube-apiserver's etcd client certificate as nodeup writes it from kops 1.22 on
+    // (nodeup/pkg/model/kube_apiserver.go: PathSrvKubernetes()/kube-apiserver); kops 1.12-1.21
+    // used /etc/kubernetes/pki/kube-apiserver/ (README lists both)
+    caFile: '/srv/kubernetes/kube-apiserver/etcd-ca.crt',
+    certFile: '/srv/kubernetes/kube-apiserver/etcd-client.crt',
+    keyFile: '/srv/kubernetes/kube-apiserver/etcd-client.key',
     etcdctl: 'crictl',
+    // unused with etcd-manager: its container sees the host's / at /rootfs, so snapshots go to a
+    // host work directory; kept for a kops cluster configured with etcdManager: false
     dataDir: '/mnt/master-vol-etcd-main/data',
+    etcdManager: true,
   },
 };
 
@@ -322,9 +355,13 @@ export function parseConfig(input: unknown): CaretakerConfig {
       kubernetes: c.kind === 'eks' ? undefined : { ...KUBERNETES_DEFAULTS[c.kind], ...c.kubernetes },
       approval: resolveApproval(c.approval),
       ...(c.slack && { slack: resolveSlackCluster(c.slack) }),
+      ...(c.kops && {
+        kops: { stateStore: parseStateStore(c.kops.stateStore)!, clusterName: c.kops.clusterName ?? c.name },
+      }),
       ...settings,
     };
   });
+  for (const [i, c] of clusters.entries()) kopsProblems(c, `clusters[${i}] (${c.name})`, problems);
   for (const [i, c] of clusters.entries()) {
     const tags = parsed.data.clusters[i]?.controlPlane?.tags;
     if (tags?.[CLUSTER_TAG] !== undefined && tags[CLUSTER_TAG] !== c.name) {
@@ -357,6 +394,27 @@ export function parseConfig(input: unknown): CaretakerConfig {
       breakGlassRoleArns: parsed.data.bucket?.breakGlassRoleArns ?? [],
     },
   };
+}
+
+/** what only kops has: the events etcd, etcd-manager's own backups and the state store they are in */
+function kopsProblems(c: ClusterConfig, at: string, problems: string[]): void {
+  if (c.kind !== 'kops' && c.kops)
+    problems.push(`${at}.kops: only a kops cluster has a kops state store; remove this block`);
+  if (c.kind !== 'kops' && c.etcd?.events !== undefined) {
+    problems.push(
+      `${at}.etcd.events: only kops runs a separate events etcd (etcd-manager-events on 4002); remove it`,
+    );
+  }
+  if (c.backup.source === 'etcd-manager' && c.kind !== 'kops') {
+    problems.push(
+      `${at}.backup.source: etcd-manager takes backups only on kops; a ${c.kind} cluster is backed up by Caretaker (source "caretaker")`,
+    );
+  }
+  if (c.kind === 'kops' && c.backup.source === 'etcd-manager' && c.restoreVerify && !c.kops) {
+    problems.push(
+      `${at}.kops.stateStore: restoreVerify checks etcd-manager's own backups (backup.source etcd-manager), which are in the kops state store: set kops.stateStore to s3://<bucket>[/<prefix>]`,
+    );
+  }
 }
 
 /** the interval a schedule promises, for "no backup in 2 × interval" alarms; cron → 1 day */

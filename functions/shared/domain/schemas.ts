@@ -131,9 +131,10 @@ export const verificationResult = z.object({
       }),
     )
     .default([]),
-  revision: z.number().int().nonnegative().optional(),
-  totalKeys: z.number().int().nonnegative().optional(),
-  restoreSeconds: z.number().nonnegative().optional(),
+  // null: the run stopped before the restore (a damaged download, a bad manifest): still a verdict
+  revision: z.number().int().nonnegative().nullable().optional(),
+  totalKeys: z.number().int().nonnegative().nullable().optional(),
+  restoreSeconds: z.number().nonnegative().nullable().optional(),
   etcdVersion: z.string().optional(),
   /** the tool that read and restored the snapshot (null: the run stopped before choosing one) */
   restoreTool: z.object({ name: z.string(), version: z.string() }).nullable().optional(),

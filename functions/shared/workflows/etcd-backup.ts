@@ -12,8 +12,17 @@ export interface Retention {
 export const RETENTION_DEFAULTS: Retention = { keepLast: 6, hourly: 24, daily: 7, weekly: 4, monthly: 6 };
 export const BACKUP_SCHEDULE_DEFAULT = 'rate(1 hour)';
 
+/** who takes the snapshots: Caretaker, or (kops) etcd-manager into the state store */
+export const BACKUP_SOURCES = ['caretaker', 'etcd-manager'] as const;
+export type BackupSource = (typeof BACKUP_SOURCES)[number];
+
 export interface BackupSettings {
   enabled: boolean;
+  /**
+   * etcd-manager: the backup workflow takes no snapshot, restore-verify checks etcd-manager's;
+   * always set by the config (absent in a hand-built value means caretaker)
+   */
+  source?: BackupSource;
   schedule: string;
   timeZone: string;
   retention: Retention;
@@ -43,6 +52,8 @@ export const etcdBackup = defineWorkflow({
       z
         .object({
           enabled: z.boolean().optional(),
+          /** kops default etcd-manager (it already backs up every 15 minutes); elsewhere caretaker */
+          source: z.enum(BACKUP_SOURCES).optional(),
           schedule: f.schedule.optional(),
           timeZone: f.timeZone.optional(),
           retention: z
@@ -64,14 +75,19 @@ export const etcdBackup = defineWorkflow({
       }
       return {
         enabled,
+        // config.ts refuses etcd-manager for kinds that have no etcd-manager
+        source: block?.source ?? (c.kind === 'kops' ? 'etcd-manager' : 'caretaker'),
         schedule: block?.schedule ?? BACKUP_SCHEDULE_DEFAULT,
         timeZone: block?.timeZone ?? 'UTC',
         retention: { ...RETENTION_DEFAULTS, ...block?.retention },
       };
     },
   },
+  // etcd-manager takes a kops cluster's backups itself: nothing to schedule (a manual run says so)
   schedule: (backup) =>
-    backup.enabled ? { expression: backup.schedule, timeZone: backup.timeZone } : undefined,
+    backup.enabled && backup.source !== 'etcd-manager'
+      ? { expression: backup.schedule, timeZone: backup.timeZone }
+      : undefined,
   outcome: { afterFailure: 'The operation lock was released; no snapshot was pruned.' },
   cli: { verb: 'backup', summary: 'take an etcd snapshot now, as the schedule does' },
 });

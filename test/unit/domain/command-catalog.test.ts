@@ -10,6 +10,7 @@ import {
 } from '../../../functions/shared/domain/commands';
 import { parseConfig } from '../../../functions/shared/domain/config';
 import { SNAPSHOT_KEY_PATTERN } from '../../../functions/shared/domain/snapshot-key';
+import { RESTORE_KEY_PATTERN } from '../../../functions/shared/domain/commands/etcd-restore-verify';
 import { InvalidInputError } from '../../../functions/shared/errors';
 import { loadCommandDocuments } from '../../../infra/ssm-documents';
 
@@ -71,9 +72,9 @@ describe('the command catalog', () => {
   );
 
   it("accepts as a snapshot key exactly what etcd-restore-verify's Key parameter allows", () => {
-    expect(documents.get('etcd-restore-verify')!.parameters['Key']!.allowedPattern).toBe(
-      SNAPSHOT_KEY_PATTERN,
-    );
+    // a Caretaker snapshot key, or (kops) an etcd-manager backup in the state store
+    expect(documents.get('etcd-restore-verify')!.parameters['Key']!.allowedPattern).toBe(RESTORE_KEY_PATTERN);
+    expect(RESTORE_KEY_PATTERN).toContain(SNAPSHOT_KEY_PATTERN.slice(1, -1));
   });
 
   it('finds only its own commands, not inherited properties', () => {

@@ -8,6 +8,8 @@ export function etcdAccessParameters(etcd: EtcdAccess): Record<string, string> {
     CertFile: etcd.certFile,
     KeyFile: etcd.keyFile,
     EtcdctlMode: etcd.etcdctl,
+    // kops: the etcd-manager-main-* pod's container, its /opt/etcd-v<version> tools, /rootfs
+    ...(etcd.etcdManager && etcd.etcdctl === 'crictl' ? { EtcdManager: 'main' } : {}),
   };
 }
 

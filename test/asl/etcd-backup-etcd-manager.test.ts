@@ -1,0 +1,117 @@
+/**
+ * etcd-backup on kops with backup.source etcd-manager: etcd-manager already backs the cluster up,
+ * so a scheduled or manual run takes no snapshot and its outcome says so; a run nested in a parent
+ * workflow (an upgrade's preflight) still takes its own fresh snapshot.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO_ROOT, runWorkflow, type Fake, type Json } from '../../sandbox/asl-runner';
+import { InMemoryLock, OutcomeRecorder, obj } from './fakes';
+
+const fixture = JSON.parse(readFileSync(join(__dirname, 'fixtures', 'etcd-backup.json'), 'utf8')) as {
+  instances: Json[];
+  statuses: Record<string, Json>;
+  snapshot: Record<string, Json>;
+  upload: Json;
+  pruned: Json;
+};
+const input = JSON.parse(
+  readFileSync(join(REPO_ROOT, 'events', 'scheduler', 'etcd-backup.json'), 'utf8'),
+) as {
+  cluster: string;
+};
+const CLUSTER = input.cluster;
+const UPGRADING = {
+  owner: 'arn:aws:states:eu-west-1:123456789012:execution:caretaker-upgrade-control-plane:v1-35',
+  operation: 'upgrade-control-plane',
+  acquiredAt: '2026-11-25T05:45:00.000Z',
+  expiresAt: '2026-11-25T09:45:00.000Z',
+};
+
+function world(backupSource: 'caretaker' | 'etcd-manager') {
+  const lock = new InMemoryLock();
+  const outcomes = new OutcomeRecorder();
+  const fakes: Record<string, Fake> = {
+    'acquire-lock': lock.acquire,
+    'release-lock': lock.release,
+    'find-control-plane': () => ({ instances: fixture.instances, backupSource }),
+    'send-command': (payload) => {
+      const { command, instanceId } = obj(payload);
+      return command === 'etcd-status'
+        ? fixture.statuses[String(instanceId)]!
+        : { ...fixture.snapshot, instanceId: String(instanceId) };
+    },
+    'pick-member': (payload) => {
+      const statuses = obj(payload)['statuses'] as Json[];
+      return { ...obj(statuses[1]!), instanceId: obj(statuses[1]!)['instanceId'] ?? null } as Json;
+    },
+    'verify-upload': () => fixture.upload,
+    'prune-snapshots': () => fixture.pruned,
+    'publish-outcome': outcomes.publish,
+  };
+  return { lock, outcomes, fakes };
+}
+
+describe('etcd-backup workflow with backup.source etcd-manager', () => {
+  it('takes no snapshot, releases the lock and reports Skipped saying etcd-manager takes the backups', async () => {
+    const w = world('etcd-manager');
+    const forbidden =
+      (name: string): Fake =>
+      () => {
+        throw new Error(`${name} must not run when etcd-manager takes the backups`);
+      };
+    w.fakes['send-command'] = forbidden('send-command');
+    w.fakes['pick-member'] = forbidden('pick-member');
+    w.fakes['prune-snapshots'] = forbidden('prune-snapshots');
+
+    const run = await runWorkflow('etcd-backup', input, { fakes: w.fakes });
+
+    expect(run.error).toBeUndefined();
+    expect(run.status).toBe('SUCCEEDED');
+    expect(run.states).toEqual([
+      'Is this backup part of a parent workflow?',
+      "Take the cluster's control-plane lock",
+      'Did we get the lock?',
+      'Find the control-plane instances',
+      "Does etcd-manager take this cluster's backups?",
+      'Release the lock: etcd-manager takes the backups',
+      "Report that etcd-manager takes this cluster's backups",
+      'Leave the backups to etcd-manager',
+    ]);
+    expect(w.lock.holder(CLUSTER)).toBeUndefined();
+    expect(w.outcomes.published).toEqual([
+      {
+        cluster: CLUSTER,
+        workflow: 'etcd-backup',
+        outcome: 'Skipped',
+        executionId: run.executionId,
+        startedAt: expect.any(String),
+        note: expect.stringContaining("etcd-manager takes this cluster's backups into the kops state store"),
+      },
+    ]);
+  });
+
+  it("still snapshots as a nested execution: a parent's preflight needs a fresh snapshot", async () => {
+    const w = world('etcd-manager');
+    w.lock.hold(CLUSTER, UPGRADING);
+
+    const run = await runWorkflow(
+      'etcd-backup',
+      { ...input, parentOwner: UPGRADING.owner },
+      { fakes: w.fakes },
+    );
+
+    expect(run.status).toBe('SUCCEEDED');
+    expect(run.states).toContain('Take the snapshot on the picked member');
+    expect(run.states).not.toContain('Leave the backups to etcd-manager');
+  });
+
+  it('snapshots as before when the source is caretaker', async () => {
+    const w = world('caretaker');
+
+    const run = await runWorkflow('etcd-backup', input, { fakes: w.fakes });
+
+    expect(run.status).toBe('SUCCEEDED');
+    expect(run.states).toContain('Take the snapshot on the picked member');
+  });
+});
