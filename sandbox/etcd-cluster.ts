@@ -232,6 +232,8 @@ export interface StartEtcdClusterOptions {
   startTimeoutMs?: number;
   /** the etcd version's binaries (sandbox/etcd-versions.ts), default Debian's 3.4 */
   binaries?: EtcdBinaries;
+  /** --quota-backend-bytes of every member (etcd's default 2 GiB when absent): a small one fills fast */
+  quotaBackendBytes?: number;
 }
 
 /** a member restored from a snapshot: plain http on loopback, stopped by PID */
@@ -308,6 +310,7 @@ export class EtcdCluster {
           `--key-file=${pki.server.key}`,
           // seeding puts up to 1000 keys per transaction
           '--max-txn-ops=1000',
+          ...(options.quotaBackendBytes ? [`--quota-backend-bytes=${options.quotaBackendBytes}`] : []),
           ...(peerTls
             ? [
                 '--peer-client-cert-auth',

@@ -1,5 +1,5 @@
 import * as z from '../shared/zod';
-import { powertoolsMetricSink } from '../shared/adapters/aws/powertools-metric-sink';
+import { emfMetricSink } from '../shared/adapters/aws/emf-metric-sink';
 import { snsNotifier } from '../shared/adapters/aws/sns-notifier';
 import { clusterName, executionId, isoTime, sha256 } from '../shared/domain/schemas';
 import { createHandler, requireEnv, type DepsSource } from '../shared/handler';
@@ -55,6 +55,6 @@ export const makeHandler = (deps: DepsSource<PublishDeps>) =>
 
 export const handler = makeHandler(() => ({
   notifier: snsNotifier(requireEnv('TOPIC_ARN')),
-  metrics: powertoolsMetricSink(),
+  metrics: emfMetricSink(),
   clock: { now: () => new Date() },
 }));

@@ -85,6 +85,13 @@ const etcdInput = z
         'must be an etcd key prefix such as /registry (no trailing slash)',
       )
       .optional(),
+    /** the members' --quota-backend-bytes (etcd's default 2 GiB); the probe and remediation measure against it */
+    quotaBackendBytes: z
+      .number()
+      .int()
+      .min(1_048_576, 'must be at least 1 MiB')
+      .max(8 * 1024 ** 3, "must be at most 8 GiB (etcd's suggested maximum)")
+      .optional(),
   })
   .strict();
 
@@ -148,7 +155,12 @@ export interface EtcdAccess {
   dataDir: string;
   /** kube-apiserver --etcd-prefix; absent: /registry, the etcd-snapshot document's EtcdPrefix default */
   prefix?: string;
+  /** the members' --quota-backend-bytes; absent: etcd's default, ETCD_QUOTA_DEFAULT */
+  quotaBackendBytes?: number;
 }
+
+/** etcd's own default --quota-backend-bytes (2 GiB) */
+export const ETCD_QUOTA_DEFAULT = 2 * 1024 ** 3;
 
 /**
  * a cluster with every default filled in: what the Lambdas and the SSM documents see; each

@@ -11,6 +11,7 @@ import { describeIssues } from '../validation';
 import { etcdRestoreVerify } from './etcd-restore-verify';
 import { etcdSnapshot } from './etcd-snapshot';
 import { etcdStatus } from './etcd-status';
+import { etcdMaintenance } from './etcd-maintenance';
 import { commandDeadlineSeconds, type CommandContext, type CommandSpec, type NodeKind } from './spec';
 
 export * from './spec';
@@ -19,6 +20,7 @@ export const COMMANDS = {
   'etcd-status': etcdStatus,
   'etcd-snapshot': etcdSnapshot,
   'etcd-restore-verify': etcdRestoreVerify,
+  'etcd-maintenance': etcdMaintenance,
 } as const;
 export type CommandName = keyof typeof COMMANDS;
 export const COMMAND_NAMES = Object.keys(COMMANDS) as [CommandName, ...CommandName[]];
