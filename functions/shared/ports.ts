@@ -210,3 +210,29 @@ export interface MetricSink {
     values: Record<string, { value: number; unit: 'Count' | 'Bytes' | 'Seconds' | 'Milliseconds' | 'None' }>,
   ): Promise<void>;
 }
+
+/** one attempt asked for: the route's limits are checked and the attempt counted in one write */
+export interface AttemptRequest {
+  cluster: string;
+  route: string;
+  /** what the attempt is about: the alarm and its resource (`<alarm>#<instance or member or cluster>`) */
+  resource: string;
+  now: Date;
+  cooldownMinutes: number;
+  maxAttemptsPerDay: number;
+}
+
+/** cooldowns and attempts per day of remediation routes (DynamoDB conditional writes in AWS) */
+export interface RemediationLedger {
+  /** what was recorded for the resource; undefined when nothing was */
+  read(
+    cluster: string,
+    route: string,
+    resource: string,
+  ): Promise<import('./domain/remediation').AttemptRecord | undefined>;
+  /**
+   * counts one attempt when the cooldown is over and the day's limit not reached, atomically:
+   * of two claims at once only one passes
+   */
+  claim(request: AttemptRequest): Promise<import('./domain/remediation').AttemptVerdict>;
+}
