@@ -6,16 +6,38 @@ import { clusterName } from '../shared/domain/schemas';
 import { createHandler, requireEnv, type DepsSource } from '../shared/handler';
 import { claimAttempt, type ClaimAttemptDeps } from './service';
 
+/** the execution's input as the state machine hands it over (`$$.Execution.Input`) */
 export const input = z.object({
   cluster: clusterName,
-  route: z.enum(ROUTES),
-  alarmName: z.string().min(1).max(255),
-  resource: z.string().min(1).max(255).optional(),
-  dryRun: z.boolean().optional(),
+  alarm: z.object({
+    route: z.enum(ROUTES),
+    alarmName: z.string().min(1).max(255),
+    instanceId: z.string().min(1).max(255).optional(),
+    member: z.string().min(1).max(255).optional(),
+    node: z.string().min(1).max(255).optional(),
+    dryRun: z.boolean().optional(),
+  }),
 });
 
 export const makeHandler = (deps: DepsSource<ClaimAttemptDeps>) =>
-  createHandler({ name: 'claim-attempt', input, run: claimAttempt }, deps);
+  createHandler(
+    {
+      name: 'claim-attempt',
+      input,
+      run: (i: z.output<typeof input>, d: ClaimAttemptDeps) =>
+        claimAttempt(
+          {
+            cluster: i.cluster,
+            route: i.alarm.route,
+            alarmName: i.alarm.alarmName,
+            resource: i.alarm.instanceId ?? i.alarm.member ?? i.alarm.node,
+            dryRun: i.alarm.dryRun,
+          },
+          d,
+        ),
+    },
+    deps,
+  );
 
 export const handler = makeHandler(() => ({
   clusters: ssmClusterDirectory(requireEnv('CLUSTER_PARAMETER_PREFIX')),

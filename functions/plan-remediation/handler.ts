@@ -13,7 +13,10 @@ export const input = z.union([
     cluster: clusterName,
     step: z.literal('restart'),
     statuses,
-    named: z.string().min(1).optional(),
+    /** the execution's input: the member or instance the alarm names, if any */
+    alarm: z
+      .object({ instanceId: z.string().min(1).optional(), member: z.string().min(1).optional() })
+      .optional(),
   }),
   z.object({ cluster: clusterName, step: z.literal('check-restart'), statuses, target: instanceId }),
 ]);
@@ -21,7 +24,12 @@ export const input = z.union([
 /** pure: the decisions are the domain's, the handler only parses */
 export const makeHandler = () =>
   createHandler(
-    { name: 'plan-remediation', input, run: async (i: z.output<typeof input>) => planRemediation(i) },
+    {
+      name: 'plan-remediation',
+      input,
+      run: async (i: z.output<typeof input>) =>
+        planRemediation(i.step === 'restart' ? { ...i, named: i.alarm?.instanceId ?? i.alarm?.member } : i),
+    },
     {},
   );
 

@@ -8,7 +8,7 @@ import { publishOutcome, type PublishDeps } from './service';
 export const input = z.object({
   cluster: clusterName,
   workflow: z.string().regex(/^[a-z][a-z-]{1,40}$/),
-  outcome: z.enum(['Succeeded', 'Failed', 'Skipped']),
+  outcome: z.enum(['Succeeded', 'Failed', 'Skipped', 'Escalated']),
   executionId,
   startedAt: isoTime,
   snapshot: z
@@ -48,6 +48,18 @@ export const input = z.object({
     })
     .optional(),
   note: z.string().max(1000).optional(),
+  /** remediate: the alarm, the rule that stopped it, what a dry run would do */
+  remediation: z
+    .object({
+      route: z.string(),
+      alarmName: z.string(),
+      alarmTime: z.string(),
+      dryRun: z.boolean().optional(),
+      wouldDo: z.array(z.string()).optional(),
+      rule: z.string().optional(),
+      message: z.string().optional(),
+    })
+    .optional(),
 });
 
 export const makeHandler = (deps: DepsSource<PublishDeps>) =>

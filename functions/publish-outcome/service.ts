@@ -10,7 +10,7 @@ export interface PublishDeps {
 export interface OutcomeInput {
   cluster: string;
   workflow: string;
-  outcome: 'Succeeded' | 'Failed' | 'Skipped';
+  outcome: 'Succeeded' | 'Failed' | 'Skipped' | 'Escalated';
   executionId: string;
   startedAt: string;
   snapshot?: { key: string; size: number; sha256: string; revision: number; totalKeys?: number };
@@ -25,6 +25,16 @@ export interface OutcomeInput {
   };
   /** why a run had nothing to do (restore-verify with no new snapshot) */
   note?: string;
+  /** remediate: the alarm, the rule that stopped it, what a dry run would do */
+  remediation?: {
+    route: string;
+    alarmName: string;
+    alarmTime: string;
+    dryRun?: boolean;
+    wouldDo?: string[];
+    rule?: string;
+    message?: string;
+  };
   error?: { Error: string; Cause?: string };
 }
 
@@ -83,6 +93,17 @@ export function describeOutcome(i: OutcomeInput, seconds: number): { subject: st
     );
   }
   if (i.note) lines.push(i.note);
+  if (i.remediation) {
+    const r = i.remediation;
+    lines.push(`Alarm: ${r.alarmName} (ALARM at ${r.alarmTime}), runbook ${r.route}.`);
+    if (r.rule)
+      lines.push(
+        `Escalated by rule ${r.rule}: ${r.message ?? ''}`,
+        'Nothing further was done; a person has to decide.',
+      );
+    if (r.dryRun)
+      lines.push('Dry run: nothing was changed. It would:', ...(r.wouldDo ?? []).map((w) => `  - ${w}`));
+  }
   if (i.heldBy) {
     lines.push(
       `Skipped: the cluster's ${i.heldBy.scope ? `${i.heldBy.scope} ` : ''}operation lock is held by ${i.heldBy.operation} (${i.heldBy.owner}) until ${i.heldBy.expiresAt}. Nothing was touched.`,

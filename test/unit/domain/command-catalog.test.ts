@@ -24,6 +24,7 @@ const [kubeadm] = parseConfig({
 }).clusters;
 const ARGS: Record<string, unknown> = {
   'etcd-restore-verify': { key: 'prod-eu/etcd/2026/11/25/20261125T060041Z-r48219.db' },
+  'etcd-maintenance': { action: 'defrag' },
 };
 
 describe('the command catalog', () => {

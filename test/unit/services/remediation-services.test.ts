@@ -45,7 +45,7 @@ function memoryLedger(): RemediationLedger & { records: Map<string, AttemptRecor
 
 function starter() {
   return {
-    start: jest.fn(async (_arn: string, name: string) => ({
+    start: jest.fn(async (_arn: string, name: string, _input: unknown) => ({
       executionArn: `arn:exec:${name}`,
       duplicate: false,
     })),

@@ -12,6 +12,7 @@ import { etcdRestoreVerify } from './etcd-restore-verify';
 import { etcdSnapshot } from './etcd-snapshot';
 import { etcdStatus } from './etcd-status';
 import { etcdMaintenance } from './etcd-maintenance';
+import { etcdRestartMember } from './etcd-restart-member';
 import { commandDeadlineSeconds, type CommandContext, type CommandSpec, type NodeKind } from './spec';
 
 export * from './spec';
@@ -21,6 +22,7 @@ export const COMMANDS = {
   'etcd-snapshot': etcdSnapshot,
   'etcd-restore-verify': etcdRestoreVerify,
   'etcd-maintenance': etcdMaintenance,
+  'etcd-restart-member': etcdRestartMember,
 } as const;
 export type CommandName = keyof typeof COMMANDS;
 export const COMMAND_NAMES = Object.keys(COMMANDS) as [CommandName, ...CommandName[]];
