@@ -5,6 +5,15 @@ import { parseConfig } from '../../../functions/shared/domain/config';
 import { routeAlarm, type RoutableCluster } from '../../../functions/shared/domain/remediation';
 import { InvalidInputError } from '../../../functions/shared/errors';
 
+/** an event sample, loose enough for a test to break one field */
+type Ev = Record<string, unknown> & {
+  detail: {
+    alarmName?: string;
+    state: { value?: string; reasonData?: string };
+    configuration: { metrics?: { metricStat?: { metric: { namespace?: string } } }[] };
+  };
+};
+
 const sample = (name: string): Record<string, unknown> =>
   JSON.parse(readFileSync(join(__dirname, '../../../events/aws.cloudwatch', `${name}.json`), 'utf8'));
 
@@ -60,21 +69,21 @@ describe('parseAlarmEvent', () => {
       /detail-type/,
     ],
     ['another source', (e: Record<string, unknown>) => (e.source = 'aws.ec2'), /source/],
-    ['an unknown state', (e: any) => (e.detail.state.value = 'BROKEN'), /detail\.state\.value/],
-    ['no alarm name', (e: any) => delete e.detail.alarmName, /detail\.alarmName/],
+    ['an unknown state', (e: Ev) => (e.detail.state.value = 'BROKEN'), /detail\.state\.value/],
+    ['no alarm name', (e: Ev) => delete e.detail.alarmName, /detail\.alarmName/],
     [
       'neither metrics nor alarmRule',
-      (e: any) => delete e.detail.configuration.metrics,
+      (e: Ev) => delete e.detail.configuration.metrics,
       /neither metrics .* nor alarmRule/,
     ],
     [
       'a metric entry with neither metricStat nor expression',
-      (e: any) => delete e.detail.configuration.metrics[0].metricStat,
+      (e: Ev) => delete e.detail.configuration.metrics![0]!.metricStat,
       /metrics\[0\]: needs a metricStat or an expression/,
     ],
     [
       'a metricStat without a namespace',
-      (e: any) => delete e.detail.configuration.metrics[0].metricStat.metric.namespace,
+      (e: Ev) => delete e.detail.configuration.metrics![0]!.metricStat!.metric.namespace,
       /metricStat\.metric\.namespace/,
     ],
     [
@@ -84,13 +93,13 @@ describe('parseAlarmEvent', () => {
     ],
   ])('rejects an event with %s, naming the field', (_what, mutate, message) => {
     const e = sample('single-metric-alarm');
-    mutate(e as any);
+    mutate(e as Ev);
     expect(() => parseAlarmEvent(e)).toThrow(InvalidInputError);
     expect(() => parseAlarmEvent(e)).toThrow(message);
   });
 
   it('rejects a composite alarm whose reasonData is not JSON', () => {
-    const e: any = sample('composite-alarm');
+    const e = sample('composite-alarm') as Ev;
     e.detail.state.reasonData = 'not json';
     expect(() => parseAlarmEvent(e)).toThrow(/detail\.state\.reasonData/);
   });
@@ -169,7 +178,7 @@ describe('routeAlarm', () => {
   });
 
   it('ignores a Caretaker-named alarm for a cluster this deployment does not manage', () => {
-    const e: any = sample('single-metric-alarm');
+    const e = sample('single-metric-alarm') as Ev;
     e.detail.alarmName = 'caretaker.elsewhere.etcd-db-size';
     expect(routeAlarm(parseAlarmEvent(e), clusters()).action).toBe('ignore');
   });
