@@ -13,6 +13,7 @@ import { etcdSnapshot } from './etcd-snapshot';
 import { etcdStatus } from './etcd-status';
 import { etcdMaintenance } from './etcd-maintenance';
 import { etcdRestartMember } from './etcd-restart-member';
+import { healthProbe } from './health-probe';
 import { commandDeadlineSeconds, type CommandContext, type CommandSpec, type NodeKind } from './spec';
 
 export * from './spec';
@@ -23,6 +24,7 @@ export const COMMANDS = {
   'etcd-restore-verify': etcdRestoreVerify,
   'etcd-maintenance': etcdMaintenance,
   'etcd-restart-member': etcdRestartMember,
+  'health-probe': healthProbe,
 } as const;
 export type CommandName = keyof typeof COMMANDS;
 export const COMMAND_NAMES = Object.keys(COMMANDS) as [CommandName, ...CommandName[]];
