@@ -207,7 +207,10 @@ export interface MetricSink {
   /** one datapoint per name, dimensioned by cluster and workflow */
   record(
     dimensions: Record<string, string>,
-    values: Record<string, { value: number; unit: 'Count' | 'Bytes' | 'Seconds' | 'Milliseconds' | 'None' }>,
+    values: Record<
+      string,
+      { value: number; unit: 'Count' | 'Bytes' | 'Seconds' | 'Milliseconds' | 'Percent' | 'None' }
+    >,
   ): Promise<void>;
 }
 

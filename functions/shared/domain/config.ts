@@ -3,6 +3,7 @@ import * as z from '../zod';
 import { InvalidInputError } from '../errors';
 import { scheduleExpressionProblem } from './schedule-expression';
 import { WORKFLOWS, type ConfigFields, type WorkflowSettings } from '../workflows';
+import { healthInput, resolveHealth, type HealthSettings } from './health';
 
 /**
  * caretaker.config.json: the single source of truth for what Caretaker manages. Parsed at the
@@ -111,6 +112,8 @@ const clusterInput = z
     workers: z.object({ tags: tagMap }).strict().optional(),
     etcd: etcdInput.optional(),
     kubernetes: kubernetesInput.optional(),
+    /** the health probe and its default alarms (domain/health.ts) */
+    health: healthInput.optional(),
     ...workflowBlocks,
   })
   .strict();
@@ -178,6 +181,8 @@ interface ClusterBase {
   etcd?: EtcdAccess;
   /** how node scripts reach the API server: kubectl on a control-plane node; absent for EKS */
   kubernetes?: KubernetesAccess;
+  /** the health probe: schedule and default alarms (parseConfig always fills it) */
+  health?: HealthSettings;
 }
 
 export interface CaretakerConfig {
@@ -312,6 +317,11 @@ export function parseConfig(input: unknown): CaretakerConfig {
       workerTags: { ...(c.workers?.tags ?? { 'caretaker:role': 'worker' }), [CLUSTER_TAG]: c.name },
       etcd: c.kind === 'eks' ? undefined : { ...ETCD_DEFAULTS[c.kind], ...c.etcd },
       kubernetes: c.kind === 'eks' ? undefined : { ...KUBERNETES_DEFAULTS[c.kind], ...c.kubernetes },
+      health: resolveHealth(c.health, {
+        kind: c.kind,
+        backupIntervalSeconds: scheduleIntervalSeconds(settings.backup.schedule),
+        verifyAfterHours: settings.restoreVerify?.alarmAfterHours ?? VERIFY_ALARM_HOURS_DEFAULT,
+      }),
       ...settings,
     };
   });
@@ -345,6 +355,9 @@ export function parseConfig(input: unknown): CaretakerConfig {
     },
   };
 }
+
+/** without restore verification, the verified-snapshot alarm waits this long (8 days) */
+export const VERIFY_ALARM_HOURS_DEFAULT = 192;
 
 /** the interval a schedule promises, for "no backup in 2 × interval" alarms; cron → 1 day */
 export function scheduleIntervalSeconds(expr: string): number {
