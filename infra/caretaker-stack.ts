@@ -13,6 +13,9 @@ import { CLUSTER_PARAMETER_PREFIX, ClusterParameters } from './constructs/cluste
 import { CommandRunner } from './constructs/command-runner';
 import { deadLetterAlarm } from './constructs/dead-letters';
 import { EtcdBackupWorkflow } from './constructs/etcd-backup-workflow';
+import { HealthAndRemediation } from './constructs/health-and-remediation';
+import { RemediationFunctions } from './constructs/remediation-functions';
+import { Dashboard } from './constructs/dashboard';
 import { Inventory } from './constructs/inventory';
 import { NodePolicy, ScratchPolicy } from './constructs/node-policy';
 import { Notifications } from './constructs/notifications';
@@ -45,6 +48,7 @@ export class CaretakerStack extends Stack {
   readonly restoreVerify?: RestoreVerifyWorkflow;
   readonly starter: WorkflowStarter;
   readonly notifications: Notifications;
+  readonly health: HealthAndRemediation;
 
   constructor(scope: Construct, id: string, props: CaretakerStackProps) {
     super(scope, id, props);
@@ -102,7 +106,15 @@ export class CaretakerStack extends Stack {
     // every registry workflow this stack's clusters use: its own construct built it above, or a
     // RegisteredWorkflow builds it from the registry with the shared functions
     const deployed = WORKFLOWS.filter((w) => isDeployedFor(w, clusters));
+    // the remediate workflow's own functions, only where some cluster has remediation on
+    const remediation = deployed.some((w) => w.name === 'remediate')
+      ? new RemediationFunctions(this, 'RemediationFunctions', { ...common, table: this.table.table })
+      : undefined;
     const sharedFunctions = {
+      ...(remediation && {
+        'claim-attempt': remediation.claimAttempt,
+        'plan-remediation': remediation.planRemediation,
+      }),
       'acquire-lock': lock.acquire,
       'release-lock': lock.release,
       'find-control-plane': inventory.findControlPlane,
@@ -124,6 +136,24 @@ export class CaretakerStack extends Stack {
     );
     this.runner.allowTaskCallbacks(Object.values(stateMachines));
     this.starter = new WorkflowStarter(this, 'WorkflowStarter', { ...common, stateMachines });
+    this.health = new HealthAndRemediation(this, 'Health', {
+      ...common,
+      clusters,
+      table: this.table.table,
+      runner: this.runner,
+      bucket: this.snapshots.bucket,
+      topic: this.notifications.topic,
+      remediate: stateMachines['remediate'],
+    });
+    new Dashboard(this, 'Dashboard', {
+      clusters,
+      stateMachines,
+      alarms: this.health.alarms,
+      figureLogs: [
+        this.notifications.publishOutcome,
+        ...(this.restoreVerify ? [this.restoreVerify.recordVerification] : []),
+      ],
+    });
 
     // every function may read the clusters' (non-secret) resolved configuration
     const parameterArns = parameters.parameters.map((p) => p.parameterArn);
@@ -140,11 +170,14 @@ export class CaretakerStack extends Stack {
         const schedule = scheduleOf(workflow, cluster);
         if (schedule) this.starter.schedule(cluster, workflow.name, schedule.expression, schedule.timeZone);
       }
-      if (cluster.backup.enabled) {
+      // the health probe's SnapshotAgeSeconds and VerifiedSnapshotAgeSeconds alarms replace these
+      // where it runs: Succeeded and Verified are log fields now, not metrics (domain/metrics.ts)
+      const probed = cluster.health?.enabled === true && cluster.etcd !== undefined;
+      if (cluster.backup.enabled && !probed) {
         new BackupAlarm(this, `BackupAlarm-${cluster.name}`, { cluster, topic: this.notifications.topic });
       }
       const rv = cluster.restoreVerify;
-      if (rv?.enabled) {
+      if (rv?.enabled && !probed) {
         noSuccessAlarm(this, `RestoreVerifyAlarm-${cluster.name}`, {
           cluster: cluster.name,
           workflow: 'restore-verify',
@@ -184,13 +217,20 @@ export class CaretakerStack extends Stack {
     this.snapshots.restrictAccess({
       // HeadObject needs s3:GetObject: prune-snapshots and pick-snapshot read heads, not bodies
       readers: [
+        roleOf(this.health.probe),
         roleOf(this.backup.verifyUpload),
         roleOf(this.backup.pruneSnapshots),
         ...(rv ? [roleOf(rv.pickSnapshot)] : []),
         ...scratchRoles,
         ...breakGlassRoleArns,
       ],
-      decrypters: [roleOf(this.backup.verifyUpload), ...scratchRoles, ...nodeRoleArns, ...breakGlassRoleArns],
+      decrypters: [
+        roleOf(this.health.probe),
+        roleOf(this.backup.verifyUpload),
+        ...scratchRoles,
+        ...nodeRoleArns,
+        ...breakGlassRoleArns,
+      ],
       encrypters: [...(rv ? [roleOf(rv.recordVerification)] : []), ...nodeRoleArns],
       verdictWriters: rv ? [roleOf(rv.recordVerification)] : [],
     });

@@ -28,6 +28,10 @@ export const FUNCTION_NAMES = [
   'record-verification',
   'terminate-scratch',
   'reap-scratch',
+  'health-probe',
+  'route-alarm',
+  'claim-attempt',
+  'plan-remediation',
 ] as const;
 export type FunctionName = (typeof FUNCTION_NAMES)[number];
 
@@ -60,14 +64,16 @@ export interface CaretakerFunctionProps {
 export class CaretakerFunction extends Construct {
   readonly fn: lambda.Function;
   readonly role: iam.Role;
+  /** where its logs (and EMF lines) go */
+  readonly logGroup: logs.LogGroup;
 
   constructor(scope: Construct, id: string, props: CaretakerFunctionProps) {
     super(scope, id);
-    const logGroup = new logs.LogGroup(this, 'Logs', {
+    const logGroup = (this.logGroup = new logs.LogGroup(this, 'Logs', {
       retention: logs.RetentionDays.THREE_MONTHS,
       encryptionKey: logsKey(this),
       removalPolicy: RemovalPolicy.DESTROY,
-    });
+    }));
     this.role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: `caretaker-${props.name} in ${Stack.of(this).region}`,

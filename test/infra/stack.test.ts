@@ -160,8 +160,8 @@ describe('the Caretaker stacks', () => {
         all.filter(([id]) => !id.startsWith('AWS')).map(([, fn]) => fn),
       ];
       expect(others).toHaveLength(1);
-      // 11 shared and etcd-backup functions + 6 of restore-verify
-      expect(ours).toHaveLength(17);
+      // 11 shared and etcd-backup functions + 6 of restore-verify + the health probe
+      expect(ours).toHaveLength(18);
       for (const fn of ours) {
         expect(fn.Properties).toMatchObject({
           Runtime: 'nodejs22.x',
@@ -383,19 +383,17 @@ describe('the Caretaker stacks', () => {
     });
   });
 
-  it('alarms when no backup succeeded in two schedule intervals', () => {
+  it('alarms when the newest snapshot is older than two schedule intervals (the probe measures it)', () => {
     eu.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'caretaker.prod-eu.stale-backup',
       Namespace: 'Caretaker',
-      MetricName: 'Succeeded',
-      Dimensions: [
-        { Name: 'cluster', Value: 'prod-eu' },
-        { Name: 'workflow', Value: 'etcd-backup' },
-      ],
-      Statistic: 'Sum',
-      Period: 3600,
-      EvaluationPeriods: 2,
-      Threshold: 1,
-      ComparisonOperator: 'LessThanThreshold',
+      MetricName: 'SnapshotAgeSeconds',
+      Dimensions: [{ Name: 'cluster', Value: 'prod-eu' }],
+      Statistic: 'Maximum',
+      Period: 300,
+      EvaluationPeriods: 1,
+      Threshold: 7200,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
       TreatMissingData: 'breaching',
       AlarmActions: [{ Ref: Match.stringLikeRegexp('NotificationsOutcomes') }],
     });
