@@ -121,19 +121,19 @@ export class CaretakerStack extends Stack {
       'send-command': this.runner.sendCommand,
       'publish-outcome': this.notifications.publishOutcome,
     };
-    const stateMachines: Record<string, sfn.IStateMachine> = Object.fromEntries(
-      deployed.map((workflow) => {
-        const own = this.node.tryFindChild(pascalCase(workflow.name)) as { stateMachine?: sfn.IStateMachine };
-        const built =
-          own?.stateMachine ??
-          new RegisteredWorkflow(this, pascalCase(workflow.name), {
-            ...common,
-            workflow,
-            functions: sharedFunctions,
-          }).stateMachine;
-        return [workflow.name, built];
-      }),
-    );
+    // in registry order, so a workflow that nests another (remediate runs etcd-backup) finds it built
+    const stateMachines: Record<string, sfn.IStateMachine> = {};
+    for (const workflow of deployed) {
+      const own = this.node.tryFindChild(pascalCase(workflow.name)) as { stateMachine?: sfn.IStateMachine };
+      stateMachines[workflow.name] =
+        own?.stateMachine ??
+        new RegisteredWorkflow(this, pascalCase(workflow.name), {
+          ...common,
+          workflow,
+          functions: sharedFunctions,
+          stateMachines,
+        }).stateMachine;
+    }
     this.runner.allowTaskCallbacks(Object.values(stateMachines));
     this.starter = new WorkflowStarter(this, 'WorkflowStarter', { ...common, stateMachines });
     this.health = new HealthAndRemediation(this, 'Health', {
