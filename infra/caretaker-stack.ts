@@ -217,7 +217,7 @@ export class CaretakerStack extends Stack {
     this.snapshots.restrictAccess({
       // HeadObject needs s3:GetObject: prune-snapshots and pick-snapshot read heads, not bodies
       readers: [
-        roleOf(this.health.probe),
+        ...(this.health.probe ? [roleOf(this.health.probe)] : []),
         roleOf(this.backup.verifyUpload),
         roleOf(this.backup.pruneSnapshots),
         ...(rv ? [roleOf(rv.pickSnapshot)] : []),
@@ -225,7 +225,7 @@ export class CaretakerStack extends Stack {
         ...breakGlassRoleArns,
       ],
       decrypters: [
-        roleOf(this.health.probe),
+        ...(this.health.probe ? [roleOf(this.health.probe)] : []),
         roleOf(this.backup.verifyUpload),
         ...scratchRoles,
         ...nodeRoleArns,

@@ -70,72 +70,18 @@ export interface HealthAndRemediationProps {
  * ALARM that route-alarm turns into remediate executions.
  */
 export class HealthAndRemediation extends Construct {
-  readonly probe: CaretakerFunction;
+  /** absent when no cluster of the stack is probed (EKS only, or health off) */
+  readonly probe?: CaretakerFunction;
   readonly routeAlarm?: CaretakerFunction;
   readonly alarms: cloudwatch.Alarm[] = [];
 
   constructor(scope: Construct, id: string, props: HealthAndRemediationProps) {
     super(scope, id);
-    const stack = Stack.of(this);
     const common = { projectRoot: props.projectRoot, shared: props.shared };
 
-    this.probe = new CaretakerFunction(this, 'HealthProbe', {
-      name: 'health-probe',
-      ...common,
-      timeout: Duration.seconds(90),
-      environment: {
-        DOCUMENTS: JSON.stringify(props.runner.documents.names),
-        SNAPSHOT_BUCKET: props.bucket.bucketName,
-      },
-      resourceStarReason:
-        'ec2:DescribeInstances, ssm:DescribeInstanceInformation and ssm:GetCommandInvocation have no resource-level permissions',
-    });
-    this.probe.allow({
-      actions: ['ec2:DescribeInstances', 'ssm:DescribeInstanceInformation', 'ssm:GetCommandInvocation'],
-      resources: ['*'],
-    });
-    const probeDocument = props.runner.documents.names['health-probe'];
-    if (probeDocument) {
-      this.probe.allow({
-        sid: 'SendTheProbeDocument',
-        actions: ['ssm:SendCommand'],
-        resources: [stack.formatArn({ service: 'ssm', resource: 'document', resourceName: probeDocument })],
-      });
-    }
-    const instances = stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: '*' });
-    for (const statement of sendToTargetStatements(props.clusters, instances).filter((s) =>
-      s.sid?.startsWith('SendHealthProbe'),
-    )) {
-      this.probe.allow(statement);
-    }
-    Validations.of(this.probe.role).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:${stack.region}:<AWS::AccountId>:instance/*]`,
-      reason:
-        'instances come and go; ssm:SendCommand on instances is limited by ssm:resourceTag conditions to the control-plane nodes of configured clusters',
-    });
-    this.probe.allow({
-      actions: ['s3:ListBucket'],
-      resources: [
-        stack.formatArn({ service: 's3', region: '', account: '', resource: props.bucket.bucketName }),
-      ],
-    });
-    this.probe.allow({
-      actions: ['s3:GetObject'],
-      resources: [
-        stack.formatArn({
-          service: 's3',
-          region: '',
-          account: '',
-          resource: props.bucket.bucketName,
-          resourceName: '*/etcd/*.verification.json',
-        }),
-      ],
-    });
-    Validations.of(this.probe.role).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::<${stack.getLogicalId(props.bucket.node.defaultChild as CfnElement)}>/*/etcd/*.verification.json]`,
-      reason:
-        'the probe reads only the verification reports (*.verification.json), of every configured cluster',
-    });
+    const probed = props.clusters.filter((c) => c.health?.enabled && c.etcd);
+    const probe = probed.length === 0 ? undefined : this.buildProbe(props);
+    this.probe = probe;
 
     for (const cluster of props.clusters) {
       const health = cluster.health;
@@ -145,7 +91,7 @@ export class HealthAndRemediation extends Construct {
         description: `health probe of cluster ${cluster.name}`,
         schedule: events.Schedule.rate(Duration.minutes(interval)),
         targets: [
-          new targets.LambdaFunction(this.probe.fn, {
+          new targets.LambdaFunction(probe!.fn, {
             event: events.RuleTargetInput.fromObject({ cluster: cluster.name }),
             retryAttempts: 0,
           }),
@@ -209,5 +155,69 @@ export class HealthAndRemediation extends Construct {
       });
       this.routeAlarm.keepFailedEvents();
     }
+  }
+
+  private buildProbe(props: HealthAndRemediationProps): CaretakerFunction {
+    const stack = Stack.of(this);
+    const common = { projectRoot: props.projectRoot, shared: props.shared };
+    const fn = new CaretakerFunction(this, 'HealthProbe', {
+      name: 'health-probe',
+      ...common,
+      timeout: Duration.seconds(90),
+      environment: {
+        DOCUMENTS: JSON.stringify(props.runner.documents.names),
+        SNAPSHOT_BUCKET: props.bucket.bucketName,
+      },
+      resourceStarReason:
+        'ec2:DescribeInstances, ssm:DescribeInstanceInformation and ssm:GetCommandInvocation have no resource-level permissions',
+    });
+    fn.allow({
+      actions: ['ec2:DescribeInstances', 'ssm:DescribeInstanceInformation', 'ssm:GetCommandInvocation'],
+      resources: ['*'],
+    });
+    const probeDocument = props.runner.documents.names['health-probe'];
+    if (probeDocument) {
+      fn.allow({
+        sid: 'SendTheProbeDocument',
+        actions: ['ssm:SendCommand'],
+        resources: [stack.formatArn({ service: 'ssm', resource: 'document', resourceName: probeDocument })],
+      });
+    }
+    const instances = stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: '*' });
+    for (const statement of sendToTargetStatements(props.clusters, instances).filter((s) =>
+      s.sid?.startsWith('SendHealthProbe'),
+    )) {
+      fn.allow(statement);
+    }
+    Validations.of(fn.role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:${stack.region}:<AWS::AccountId>:instance/*]`,
+      reason:
+        'instances come and go; ssm:SendCommand on instances is limited by ssm:resourceTag conditions to the control-plane nodes of configured clusters',
+    });
+    fn.allow({
+      actions: ['s3:ListBucket'],
+      resources: [
+        stack.formatArn({ service: 's3', region: '', account: '', resource: props.bucket.bucketName }),
+      ],
+    });
+    fn.allow({
+      actions: ['s3:GetObject'],
+      resources: [
+        stack.formatArn({
+          service: 's3',
+          region: '',
+          account: '',
+          resource: props.bucket.bucketName,
+          resourceName: '*/etcd/*.verification.json',
+        }),
+      ],
+    });
+    Validations.of(fn.role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::<${stack.getLogicalId(props.bucket.node.defaultChild as CfnElement)}>/*/etcd/*.verification.json]`,
+      reason:
+        'the probe reads only the verification reports (*.verification.json), of every configured cluster',
+    });
+
+    return fn;
   }
 }

@@ -378,6 +378,8 @@ describe('security review (issue 7)', () => {
         Resource: objectsUnder('/*'),
       });
       expect(denyRead?.Condition?.ArnNotLike?.['aws:PrincipalArn']).toEqual([
+        // the health probe reads the verification reports (snapshot ages)
+        fnRoleArn('HealthHealthProbeRole'),
         fnRoleArn('EtcdBackupVerifyUploadRole'),
         fnRoleArn('EtcdBackupPruneSnapshotsRole'),
         fnRoleArn('RestoreVerifyPickSnapshotRole'),
@@ -413,6 +415,7 @@ describe('security review (issue 7)', () => {
             StringEquals: viaS3,
             ArnLike: {
               'aws:PrincipalArn': [
+                fnRoleArn('HealthHealthProbeRole'),
                 fnRoleArn('EtcdBackupVerifyUploadRole'),
                 scratchRole,
                 NODE_ROLE,
@@ -529,9 +532,14 @@ describe('security review (issue 7)', () => {
         expect(onInstances.map((s) => s.Sid).sort()).toEqual(
           _r === 'eu-west-1'
             ? [
+                'SendEtcdMaintenanceToControlPlaneNodes',
+                'SendEtcdRestartMemberToControlPlaneNodes',
                 'SendEtcdRestoreVerifyToScratchNodes',
                 'SendEtcdSnapshotToControlPlaneNodes',
                 'SendEtcdStatusToControlPlaneNodes',
+                // send-command's, and the health probe's own
+                'SendHealthProbeToControlPlaneNodes',
+                'SendHealthProbeToControlPlaneNodes',
               ]
             : [],
         );
@@ -628,6 +636,7 @@ describe('security review (issue 7)', () => {
       RestoreVerifyReapScratchRole: ['ec2:DescribeInstances', ...XRAY],
       RestoreVerifyStateMachineRole: STATE_MACHINE,
       WorkflowStarterStartWorkflowRole: XRAY,
+      HealthHealthProbeRole: [...LOOKUPS, 'ssm:GetCommandInvocation', ...XRAY],
     };
 
     /** role (logical id without its hash) or managed policy name → the actions it allows on "*" */

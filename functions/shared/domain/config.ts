@@ -321,6 +321,7 @@ export function parseConfig(input: unknown): CaretakerConfig {
         kind: c.kind,
         backupIntervalSeconds: scheduleIntervalSeconds(settings.backup.schedule),
         verifyAfterHours: settings.restoreVerify?.alarmAfterHours ?? VERIFY_ALARM_HOURS_DEFAULT,
+        verifies: settings.restoreVerify?.enabled === true,
       }),
       ...settings,
     };

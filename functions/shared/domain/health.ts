@@ -144,7 +144,7 @@ export function defaultHealthAlarms(
 /** the block with every default filled in; `problems` gets one line per bad field */
 export function resolveHealth(
   block: z.output<typeof healthInput> | undefined,
-  ctx: { kind: string; backupIntervalSeconds: number; verifyAfterHours: number },
+  ctx: { kind: string; backupIntervalSeconds: number; verifyAfterHours: number; verifies: boolean },
 ): HealthSettings {
   const enabled = block?.enabled ?? ctx.kind !== 'eks';
   const schedule = block?.schedule ?? HEALTH_SCHEDULE_DEFAULT;
@@ -154,6 +154,8 @@ export function resolveHealth(
     probeIntervalMinutes(schedule),
   )
     .filter((a) => block?.alarms?.[a.metric] !== false)
+    // without restore verification nothing is ever verified: that alarm would never clear
+    .filter((a) => ctx.verifies || a.metric !== 'VerifiedSnapshotAgeSeconds')
     .map((a) => {
       const o = block?.alarms?.[a.metric];
       return o ? { ...a, threshold: o.threshold ?? a.threshold, periods: o.periods ?? a.periods } : a;
