@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Context } from 'aws-lambda';
 import { dynamoCommandTokenStore } from '../functions/shared/adapters/aws/dynamo-command-token-store';
+import { dynamoRemediationLedger } from '../functions/shared/adapters/aws/dynamo-remediation-ledger';
 import { dynamoLockStore } from '../functions/shared/adapters/aws/dynamo-lock-store';
 import { s3SnapshotStore } from '../functions/shared/adapters/aws/s3-snapshot-store';
 import { COMMAND_NAMES } from '../functions/shared/domain/commands';
@@ -265,6 +266,8 @@ export class Sandbox {
       documents,
       bucket: BUCKET,
       locks,
+      // remediation's cooldowns and attempts per day, in the same local table
+      ledger: dynamoRemediationLedger(TABLE, this.dynamo.doc),
       store,
       notifier: this.notifier,
       metrics: this.metrics,
