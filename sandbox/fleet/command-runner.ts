@@ -6,7 +6,7 @@
  * invocation succeeds once the node is back (where a host can report 3010: see EXIT_REBOOT_AFTER).
  */
 import { randomUUID } from 'node:crypto';
-import { loadCommandDocuments, type CommandDocument } from '../../infra/ssm-documents';
+import { loadCommandDocuments, scriptStep, type CommandDocument } from '../../infra/ssm-documents';
 import type {
   CommandRequest,
   CommandRunner,
@@ -250,10 +250,21 @@ export class LocalCommandRunner implements CommandRunner {
     doc: CommandDocument,
     node: FleetNode,
   ): Promise<Invocation> {
-    const timeoutSeconds = Number(
-      (doc.content as { mainSteps?: { inputs?: { timeoutSeconds?: number } }[] }).mainSteps?.[0]?.inputs
-        ?.timeoutSeconds ?? 3600,
-    );
+    // the fleet runs shell steps only: AWS's own documents (AWS-RunPatchBaseline) exist only in AWS
+    const steps = (doc.content as { mainSteps: { action?: string; inputs?: { documentPath?: string } }[] })
+      .mainSteps;
+    const nested = steps.filter((step) => step.action !== 'aws:runShellScript');
+    if (nested.length > 0) {
+      return {
+        status: 'Failed',
+        exitCode: -1,
+        stdout: '',
+        stderr: `the local fleet runs only aws:runShellScript steps; ${doc.name} also runs ${nested
+          .map((step) => `${step.action} ${step.inputs?.documentPath ?? ''}`.trim())
+          .join(', ')}, which exists only in AWS`,
+      };
+    }
+    const timeoutSeconds = Number(scriptStep(doc).inputs?.timeoutSeconds ?? 3600);
     const maxReboots = this.options.maxRebootsPerCommand ?? DEFAULT_MAX_REBOOTS_PER_COMMAND;
     for (;;) {
       const startedAt = Date.now();
