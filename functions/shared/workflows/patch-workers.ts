@@ -139,11 +139,12 @@ export const patchWorkers = defineWorkflow({
           errorBudget: countOrPercent.optional(),
           drain: z
             .object({
-              timeoutSeconds: z.number().int().min(30).max(7200).optional(),
+              /** node-drain allows at most 3600 s (its document runs 3900 s) */
+              timeoutSeconds: z.number().int().min(30).max(3600).optional(),
               gracePeriodSeconds: z.number().int().min(-1).max(3600).optional(),
               deleteEmptyDirData: z.boolean().optional(),
               onPdbTimeout: z.enum(['fail', 'skip-node', 'disable-eviction']).optional(),
-              disableEvictionAfterSeconds: z.number().int().min(0).max(7200).optional(),
+              disableEvictionAfterSeconds: z.number().int().min(1).max(3600).optional(),
             })
             .strict()
             .optional(),

@@ -59,7 +59,7 @@ export interface FinishRequest {
   owner: string;
   /** the Map stopped: more nodes failed than the error budget allows */
   budgetExceeded: boolean;
-  /** the error that stopped the run, if any (the Map's, or a step's) */
+  /** the error that stopped the run; with budgetExceeded, the Map's own (its Cause counts the failures) */
   error?: { Error: string; Cause?: string };
 }
 
@@ -114,7 +114,7 @@ export function finishRun(req: FinishRequest): RunReport {
   let why: string;
   if (req.budgetExceeded) {
     outcome = 'Failed';
-    why = `${failed.length} node(s) failed, more than the error budget allows; no further node was started`;
+    why = `more nodes failed than the error budget allows (${req.error?.Cause ?? `${failed.length} failed`}); no further node was started`;
   } else if (req.error) {
     outcome = 'Failed';
     why = `the run stopped: ${req.error.Error}`;
