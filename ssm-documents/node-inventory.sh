@@ -24,9 +24,12 @@ require_param Key '^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?/[A-Za-z0-9._/-]{1,512}$'
 : "${SSM_PodSelector=}"
 require_param PodSelector '^[A-Za-z0-9._/=,!-]{0,512}$'
 
-# kubectl_init, kube, json_array (see lib/kubectl.sh)
+# kubectl_init, kube, go_template (see lib/kubectl.sh)
 # shellcheck source-path=SCRIPTDIR source=lib/kubectl.sh
 . "$(dirname "$0")/lib/kubectl.sh" # caretaker:inline
+# node_entry_template, index_holding_pods, inventory_json (see lib/inventory.sh)
+# shellcheck source-path=SCRIPTDIR source=lib/inventory.sh
+. "$(dirname "$0")/lib/inventory.sh" # caretaker:inline
 
 bucket=$SSM_Bucket
 key=$SSM_Key
@@ -49,19 +52,11 @@ cleanup() {
 trap cleanup EXIT
 trap 'log "stopped by a signal"; exit 143' TERM INT HUP
 
-# one line per Node: name, providerID, then the middle of its JSON entry (labels, caretaker.io
-# annotations, cordon, readiness, boot id, kubelet version). a go template, so no jq is needed;
-# %q quotes like JSON for the printable strings names, labels and Caretaker's annotations are
-# shellcheck disable=SC2016 # a go template, not shell
-NODE_ENTRY_TEMPLATE='<%range .items%><%.metadata.name%><%"\t"%><%with .spec.providerID%><%.%><%end%><%"\t"%>"labels":<%"{"%><%$sep := ""%><%range $k, $v := .metadata.labels%><%$sep%><%printf "%q" $k%>:<%printf "%q" $v%><%$sep = ","%><%end%><%"}"%>,"annotations":<%"{"%><%$sep = ""%><%range $k, $v := .metadata.annotations%><%if eq (printf "%.13s" $k) "caretaker.io/"%><%$sep%><%printf "%q" $k%>:<%printf "%q" $v%><%$sep = ","%><%end%><%end%><%"}"%>,"unschedulable":<%if .spec.unschedulable%>true<%else%>false<%end%><%with .metadata.annotations%><%with index . "caretaker.io/cordoned-by"%>,"cordonedBy":<%printf "%q" .%><%end%><%end%><%$ready := "false"%><%$since := ""%><%range .status.conditions%><%if eq .type "Ready"%><%if eq .status "True"%><%$ready = "true"%><%$since = .lastTransitionTime%><%end%><%end%><%end%>,"ready":<%$ready%><%with $since%>,"readySince":<%printf "%q" .%><%end%>,"bootID":<%with .status.nodeInfo%><%printf "%q" .bootID%>,"kubeletVersion":<%printf "%q" .kubeletVersion%><%else%>"","kubeletVersion":""<%end%><%"\n"%><%end%>'
-
 log "listing every Node"
 bounded "$kubectl_bin" --kubeconfig="$kubeconfig" --cache-dir="$kubectl_cache" --request-timeout=60s \
-  get nodes -o "go-template=$(go_template "$NODE_ENTRY_TEMPLATE")" >"$work_dir/nodes" 2>"$work_dir/nodes.err" ||
+  get nodes -o "go-template=$(node_entry_template)" >"$work_dir/nodes" 2>"$work_dir/nodes.err" ||
   die "listing the Nodes failed: $(first_error "$work_dir/nodes.err")"
 
-declare -A held=()
-declare -A held_count=()
 if [[ -n $selector ]]; then
   log "listing the pods matching ${selector}"
   bounded "$kubectl_bin" --kubeconfig="$kubeconfig" --cache-dir="$kubectl_cache" --request-timeout=60s \
@@ -69,36 +64,11 @@ if [[ -n $selector ]]; then
     -o "go-template=$(go_template '<%range .items%><%if .spec.nodeName%><%.spec.nodeName%><%"\t"%><%.metadata.namespace%>/<%.metadata.name%><%"\n"%><%end%><%end%>')" \
     >"$work_dir/pods" 2>"$work_dir/pods.err" ||
     die "listing the pods matching ${selector} failed: $(first_error "$work_dir/pods.err")"
-  while IFS=$'\t' read -r pod_node pod; do
-    [[ -n $pod_node ]] || continue
-    held_count[$pod_node]=$((${held_count[$pod_node]:-0} + 1))
-    ((${held_count[$pod_node]} <= held_cap)) || continue
-    held[$pod_node]+="${held[$pod_node]:+,}$(json_str "$pod")"
-  done <"$work_dir/pods"
+  index_holding_pods "$work_dir/pods" "$held_cap"
 fi
 
-# the array, one entry per line: providerID aws:///<zone>/<instance id> gives the other two
-count=0
-{
-  printf '['
-  while IFS=$'\t' read -r name provider middle; do
-    [[ -n $name ]] || continue
-    instance='' zone=''
-    if [[ $provider =~ ^aws:///([a-z0-9-]*)/(i-[0-9a-f]+)$ ]]; then
-      zone=${BASH_REMATCH[1]}
-      instance=${BASH_REMATCH[2]}
-    fi
-    # names (DNS subdomains), instance ids and zones need no escaping: no subshell per node,
-    # which keeps 5,000 nodes to a fraction of a second
-    if [[ $name =~ ^[a-z0-9.-]+$ ]]; then name_json="\"${name}\""; else name_json=$(json_str "$name"); fi
-    if [[ $provider =~ ^[A-Za-z0-9:/._-]*$ ]]; then provider_json="\"${provider}\""; else provider_json=$(json_str "$provider"); fi
-    ((count == 0)) || printf ','
-    printf '\n{"name":%s,"providerID":%s,"instanceId":"%s","availabilityZone":"%s",%s,"heldByPods":[%s]}' \
-      "$name_json" "$provider_json" "$instance" "$zone" "$middle" "${held[$name]:-}"
-    count=$((count + 1))
-  done <"$work_dir/nodes"
-  printf '\n]\n'
-} >"$work_dir/inventory.json"
+inventory_json "$work_dir/nodes" >"$work_dir/inventory.json"
+count=$inventory_count
 log "${count} Nodes; uploading s3://${bucket}/${key}"
 
 # the base64 of a hex digest, as S3's x-amz-checksum-sha256 wants it (Object Lock needs a checksum)

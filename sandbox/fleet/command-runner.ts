@@ -303,6 +303,19 @@ export class LocalCommandRunner implements CommandRunner {
       record.invocation = { status: 'InProgress', exitCode: -1, ...output };
       const reason = exitCode === EXIT_REBOOT_AND_RERUN ? 'exit-194' : 'exit-3010';
       await this.nodes.reboot(node.instanceId, reason, record.commandId);
+      // a node that does not come back: SSM keeps the invocation InProgress until its timeout
+      if (!node.online && node.state !== 'terminated') {
+        const left = timeoutSeconds * 1000 - (Date.now() - (record.deliveredAt ?? record.startedAt));
+        if (!(await this.nodes.waitUntilOnline(node, left, this.stopping.signal))) {
+          const stopped = this.stopping.signal.aborted;
+          return {
+            status: stopped ? 'Cancelled' : 'TimedOut',
+            exitCode: -1,
+            stdout: output.stdout,
+            stderr: `${output.stderr}\n${node.instanceId} did not come back from its reboot${stopped ? ' before the local fleet stopped' : ` within ${timeoutSeconds} s`}`,
+          };
+        }
+      }
       if (node.state === 'terminated') {
         return {
           status: 'Failed',
