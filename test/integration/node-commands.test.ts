@@ -415,11 +415,13 @@ describe('os-patch', () => {
     });
     expect(out.bootIdAfter).not.toBe(bootBefore);
     expect(packages.invocations()).toEqual([
-      { tool: 'apt-get', args: ['update', '-q'] },
-      { tool: 'apt-get', args: ['-s', '-q', 'dist-upgrade'] },
+      { tool: 'apt-get', args: ['-o', 'DPkg::Lock::Timeout=300', 'update', '-q'] },
+      { tool: 'apt-get', args: ['-o', 'DPkg::Lock::Timeout=300', '-s', '-q', 'dist-upgrade'] },
       {
         tool: 'apt-get',
         args: [
+          '-o',
+          'DPkg::Lock::Timeout=300',
           '-y',
           '-q',
           '-o',
@@ -463,6 +465,35 @@ describe('os-patch', () => {
       { tool: 'dnf', args: ['-q', 'check-update'] },
       { tool: 'dnf', args: ['-y', '-q', 'upgrade'] },
       { tool: 'needs-restarting', args: ['-r'] },
+    ]);
+  });
+
+  it('patches a SUSE worker with zypper security patches, rebooting when zypper needs-rebooting says so', async () => {
+    const worker = id('worker-2');
+    const packages = fleet.node(worker).packages.setFlavor('suse');
+    packages.offer([
+      { name: 'SUSE-SLE-Module-Basesystem-15-SP6-2026-4211' },
+      { name: 'vim', security: false },
+    ]);
+    packages.leaveRebootRequired();
+    const bootBefore = fleet.node(worker).bootId;
+    const seen = packages.invocations().length;
+
+    const out = await result('os-patch', worker, { scope: 'security', reboot: 'if-required' });
+
+    expect(out).toEqual({
+      manager: 'zypper',
+      packages: 1,
+      changed: ['SUSE-SLE-Module-Basesystem-15-SP6-2026-4211'],
+      rebootRequired: true,
+      rebooted: true,
+      bootIdBefore: bootBefore,
+      bootIdAfter: fleet.node(worker).bootId,
+    });
+    expect(packages.invocations().slice(seen)).toEqual([
+      { tool: 'zypper', args: ['--non-interactive', '--quiet', 'list-patches', '--category', 'security'] },
+      { tool: 'zypper', args: ['--non-interactive', 'patch', '--category', 'security'] },
+      { tool: 'zypper', args: ['--non-interactive', 'needs-rebooting'] },
     ]);
   });
 
