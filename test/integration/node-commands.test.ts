@@ -342,6 +342,17 @@ describe('node-record and node-status', () => {
       'caretaker.io/patched-by': OWNER,
       'caretaker.io/patch-summary': 'packages=2,apt:openssl,linux-image-amd64',
     });
+    // a summary that carries the count already is written as it is
+    await result('node-record', CP(), {
+      node: 'worker-2',
+      patchedAt,
+      packages: 12,
+      summary: 'manager=apt,packages=12,rebooted=true',
+      owner: OWNER,
+    });
+    expect((await getNode('worker-2')).metadata.annotations?.['caretaker.io/patch-summary']).toBe(
+      'manager=apt,packages=12,rebooted=true',
+    );
   });
 
   it('says a Node that does not exist does not', async () => {
