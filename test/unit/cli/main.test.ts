@@ -153,7 +153,9 @@ describe('usage errors', () => {
 
     // Assert
     expect(out.code).toBe(2);
-    expect(out.stderr).toContain('--workflow must be one of backup, restore-verify, patch, not "etcd-backup"');
+    expect(out.stderr).toContain(
+      '--workflow must be one of backup, restore-verify, patch, not "etcd-backup"',
+    );
   });
 
   it('rejects `config` without a subcommand and an unknown subcommand', async () => {
