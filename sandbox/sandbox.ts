@@ -27,7 +27,7 @@ import {
 } from './kubernetes';
 import { seedFiller } from './kubernetes-workload';
 import { sandboxHandlers, type Invocable } from './handlers';
-import { configDirectory, memoryMetrics, memoryNotifier } from './local-adapters';
+import { configDirectory, memoryAlarms, memoryMetrics, memoryNotifier, memoryTagger } from './local-adapters';
 import {
   DEFAULT_UPDATES,
   followReboots,
@@ -39,7 +39,7 @@ import {
   type RebootEvent,
 } from './local-fleet';
 import { generateEtcdPki } from './pki';
-import { startLocalS3, type LocalS3 } from './s3rver';
+import { objectReader, startLocalS3, type LocalS3 } from './s3rver';
 import { TaskBroker } from './task-broker';
 
 export const SANDBOX_CLUSTER = 'sandbox';
@@ -171,6 +171,19 @@ export class Sandbox {
             backup: { retention: { keepLast: 3, hourly: 0, daily: 0, weekly: 0, monthly: 0 } },
             // the LocalFleet "launches" scratch nodes on this machine; the name is only recorded
             restoreVerify: { launchTemplate: 'sandbox-scratch', scratchTtlMinutes: 30 },
+            // worker patching: one node at a time; `patch` runs with `now` (whenever it is started)
+            // the seeded workload has PodDisruptionBudgets that allow no disruption and a bare
+            // pod (ops/toolbox): a short drain, then deletion instead of eviction, --force
+            patching: {
+              maxUnavailable: 1,
+              drain: {
+                timeoutSeconds: 20,
+                onPdbTimeout: 'disable-eviction',
+                disableEvictionAfterSeconds: 10,
+                force: true,
+              },
+              health: { readySeconds: 0 },
+            },
           },
         ],
       }).clusters;
@@ -281,6 +294,8 @@ export class Sandbox {
       notifier: this.notifier,
       metrics: this.metrics,
       callbacks: this.broker,
+      alarms: this.alarms,
+      tagger: this.tagger,
     });
   }
 
@@ -308,16 +323,28 @@ export class Sandbox {
     return fakes;
   }
 
-  /** runs state-machines/<workflow>.asl.json for the sandbox cluster */
-  async run(workflow: string, onEvent?: (e: RunEvent) => void): Promise<RunResult> {
+  /** CloudWatch alarms as patch-workers' blockers see them (put a name in `alarming`) */
+  readonly alarms = memoryAlarms();
+  /** EC2 tags record-patch wrote, by instance */
+  readonly tagger = memoryTagger(
+    (cluster, instanceId) =>
+      cluster === SANDBOX_CLUSTER && this.fleet.nodes.get(instanceId)?.tags['caretaker:cluster'] === cluster,
+  );
+
+  /** runs state-machines/<workflow>.asl.json for the sandbox cluster; `input` adds to `{cluster}` */
+  async run(
+    workflow: string,
+    onEvent?: (e: RunEvent) => void,
+    input: Record<string, Json> = {},
+  ): Promise<RunResult> {
     const name = `${workflow}-${SANDBOX_CLUSTER}-${new Date()
       .toISOString()
       .replace(/[-:]/g, '')
       .replace(/\.\d+Z$/, 'Z')}`;
     return runWorkflow(
       workflow,
-      { cluster: SANDBOX_CLUSTER },
-      { fakes: this.tasks(), executionName: name, onEvent },
+      { cluster: SANDBOX_CLUSTER, ...input },
+      { fakes: this.tasks(), executionName: name, onEvent, objects: objectReader(this.s3.client()) },
     );
   }
 
