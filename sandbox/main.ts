@@ -30,6 +30,14 @@ const SANDBOX_WORKFLOWS = new Map<string, string[]>(
   }),
 );
 const DEFAULT_WORKFLOW = 'backup';
+/** what the sandbox adds to a workflow's input: a patch run goes whenever it is started (`--now`) */
+const SANDBOX_INPUT: Partial<Record<WorkflowName, Record<string, boolean>>> = {
+  'patch-workers': { now: true },
+};
+/** every workflow's CLI flags (`--dry-run`), from the registry */
+const WORKFLOW_FLAGS = WORKFLOWS.flatMap((w) =>
+  Object.entries(w.cli?.options ?? {}).map(([flag, o]) => ({ flag, workflow: w.name, option: o })),
+);
 const COMMANDS = WORKFLOWS.map((w) => w.cli?.verb ?? w.name);
 
 const USAGE = `usage: npm run sandbox -- [workflow] [options]
@@ -48,6 +56,7 @@ ${WORKFLOWS.map((w) => {
 }).join('\n')}
 
 options:
+${WORKFLOW_FLAGS.map((f) => `  --${f.flag}${f.option.value ? ` ${f.option.value}` : ''}`.padEnd(20) + `${f.workflow}: ${f.option.description}`).join('\n')}
   --keep            leave everything running after the workflow and print the endpoints;
                     Ctrl-C stops it
   --keys N          /registry keys to seed (default 3000)
@@ -278,6 +287,10 @@ function printReport(io: Io, r: Report): void {
       io.out(`    RTO       ${v.restoreSeconds} s (restore + start until healthy, measured on the node)`);
   }
   if (r.error) io.out(`  error: ${r.error.Error}: ${r.error.Cause}`);
+  // a patch run's message is its report: plan, patched, failed, left cordoned
+  if (r.workflow === 'patch-workers' && r.notification) {
+    for (const line of r.notification.message.split('\n')) io.out(`  ${line}`);
+  }
   if (r.notification) io.out(`  notification: ${r.notification.subject}`);
 }
 
@@ -314,6 +327,7 @@ export async function runSandbox(argv: string[], io: Io = defaultIo): Promise<nu
         'no-kubernetes': { type: 'boolean' },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
+        ...Object.fromEntries(WORKFLOW_FLAGS.map((f) => [f.flag, { type: f.option.type }])),
       },
     });
   } catch (e) {
@@ -398,7 +412,18 @@ export async function runSandbox(argv: string[], io: Io = defaultIo): Promise<nu
     for (const workflow of workflows) {
       const started = Date.now();
       progress.timings.length = 0;
-      const result = await sandbox.run(workflow, (e) => progress.onEvent(e));
+      // the asked workflow's own flags become its input fields (`--dry-run` → dryRun)
+      const values = args.values as Record<string, string | boolean | undefined>;
+      const input = {
+        ...SANDBOX_INPUT[workflow as WorkflowName],
+        ...Object.fromEntries(
+          WORKFLOW_FLAGS.filter((f) => f.workflow === workflow && values[f.flag] !== undefined).map((f) => [
+            f.option.field,
+            values[f.flag]!,
+          ]),
+        ),
+      };
+      const result = await sandbox.run(workflow, (e) => progress.onEvent(e), input);
       const report = buildReport(sandbox, workflow, result, Date.now() - started, [...progress.timings]);
       report.kubernetes = await kubernetesReport(sandbox);
       reports.push(report);

@@ -28,10 +28,19 @@ import {
 } from './kubernetes';
 import { seedFiller } from './kubernetes-workload';
 import { sandboxHandlers, type Invocable } from './handlers';
-import { configDirectory, memoryMetrics, memoryNotifier } from './local-adapters';
-import { LocalFleet, type CommandRecord, type LocalNode, type RebootEvent } from './local-fleet';
+import { configDirectory, memoryAlarms, memoryMetrics, memoryNotifier, memoryTagger } from './local-adapters';
+import {
+  DEFAULT_UPDATES,
+  followReboots,
+  LocalFleet,
+  PACKAGE_STAND_IN_DIR,
+  type CommandRecord,
+  type FollowedReboots,
+  type LocalNode,
+  type RebootEvent,
+} from './local-fleet';
 import { generateEtcdPki } from './pki';
-import { startLocalS3, type LocalS3 } from './s3rver';
+import { objectReader, startLocalS3, type LocalS3 } from './s3rver';
 import { TaskBroker } from './task-broker';
 
 export const SANDBOX_CLUSTER = 'sandbox';
@@ -163,6 +172,19 @@ export class Sandbox {
             backup: { retention: { keepLast: 3, hourly: 0, daily: 0, weekly: 0, monthly: 0 } },
             // the LocalFleet "launches" scratch nodes on this machine; the name is only recorded
             restoreVerify: { launchTemplate: 'sandbox-scratch', scratchTtlMinutes: 30 },
+            // worker patching: one node at a time; `patch` runs with `now` (whenever it is started)
+            // the seeded workload has PodDisruptionBudgets that allow no disruption and a bare
+            // pod (ops/toolbox): a short drain, then deletion instead of eviction, --force
+            patching: {
+              maxUnavailable: 1,
+              drain: {
+                timeoutSeconds: 20,
+                onPdbTimeout: 'disable-eviction',
+                disableEvictionAfterSeconds: 10,
+                force: true,
+              },
+              health: { readySeconds: 0 },
+            },
           },
         ],
       }).clusters;
@@ -183,7 +205,8 @@ export class Sandbox {
   private get nodePath(): string {
     // kube-apiserver and kubectl too, when Kubernetes runs: restore verification's API check
     const kube = this.kubernetesBin ? `${this.kubernetesBin.binDir}:` : '';
-    return `${this.etcd.binaries.binDir}:${kube}${process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin'}`;
+    // the recording package managers first: os-patch never reaches this machine's real apt
+    return `${PACKAGE_STAND_IN_DIR}:${this.etcd.binaries.binDir}:${kube}${process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin'}`;
   }
 
   /** the Kubernetes control plane, when started with `kubernetes: true` */
@@ -252,6 +275,8 @@ export class Sandbox {
       },
     });
     const fleet = this.fleet;
+    // every machine a Debian with a few security updates pending (fleet.node(id).packages changes it)
+    for (const node of fleet.nodes.values()) node.packages.setFlavor('debian').offer(DEFAULT_UPDATES);
     if (options.kubernetes) await this.startKubernetes(started);
     // the fleet runs documents by their logical names: every command of the catalog
     const documents = Object.fromEntries(COMMAND_NAMES.map((name) => [name, name]));
@@ -272,6 +297,8 @@ export class Sandbox {
       notifier: this.notifier,
       metrics: this.metrics,
       callbacks: this.broker,
+      alarms: this.alarms,
+      tagger: this.tagger,
     });
   }
 
@@ -299,16 +326,28 @@ export class Sandbox {
     return fakes;
   }
 
-  /** runs state-machines/<workflow>.asl.json for the sandbox cluster */
-  async run(workflow: string, onEvent?: (e: RunEvent) => void): Promise<RunResult> {
+  /** CloudWatch alarms as patch-workers' blockers see them (put a name in `alarming`) */
+  readonly alarms = memoryAlarms();
+  /** EC2 tags record-patch wrote, by instance */
+  readonly tagger = memoryTagger(
+    (cluster, instanceId) =>
+      cluster === SANDBOX_CLUSTER && this.fleet.nodes.get(instanceId)?.tags['caretaker:cluster'] === cluster,
+  );
+
+  /** runs state-machines/<workflow>.asl.json for the sandbox cluster; `input` adds to `{cluster}` */
+  async run(
+    workflow: string,
+    onEvent?: (e: RunEvent) => void,
+    input: Record<string, Json> = {},
+  ): Promise<RunResult> {
     const name = `${workflow}-${SANDBOX_CLUSTER}-${new Date()
       .toISOString()
       .replace(/[-:]/g, '')
       .replace(/\.\d+Z$/, 'Z')}`;
     return runWorkflow(
       workflow,
-      { cluster: SANDBOX_CLUSTER },
-      { fakes: this.tasks(), executionName: name, onEvent },
+      { cluster: SANDBOX_CLUSTER, ...input },
+      { fakes: this.tasks(), executionName: name, onEvent, objects: objectReader(this.s3.client()) },
     );
   }
 
@@ -347,7 +386,14 @@ export class Sandbox {
       binaries: this.kubernetesBin,
     });
     started.push(this.kubernetes);
+    // a reboot of the fleet turns the Node NotReady, then Ready with the new boot id
+    this.rebootsInKubernetes = followReboots(this.fleet, this.kubernetes, (e) =>
+      process.stderr.write(`sandbox: ${e.message}\n`),
+    );
   }
+
+  /** the fleet's reboots as the Kubernetes Nodes show them (with `kubernetes: true`) */
+  rebootsInKubernetes?: FollowedReboots;
 
   private stopping?: Promise<void>;
 
@@ -359,6 +405,8 @@ export class Sandbox {
   private async stopAll(): Promise<void> {
     this.broker.abandon('the sandbox is stopping');
     await this.fleet?.settle();
+    await this.rebootsInKubernetes?.settle();
+    this.rebootsInKubernetes?.stop();
     await this.kubernetes?.stop();
     await this.etcd.stop();
     await this.s3.stop();

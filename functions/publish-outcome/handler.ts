@@ -8,7 +8,7 @@ import { publishOutcome, type PublishDeps } from './service';
 export const input = z.object({
   cluster: clusterName,
   workflow: z.string().regex(/^[a-z][a-z-]{1,40}$/),
-  outcome: z.enum(['Succeeded', 'Failed', 'Skipped', 'Escalated']),
+  outcome: z.enum(['Succeeded', 'Failed', 'Skipped', 'Paused', 'Escalated']),
   executionId,
   startedAt: isoTime,
   snapshot: z
@@ -60,6 +60,8 @@ export const input = z.object({
       message: z.string().optional(),
     })
     .optional(),
+  /** patch-workers: the plan (dry run) or the run's report, as plan-patch / finish-patch return them */
+  patching: z.record(z.string(), z.unknown()).optional(),
 });
 
 export const makeHandler = (deps: DepsSource<PublishDeps>) =>

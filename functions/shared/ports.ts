@@ -239,3 +239,15 @@ export interface RemediationLedger {
    */
   claim(request: AttemptRequest): Promise<import('./domain/remediation').AttemptVerdict>;
 }
+
+/** CloudWatch alarms, as blockers: a patch run starts no node while one of them is in ALARM */
+export interface AlarmStates {
+  /** the names among `names` whose state is ALARM now; a name that does not exist is not in ALARM */
+  inAlarm(names: readonly string[]): Promise<string[]>;
+}
+
+/** EC2 tags on a cluster's own instances (the patch record); only instances with the cluster's tag */
+export interface InstanceTagger {
+  /** @throws InvalidInputError when the instance is not one of `cluster`'s */
+  tag(cluster: string, instanceId: string, tags: Record<string, string>): Promise<void>;
+}

@@ -32,6 +32,11 @@ export const FUNCTION_NAMES = [
   'route-alarm',
   'claim-attempt',
   'plan-remediation',
+  'prepare-patch',
+  'plan-patch',
+  'check-patch-gate',
+  'record-patch',
+  'finish-patch',
 ] as const;
 export type FunctionName = (typeof FUNCTION_NAMES)[number];
 

@@ -6,10 +6,11 @@
  */
 import { etcdBackup } from './etcd-backup';
 import { restoreVerify } from './restore-verify';
+import { patchWorkers } from './patch-workers';
 import { remediate } from './remediate';
 import type { WorkflowDefinition } from './workflow';
 
-export const WORKFLOWS = [etcdBackup, restoreVerify, remediate] as const;
+export const WORKFLOWS = [etcdBackup, restoreVerify, patchWorkers, remediate] as const;
 
 export type Workflow = (typeof WORKFLOWS)[number];
 export type WorkflowName = Workflow['name'];
@@ -70,4 +71,5 @@ export function isDeployedFor(workflow: Workflow, clusters: readonly WorkflowSet
 export * from './workflow';
 export { etcdBackup } from './etcd-backup';
 export { restoreVerify } from './restore-verify';
+export { patchWorkers } from './patch-workers';
 export { remediate } from './remediate';
