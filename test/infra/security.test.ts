@@ -528,7 +528,19 @@ describe('security review (issue 7)', () => {
           if (target === 'scratch') expect(tags['ssm:resourceTag/caretaker:role']).toBe('scratch');
           else expect(tags['ssm:resourceTag/caretaker:role']).not.toBe('scratch');
         }
-        // each command an etcd cluster can run has its statement (none in the EKS-only stack)
+        // each command a cluster of the stack can run has its statement: the etcd ones only where
+        // there is etcd; the node commands (patching) in both stacks
+        const nodeCommands = [
+          'SendNodeCordonToControlPlaneNodes',
+          'SendNodeDrainToControlPlaneNodes',
+          'SendNodeInventoryToControlPlaneNodes',
+          'SendNodeRecordToControlPlaneNodes',
+          'SendNodeStatusToControlPlaneNodes',
+          'SendOsPatchBaselineToNodeNodes1',
+          'SendOsPatchBaselineToNodeNodes2',
+          'SendOsPatchToNodeNodes1',
+          'SendOsPatchToNodeNodes2',
+        ];
         expect(onInstances.map((s) => s.Sid).sort()).toEqual(
           _r === 'eu-west-1'
             ? [
@@ -540,8 +552,9 @@ describe('security review (issue 7)', () => {
                 // send-command's, and the health probe's own
                 'SendHealthProbeToControlPlaneNodes',
                 'SendHealthProbeToControlPlaneNodes',
-              ]
-            : [],
+                ...nodeCommands,
+              ].sort()
+            : nodeCommands,
         );
       },
     );
