@@ -31,6 +31,14 @@ describe('the sandbox preflight', () => {
     ]);
   });
 
+  it('says plainly that the remediate scenarios are not built yet, and starts nothing', async () => {
+    const err: string[] = [];
+    expect(
+      await runSandbox(['remediate', 'db-size'], { out: () => undefined, err: (l) => err.push(l) }),
+    ).toBe(2);
+    expect(err).toEqual([expect.stringMatching(/^sandbox: remediate scenarios .* are not implemented yet/)]);
+  });
+
   it('lists every workflow of the registry by its CLI verb in --help', async () => {
     const out: string[] = [];
     expect(await runSandbox(['--help'], { out: (l) => out.push(l), err: () => undefined })).toBe(0);
