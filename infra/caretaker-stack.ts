@@ -15,6 +15,9 @@ import { CommandRunner } from './constructs/command-runner';
 import { deadLetterAlarm } from './constructs/dead-letters';
 import { EtcdBackupWorkflow } from './constructs/etcd-backup-workflow';
 import { EksWorkflows } from './constructs/eks-workflows';
+import { HealthAndRemediation } from './constructs/health-and-remediation';
+import { RemediationFunctions } from './constructs/remediation-functions';
+import { Dashboard } from './constructs/dashboard';
 import { Inventory } from './constructs/inventory';
 import { NodePolicy, ScratchPolicy } from './constructs/node-policy';
 import { allowBackupDownloads, stateStoreBackups } from './constructs/state-store-access';
@@ -22,6 +25,7 @@ import { Notifications } from './constructs/notifications';
 import { noSuccessAlarm } from './constructs/no-success-alarm';
 import { OperationsTable } from './constructs/operations-table';
 import { RestoreVerifyWorkflow } from './constructs/restore-verify-workflow';
+import { PatchWorkersWorkflow } from './constructs/patch-workers-workflow';
 import { SnapshotBucket } from './constructs/snapshot-bucket';
 import { WorkflowStarter } from './constructs/workflow-starter';
 import { roleArn } from './role-arn';
@@ -46,8 +50,11 @@ export class CaretakerStack extends Stack {
   readonly backup: EtcdBackupWorkflow;
   /** only in a stack with at least one cluster that has a restoreVerify block */
   readonly restoreVerify?: RestoreVerifyWorkflow;
+  /** only in a stack with at least one cluster that has a patching block */
+  readonly patchWorkers?: PatchWorkersWorkflow;
   readonly starter: WorkflowStarter;
   readonly notifications: Notifications;
+  readonly health: HealthAndRemediation;
 
   constructor(scope: Construct, id: string, props: CaretakerStackProps) {
     super(scope, id, props);
@@ -102,6 +109,19 @@ export class CaretakerStack extends Stack {
         topic: this.notifications.topic,
       });
     }
+    const patched = clusters.filter((c) => c.patching);
+    if (patched.length > 0) {
+      this.patchWorkers = new PatchWorkersWorkflow(this, 'PatchWorkers', {
+        ...common,
+        bucket: this.snapshots.bucket,
+        key: this.snapshots.key,
+        clusters: patched,
+        acquireLock: lock.acquire,
+        releaseLock: lock.release,
+        sendCommand: this.runner.sendCommand,
+        publishOutcome: this.notifications.publishOutcome,
+      });
+    }
     // every registry workflow this stack's clusters use: its own construct built it above, or a
     // RegisteredWorkflow builds it from the registry with the shared functions
     const deployed = WORKFLOWS.filter((w) => isDeployedFor(w, clusters));
@@ -109,7 +129,15 @@ export class CaretakerStack extends Stack {
     const eks = clusters.some((c) => c.kind === 'eks')
       ? new EksWorkflows(this, 'EksFunctions', { ...common, clusters })
       : undefined;
+    // the remediate workflow's own functions, only where some cluster has remediation on
+    const remediation = deployed.some((w) => w.name === 'remediate')
+      ? new RemediationFunctions(this, 'RemediationFunctions', { ...common, table: this.table.table })
+      : undefined;
     const sharedFunctions: Record<string, CaretakerFunction> = {
+      ...(remediation && {
+        'claim-attempt': remediation.claimAttempt,
+        'plan-remediation': remediation.planRemediation,
+      }),
       'acquire-lock': lock.acquire,
       'release-lock': lock.release,
       'find-control-plane': inventory.findControlPlane,
@@ -130,19 +158,19 @@ export class CaretakerStack extends Stack {
         slackChannels: slackChannels(clusters),
       }).requestApproval;
     }
-    const stateMachines: Record<string, sfn.IStateMachine> = Object.fromEntries(
-      deployed.map((workflow) => {
-        const own = this.node.tryFindChild(pascalCase(workflow.name)) as { stateMachine?: sfn.IStateMachine };
-        const built =
-          own?.stateMachine ??
-          new RegisteredWorkflow(this, pascalCase(workflow.name), {
-            ...common,
-            workflow,
-            functions: sharedFunctions,
-          }).stateMachine;
-        return [workflow.name, built];
-      }),
-    );
+    // in registry order, so a workflow that nests another (remediate runs etcd-backup) finds it built
+    const stateMachines: Record<string, sfn.IStateMachine> = {};
+    for (const workflow of deployed) {
+      const own = this.node.tryFindChild(pascalCase(workflow.name)) as { stateMachine?: sfn.IStateMachine };
+      stateMachines[workflow.name] =
+        own?.stateMachine ??
+        new RegisteredWorkflow(this, pascalCase(workflow.name), {
+          ...common,
+          workflow,
+          functions: sharedFunctions,
+          stateMachines,
+        }).stateMachine;
+    }
     // the command completers answer the task tokens of the workflows that send node commands only
     this.runner.allowTaskCallbacks(
       deployed
@@ -162,6 +190,24 @@ export class CaretakerStack extends Stack {
       });
     }
     this.starter = new WorkflowStarter(this, 'WorkflowStarter', { ...common, stateMachines });
+    this.health = new HealthAndRemediation(this, 'Health', {
+      ...common,
+      clusters,
+      table: this.table.table,
+      runner: this.runner,
+      bucket: this.snapshots.bucket,
+      topic: this.notifications.topic,
+      remediate: stateMachines['remediate'],
+    });
+    new Dashboard(this, 'Dashboard', {
+      clusters,
+      stateMachines,
+      alarms: this.health.alarms,
+      figureLogs: [
+        this.notifications.publishOutcome,
+        ...(this.restoreVerify ? [this.restoreVerify.recordVerification] : []),
+      ],
+    });
 
     // every function may read the clusters' (non-secret) resolved configuration
     const parameterArns = parameters.parameters.map((p) => p.parameterArn);
@@ -178,13 +224,15 @@ export class CaretakerStack extends Stack {
         const schedule = scheduleOf(workflow, cluster);
         if (schedule) this.starter.schedule(cluster, workflow.name, schedule.expression, schedule.timeZone);
       }
-      // etcd-manager (kops) takes the backups: Caretaker's backup never succeeds there, so its
-      // alarm would only cry wolf; the Verified alarm still fires when no new backup gets verified
-      if (cluster.backup.enabled && cluster.backup.source !== 'etcd-manager') {
+      // the health probe's SnapshotAgeSeconds and VerifiedSnapshotAgeSeconds alarms replace these
+      // where it runs: Succeeded and Verified are log fields now, not metrics (domain/metrics.ts);
+      // with etcd-manager (kops) taking the backups, Caretaker's backup never succeeds there
+      const probed = cluster.health?.enabled === true && cluster.etcd !== undefined;
+      if (cluster.backup.enabled && cluster.backup.source !== 'etcd-manager' && !probed) {
         new BackupAlarm(this, `BackupAlarm-${cluster.name}`, { cluster, topic: this.notifications.topic });
       }
       const rv = cluster.restoreVerify;
-      if (rv?.enabled) {
+      if (rv?.enabled && !probed) {
         noSuccessAlarm(this, `RestoreVerifyAlarm-${cluster.name}`, {
           cluster: cluster.name,
           workflow: 'restore-verify',
@@ -198,7 +246,10 @@ export class CaretakerStack extends Stack {
       }
       if (cluster.etcd) {
         const snapshots = { cluster: cluster.name, bucket: this.snapshots.bucket, key: this.snapshots.key };
-        const node = new NodePolicy(this, `NodePolicy-${cluster.name}`, snapshots);
+        const node = new NodePolicy(this, `NodePolicy-${cluster.name}`, {
+          ...snapshots,
+          patching: cluster.patching !== undefined,
+        });
         new CfnOutput(this, `NodePolicyArn-${cluster.name}`, {
           description: `attach to the control-plane node role of ${cluster.name}`,
           value: node.policy.managedPolicyArn,
@@ -223,17 +274,32 @@ export class CaretakerStack extends Stack {
     const { nodeRoleArns, breakGlassRoleArns } = config.bucket;
     const rv = this.restoreVerify;
     const roleOf = (fn: CaretakerFunction) => fn.role.roleArn;
+    const pw = this.patchWorkers;
+    // patch runs read and write under <cluster>/patching/ only (their IAM says so)
+    const patchReaders = pw
+      ? [roleOf(pw.planPatch), roleOf(pw.finishPatch), pw.stateMachine.role.roleArn]
+      : [];
+    const patchWriters = pw ? [roleOf(pw.planPatch), roleOf(pw.recordPatch), roleOf(pw.finishPatch)] : [];
     this.snapshots.restrictAccess({
       // HeadObject needs s3:GetObject: prune-snapshots and pick-snapshot read heads, not bodies
       readers: [
+        ...(this.health.probe ? [roleOf(this.health.probe)] : []),
         roleOf(this.backup.verifyUpload),
         roleOf(this.backup.pruneSnapshots),
         ...(rv ? [roleOf(rv.pickSnapshot)] : []),
+        ...patchReaders,
         ...scratchRoles,
         ...breakGlassRoleArns,
       ],
-      decrypters: [roleOf(this.backup.verifyUpload), ...scratchRoles, ...nodeRoleArns, ...breakGlassRoleArns],
-      encrypters: [...(rv ? [roleOf(rv.recordVerification)] : []), ...nodeRoleArns],
+      decrypters: [
+        ...(this.health.probe ? [roleOf(this.health.probe)] : []),
+        roleOf(this.backup.verifyUpload),
+        ...patchReaders,
+        ...scratchRoles,
+        ...nodeRoleArns,
+        ...breakGlassRoleArns,
+      ],
+      encrypters: [...(rv ? [roleOf(rv.recordVerification)] : []), ...patchWriters, ...nodeRoleArns],
       verdictWriters: rv ? [roleOf(rv.recordVerification)] : [],
     });
     if (

@@ -1,6 +1,7 @@
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { definitionFile, pascalCase, type Workflow } from '../functions/shared/workflows';
+import { definitionFile, pascalCase, WORKFLOWS, type Workflow } from '../functions/shared/workflows';
+import type * as sfnTypes from 'aws-cdk-lib/aws-stepfunctions';
 import {
   CaretakerFunction,
   type FunctionName,
@@ -17,14 +18,43 @@ export function registryTasks(
   functions: Readonly<Record<string, CaretakerFunction>>,
 ): Record<string, CaretakerFunction> {
   return Object.fromEntries(
-    Object.entries<string>(workflow.substitutions).map(([substitution, name]) => {
-      const fn = Object.hasOwn(functions, name) ? functions[name] : undefined;
-      if (!fn)
-        throw new Error(
-          `${workflow.name}: \${${substitution}} names ${name}, which this stack does not build`,
-        );
-      return [substitution, fn];
-    }),
+    Object.entries<string>(workflow.substitutions)
+      .filter(([, name]) => !isWorkflow(name))
+      .map(([substitution, name]) => {
+        const fn = Object.hasOwn(functions, name) ? functions[name] : undefined;
+        if (!fn)
+          throw new Error(
+            `${workflow.name}: \${${substitution}} names ${name}, which this stack does not build`,
+          );
+        return [substitution, fn];
+      }),
+  );
+}
+
+/** a substitution that names a registry workflow (a nested execution), not a function */
+function isWorkflow(name: string): boolean {
+  return WORKFLOWS.some((w) => w.name === name);
+}
+
+/**
+ * The state machines a workflow starts as nested executions, by substitution.
+ * @throws Error naming a nested workflow this stack does not deploy
+ */
+export function registryChildren(
+  workflow: Workflow,
+  stateMachines: Readonly<Record<string, sfnTypes.IStateMachine>>,
+): Record<string, sfnTypes.IStateMachine> {
+  return Object.fromEntries(
+    Object.entries<string>(workflow.substitutions)
+      .filter(([, name]) => isWorkflow(name))
+      .map(([substitution, name]) => {
+        const sm = Object.hasOwn(stateMachines, name) ? stateMachines[name] : undefined;
+        if (!sm)
+          throw new Error(
+            `${workflow.name}: \${${substitution}} names workflow ${name}, which this stack does not deploy (yet)`,
+          );
+        return [substitution, sm];
+      }),
   );
 }
 
@@ -34,11 +64,13 @@ export function registryStateMachine(
   workflow: Workflow,
   projectRoot: string,
   functions: Readonly<Record<string, CaretakerFunction>>,
+  stateMachines: Readonly<Record<string, sfnTypes.IStateMachine>> = {},
 ): sfn.StateMachine {
   return workflowStateMachine(scope, {
     projectRoot,
     definitionFile: definitionFile(workflow.name),
     tasks: registryTasks(workflow, functions),
+    children: registryChildren(workflow, stateMachines),
     comment: workflow.comment,
   });
 }
@@ -49,6 +81,8 @@ export interface RegisteredWorkflowProps {
   shared: SharedEnvironment;
   /** functions other constructs built (with their permissions), by name */
   functions: Readonly<Record<string, CaretakerFunction>>;
+  /** the state machines built before this one, for nested executions */
+  stateMachines?: Readonly<Record<string, sfnTypes.IStateMachine>>;
 }
 
 /**
@@ -64,13 +98,19 @@ export class RegisteredWorkflow extends Construct {
     super(scope, id);
     const all: Record<string, CaretakerFunction> = { ...props.functions };
     for (const name of Object.values<string>(props.workflow.substitutions)) {
-      if (Object.hasOwn(all, name)) continue;
+      if (Object.hasOwn(all, name) || isWorkflow(name)) continue;
       all[name] = this.functions[name] = new CaretakerFunction(this, pascalCase(name), {
         name: name as FunctionName,
         projectRoot: props.projectRoot,
         shared: props.shared,
       });
     }
-    this.stateMachine = registryStateMachine(this, props.workflow, props.projectRoot, all);
+    this.stateMachine = registryStateMachine(
+      this,
+      props.workflow,
+      props.projectRoot,
+      all,
+      props.stateMachines,
+    );
   }
 }

@@ -232,6 +232,8 @@ export interface StartEtcdClusterOptions {
   startTimeoutMs?: number;
   /** the etcd version's binaries (sandbox/etcd-versions.ts), default Debian's 3.4 */
   binaries?: EtcdBinaries;
+  /** --quota-backend-bytes of every member (etcd's default 2 GiB when absent): a small one fills fast */
+  quotaBackendBytes?: number;
 }
 
 /** a member restored from a snapshot: plain http on loopback, stopped by PID */
@@ -250,6 +252,8 @@ export interface RestoredMember {
  */
 export class EtcdCluster {
   private readonly procs = new Map<string, TrackedProcess>();
+  /** each member's command line, so a member can be restarted as it was started */
+  private readonly args = new Map<string, readonly string[]>();
   private readonly extra: TrackedProcess[] = [];
 
   private constructor(
@@ -308,6 +312,7 @@ export class EtcdCluster {
           `--key-file=${pki.server.key}`,
           // seeding puts up to 1000 keys per transaction
           '--max-txn-ops=1000',
+          ...(options.quotaBackendBytes ? [`--quota-backend-bytes=${options.quotaBackendBytes}`] : []),
           ...(peerTls
             ? [
                 '--peer-client-cert-auth',
@@ -318,6 +323,7 @@ export class EtcdCluster {
             : []),
           ...COMMON_FLAGS,
         ];
+        cluster.args.set(m.name, args);
         cluster.procs.set(m.name, spawnEtcd(cluster.binaries.etcd, args, m.logFile));
       }
       await waitHealthy(cluster.client(), [...cluster.procs.values()], options.startTimeoutMs ?? 20_000);
@@ -393,6 +399,18 @@ export class EtcdCluster {
   async stopMember(index: number): Promise<void> {
     const proc = this.procs.get(this.member(index).name);
     if (proc) await stopProcess(proc);
+  }
+
+  /**
+   * Restarts member `index` as a supervisor would (systemd, the kubelet): stops its process by
+   * PID, starts the same command line on the same data dir, waits until it answers.
+   */
+  async restartMember(index: number, timeoutMs = 20_000): Promise<void> {
+    const m = this.member(index);
+    await this.stopMember(index);
+    const proc = spawnEtcd(this.binaries.etcd, this.args.get(m.name) ?? [], m.logFile);
+    this.procs.set(m.name, proc);
+    await waitHealthy(this.client(index), [proc], timeoutMs);
   }
 
   /**

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Context } from 'aws-lambda';
 import { dynamoCommandTokenStore } from '../functions/shared/adapters/aws/dynamo-command-token-store';
+import { dynamoRemediationLedger } from '../functions/shared/adapters/aws/dynamo-remediation-ledger';
 import { dynamoLockStore } from '../functions/shared/adapters/aws/dynamo-lock-store';
 import { dynamoApprovalStore } from '../functions/shared/adapters/aws/dynamo-approval-store';
 import { s3SnapshotStore } from '../functions/shared/adapters/aws/s3-snapshot-store';
@@ -35,10 +36,19 @@ import {
 } from './kubernetes';
 import { seedFiller } from './kubernetes-workload';
 import { sandboxHandlers, type Invocable } from './handlers';
-import { configDirectory, memoryMetrics, memoryNotifier } from './local-adapters';
-import { LocalFleet, type CommandRecord, type LocalNode, type RebootEvent } from './local-fleet';
+import { configDirectory, memoryAlarms, memoryMetrics, memoryNotifier, memoryTagger } from './local-adapters';
+import {
+  DEFAULT_UPDATES,
+  followReboots,
+  LocalFleet,
+  PACKAGE_STAND_IN_DIR,
+  type CommandRecord,
+  type FollowedReboots,
+  type LocalNode,
+  type RebootEvent,
+} from './local-fleet';
 import { generateEtcdPki } from './pki';
-import { startLocalS3, type LocalS3 } from './s3rver';
+import { objectReader, startLocalS3, type LocalS3 } from './s3rver';
 import { TaskBroker } from './task-broker';
 import { startKopsSide, type KopsSide } from './kops';
 
@@ -196,6 +206,19 @@ export class Sandbox {
             },
             // the LocalFleet "launches" scratch nodes on this machine; the name is only recorded
             restoreVerify: { launchTemplate: 'sandbox-scratch', scratchTtlMinutes: 30 },
+            // worker patching: one node at a time; `patch` runs with `now` (whenever it is started)
+            // the seeded workload has PodDisruptionBudgets that allow no disruption and a bare
+            // pod (ops/toolbox): a short drain, then deletion instead of eviction, --force
+            patching: {
+              maxUnavailable: 1,
+              drain: {
+                timeoutSeconds: 20,
+                onPdbTimeout: 'disable-eviction',
+                disableEvictionAfterSeconds: 10,
+                force: true,
+              },
+              health: { readySeconds: 0 },
+            },
             ...options.clusterConfig,
           },
         ],
@@ -222,7 +245,8 @@ export class Sandbox {
   private get nodePath(): string {
     // kube-apiserver and kubectl too, when Kubernetes runs: restore verification's API check
     const kube = this.kubernetesBin ? `${this.kubernetesBin.binDir}:` : '';
-    return `${this.etcd.binaries.binDir}:${kube}${process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin'}`;
+    // the recording package managers first: os-patch never reaches this machine's real apt
+    return `${PACKAGE_STAND_IN_DIR}:${this.etcd.binaries.binDir}:${kube}${process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin'}`;
   }
 
   /** the Kubernetes control plane, when started with `kubernetes: true` */
@@ -294,6 +318,8 @@ export class Sandbox {
       },
     });
     const fleet = this.fleet;
+    // every machine a Debian with a few security updates pending (fleet.node(id).packages changes it)
+    for (const node of fleet.nodes.values()) node.packages.setFlavor('debian').offer(DEFAULT_UPDATES);
     if (options.kubernetes) await this.startKubernetes(started);
     // the fleet runs documents by their logical names: every command of the catalog
     const documents = Object.fromEntries(COMMAND_NAMES.map((name) => [name, name]));
@@ -308,6 +334,8 @@ export class Sandbox {
       documents,
       bucket: BUCKET,
       locks,
+      // remediation's cooldowns and attempts per day, in the same local table
+      ledger: dynamoRemediationLedger(TABLE, this.dynamo.doc),
       store,
       // kops: etcd-manager's backups in the state store, read only
       stateStores: (bucket: string) => s3SnapshotStore(bucket, this.s3.client()),
@@ -315,6 +343,8 @@ export class Sandbox {
       metrics: this.metrics,
       callbacks: this.broker,
       approvals: this.approvals,
+      alarms: this.alarms,
+      tagger: this.tagger,
       ...options.ports,
     });
   }
@@ -359,6 +389,14 @@ export class Sandbox {
     return fakes;
   }
 
+  /** CloudWatch alarms as patch-workers' blockers see them (put a name in `alarming`) */
+  readonly alarms = memoryAlarms();
+  /** EC2 tags record-patch wrote, by instance */
+  readonly tagger = memoryTagger(
+    (cluster, instanceId) =>
+      cluster === SANDBOX_CLUSTER && this.fleet.nodes.get(instanceId)?.tags['caretaker:cluster'] === cluster,
+  );
+
   /**
    * runs state-machines/<workflow>.asl.json for the sandbox cluster; `input` and `name` as a
    * trigger gives them (the Slack receiver's start)
@@ -377,8 +415,8 @@ export class Sandbox {
         .replace(/\.\d+Z$/, 'Z')}`;
     return runWorkflow(
       workflow,
-      { ...input, cluster: SANDBOX_CLUSTER },
-      { fakes: this.tasks(), executionName: name, onEvent },
+      { cluster: SANDBOX_CLUSTER, ...input },
+      { fakes: this.tasks(), executionName: name, onEvent, objects: objectReader(this.s3.client()) },
     );
   }
 
@@ -440,7 +478,14 @@ export class Sandbox {
       binaries: this.kubernetesBin,
     });
     started.push(this.kubernetes);
+    // a reboot of the fleet turns the Node NotReady, then Ready with the new boot id
+    this.rebootsInKubernetes = followReboots(this.fleet, this.kubernetes, (e) =>
+      process.stderr.write(`sandbox: ${e.message}\n`),
+    );
   }
+
+  /** the fleet's reboots as the Kubernetes Nodes show them (with `kubernetes: true`) */
+  rebootsInKubernetes?: FollowedReboots;
 
   private stopping?: Promise<void>;
 
@@ -452,6 +497,8 @@ export class Sandbox {
   private async stopAll(): Promise<void> {
     this.broker.abandon('the sandbox is stopping');
     await this.fleet?.settle();
+    await this.rebootsInKubernetes?.settle();
+    this.rebootsInKubernetes?.stop();
     await this.kubernetes?.stop();
     await this.etcd.stop();
     await this.kops?.stop();

@@ -1,5 +1,5 @@
 import * as z from '../shared/zod';
-import { powertoolsMetricSink } from '../shared/adapters/aws/powertools-metric-sink';
+import { emfMetricSink } from '../shared/adapters/aws/emf-metric-sink';
 import { snsNotifier } from '../shared/adapters/aws/sns-notifier';
 import { clusterName, executionId, isoTime, sha256 } from '../shared/domain/schemas';
 import { secretsManagerSlackSecrets } from '../shared/adapters/aws/secrets-manager-slack-secrets';
@@ -12,7 +12,7 @@ import { publishOutcome, type PublishDeps } from './service';
 export const input = z.object({
   cluster: clusterName,
   workflow: z.string().regex(/^[a-z][a-z-]{1,40}$/),
-  outcome: z.enum(['Succeeded', 'Failed', 'Skipped']),
+  outcome: z.enum(['Succeeded', 'Failed', 'Skipped', 'Paused', 'Escalated']),
   executionId,
   startedAt: isoTime,
   snapshot: z
@@ -56,6 +56,20 @@ export const input = z.object({
   summary: z.string().max(20_000).optional(),
   /** an EKS campaign's updates, in order, each with its EKS update id */
   steps: z.array(campaignStep).max(200).optional(),
+  /** remediate: the alarm, the rule that stopped it, what a dry run would do */
+  remediation: z
+    .object({
+      route: z.string(),
+      alarmName: z.string(),
+      alarmTime: z.string(),
+      dryRun: z.boolean().optional(),
+      wouldDo: z.array(z.string()).optional(),
+      rule: z.string().optional(),
+      message: z.string().optional(),
+    })
+    .optional(),
+  /** patch-workers: the plan (dry run) or the run's report, as plan-patch / finish-patch return them */
+  patching: z.record(z.string(), z.unknown()).optional(),
 });
 
 export const makeHandler = (deps: DepsSource<PublishDeps>) =>
@@ -67,7 +81,7 @@ export const handler = makeHandler(() => {
   const secrets = secretArn ? secretsManagerSlackSecrets(secretArn) : undefined;
   return {
     notifier: snsNotifier(requireEnv('TOPIC_ARN')),
-    metrics: powertoolsMetricSink(),
+    metrics: emfMetricSink(),
     clock: { now: () => new Date() },
     ...(secrets && {
       chat: {

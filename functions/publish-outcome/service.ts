@@ -2,6 +2,7 @@ import { chatbotNotification, outcomeMessage, type OutcomeView } from '../shared
 import type { Clock, MetricSink, Notifier, SlackApi } from '../shared/ports';
 import type { ChannelOf } from '../shared/services/slack-chat';
 import { workflowNamed } from '../shared/workflows';
+import { describePatching } from './patching';
 
 export interface PublishDeps {
   notifier: Notifier;
@@ -26,7 +27,7 @@ const SLACK_BACKOFF_MS = [250, 1000];
 export interface OutcomeInput {
   cluster: string;
   workflow: string;
-  outcome: 'Succeeded' | 'Failed' | 'Skipped';
+  outcome: 'Succeeded' | 'Failed' | 'Skipped' | 'Paused' | 'Escalated';
   executionId: string;
   startedAt: string;
   snapshot?: { key: string; size: number; sha256: string; revision: number; totalKeys?: number };
@@ -45,7 +46,19 @@ export interface OutcomeInput {
   summary?: string;
   /** an EKS campaign's updates, each with its update id and status */
   steps?: { description: string; updateId: string; status: string }[];
+  /** remediate: the alarm, the rule that stopped it, what a dry run would do */
+  remediation?: {
+    route: string;
+    alarmName: string;
+    alarmTime: string;
+    dryRun?: boolean;
+    wouldDo?: string[];
+    rule?: string;
+    message?: string;
+  };
   error?: { Error: string; Cause?: string };
+  /** patch-workers: the plan summary (dry run) or finish-patch's report */
+  patching?: Record<string, unknown>;
 }
 
 /** how much of an error's cause a message carries: the start says what, the end shows the stderr tail */
@@ -111,6 +124,18 @@ export function describeOutcome(i: OutcomeInput, seconds: number): { subject: st
         : 'Steps: none (nothing was changed)',
     );
   }
+  if (i.remediation) {
+    const r = i.remediation;
+    lines.push(`Alarm: ${r.alarmName} (ALARM at ${r.alarmTime}), runbook ${r.route}.`);
+    if (r.rule)
+      lines.push(
+        `Escalated by rule ${r.rule}: ${r.message ?? ''}`,
+        'Nothing further was done; a person has to decide.',
+      );
+    if (r.dryRun)
+      lines.push('Dry run: nothing was changed. It would:', ...(r.wouldDo ?? []).map((w) => `  - ${w}`));
+  }
+  if (i.patching) lines.push(...describePatching(i.patching));
   if (i.heldBy) {
     lines.push(
       `Skipped: the cluster's ${i.heldBy.scope ? `${i.heldBy.scope} ` : ''}operation lock is held by ${i.heldBy.operation} (${i.heldBy.owner}) until ${i.heldBy.expiresAt}. Nothing was touched.`,
@@ -132,6 +157,7 @@ export async function publishOutcome(input: OutcomeInput, deps: PublishDeps) {
     Succeeded: { value: input.outcome === 'Succeeded' ? 1 : 0, unit: 'Count' },
     Failed: { value: input.outcome === 'Failed' ? 1 : 0, unit: 'Count' },
     Skipped: { value: input.outcome === 'Skipped' ? 1 : 0, unit: 'Count' },
+    ...(input.outcome === 'Paused' ? { Paused: { value: 1, unit: 'Count' as const } } : {}),
     DurationSeconds: { value: seconds, unit: 'Seconds' },
   };
   if (input.snapshot) {

@@ -1,5 +1,5 @@
 import * as z from '../shared/zod';
-import { powertoolsMetricSink } from '../shared/adapters/aws/powertools-metric-sink';
+import { emfMetricSink } from '../shared/adapters/aws/emf-metric-sink';
 import { s3SnapshotStore } from '../shared/adapters/aws/s3-snapshot-store';
 import { clusterName, executionId, verificationResult } from '../shared/domain/schemas';
 import { createHandler, requireEnv, type DepsSource } from '../shared/handler';
@@ -17,6 +17,6 @@ export const makeHandler = (deps: DepsSource<RecordVerificationDeps>) =>
 
 export const handler = makeHandler(() => ({
   store: s3SnapshotStore(requireEnv('SNAPSHOT_BUCKET')),
-  metrics: powertoolsMetricSink(),
+  metrics: emfMetricSink(),
   clock: { now: () => new Date() },
 }));

@@ -218,7 +218,10 @@ export interface MetricSink {
   /** one datapoint per name, dimensioned by cluster and workflow */
   record(
     dimensions: Record<string, string>,
-    values: Record<string, { value: number; unit: 'Count' | 'Bytes' | 'Seconds' | 'Milliseconds' | 'None' }>,
+    values: Record<
+      string,
+      { value: number; unit: 'Count' | 'Bytes' | 'Seconds' | 'Milliseconds' | 'Percent' | 'None' }
+    >,
   ): Promise<void>;
 }
 
@@ -355,3 +358,40 @@ export interface StateStoreReader {
 
 /** a reader for the state store bucket a cluster names (`kops.stateStore`) */
 export type StateStores = (bucket: string) => StateStoreReader;
+/** one attempt asked for: the route's limits are checked and the attempt counted in one write */
+export interface AttemptRequest {
+  cluster: string;
+  route: string;
+  /** what the attempt is about: the alarm and its resource (`<alarm>#<instance or member or cluster>`) */
+  resource: string;
+  now: Date;
+  cooldownMinutes: number;
+  maxAttemptsPerDay: number;
+}
+
+/** cooldowns and attempts per day of remediation routes (DynamoDB conditional writes in AWS) */
+export interface RemediationLedger {
+  /** what was recorded for the resource; undefined when nothing was */
+  read(
+    cluster: string,
+    route: string,
+    resource: string,
+  ): Promise<import('./domain/remediation').AttemptRecord | undefined>;
+  /**
+   * counts one attempt when the cooldown is over and the day's limit not reached, atomically:
+   * of two claims at once only one passes
+   */
+  claim(request: AttemptRequest): Promise<import('./domain/remediation').AttemptVerdict>;
+}
+
+/** CloudWatch alarms, as blockers: a patch run starts no node while one of them is in ALARM */
+export interface AlarmStates {
+  /** the names among `names` whose state is ALARM now; a name that does not exist is not in ALARM */
+  inAlarm(names: readonly string[]): Promise<string[]>;
+}
+
+/** EC2 tags on a cluster's own instances (the patch record); only instances with the cluster's tag */
+export interface InstanceTagger {
+  /** @throws InvalidInputError when the instance is not one of `cluster`'s */
+  tag(cluster: string, instanceId: string, tags: Record<string, string>): Promise<void>;
+}

@@ -34,6 +34,15 @@ export const FUNCTION_NAMES = [
   'eks-check-update',
   'request-approval',
   'slack-receiver',
+  'health-probe',
+  'route-alarm',
+  'claim-attempt',
+  'plan-remediation',
+  'prepare-patch',
+  'plan-patch',
+  'check-patch-gate',
+  'record-patch',
+  'finish-patch',
 ] as const;
 export type FunctionName = (typeof FUNCTION_NAMES)[number];
 
@@ -66,14 +75,16 @@ export interface CaretakerFunctionProps {
 export class CaretakerFunction extends Construct {
   readonly fn: lambda.Function;
   readonly role: iam.Role;
+  /** where its logs (and EMF lines) go */
+  readonly logGroup: logs.LogGroup;
 
   constructor(scope: Construct, id: string, props: CaretakerFunctionProps) {
     super(scope, id);
-    const logGroup = new logs.LogGroup(this, 'Logs', {
+    const logGroup = (this.logGroup = new logs.LogGroup(this, 'Logs', {
       retention: logs.RetentionDays.THREE_MONTHS,
       encryptionKey: logsKey(this),
       removalPolicy: RemovalPolicy.DESTROY,
-    });
+    }));
     this.role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: `caretaker-${props.name} in ${Stack.of(this).region}`,

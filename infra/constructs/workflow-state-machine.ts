@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { ArnFormat, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -16,6 +16,8 @@ export interface WorkflowStateMachineProps<K extends string> {
   definitionFile: string;
   /** every ${Name} the definition uses → the function it names */
   tasks: Record<K, CaretakerFunction>;
+  /** every `${<Workflow>StateMachineArn}` the definition starts as a nested execution → that state machine */
+  children?: Record<string, sfn.IStateMachine>;
   comment: string;
 }
 
@@ -32,6 +34,9 @@ export function workflowStateMachine<K extends string>(
   const arns = Object.fromEntries(
     Object.entries<CaretakerFunction>(props.tasks).map(([k, fn]) => [k, fn.fn.functionArn]),
   ) as Record<K, string>;
+  const childArns = Object.fromEntries(
+    Object.entries(props.children ?? {}).map(([k, sm]) => [k, sm.stateMachineArn]),
+  );
   const definition = readFileSync(join(props.projectRoot, props.definitionFile), 'utf8');
 
   const logGroup = new logs.LogGroup(scope, 'Logs', {
@@ -42,7 +47,10 @@ export function workflowStateMachine<K extends string>(
   const stateMachine = new sfn.StateMachine(scope, 'StateMachine', {
     stateMachineType: sfn.StateMachineType.STANDARD,
     definitionBody: sfn.DefinitionBody.fromString(definition),
-    definitionSubstitutions: checkedSubstitutions(props.definitionFile, definition, arns),
+    definitionSubstitutions: checkedSubstitutions(props.definitionFile, definition, {
+      ...arns,
+      ...childArns,
+    }),
     // errors only, without inputs and outputs: those carry task tokens and snapshot keys, and
     // the execution history keeps them for whoever may read it
     logs: { destination: logGroup, level: sfn.LogLevel.ERROR, includeExecutionData: false },
@@ -56,6 +64,43 @@ export function workflowStateMachine<K extends string>(
       resources: Object.values<string>(arns),
     }),
   );
+  const children = Object.values(props.children ?? {});
+  if (children.length > 0) {
+    const stack = Stack.of(scope);
+    // startExecution.sync: start the child, follow and stop its executions, and the rule
+    // Step Functions manages to hear that a child finished
+    stateMachine.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['states:StartExecution'],
+        resources: children.map((c) => c.stateMachineArn),
+      }),
+    );
+    stateMachine.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['states:DescribeExecution', 'states:StopExecution'],
+        resources: children.map((c) =>
+          stack.formatArn({
+            service: 'states',
+            resource: 'execution',
+            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+            resourceName: `${stack.splitArn(c.stateMachineArn, ArnFormat.COLON_RESOURCE_NAME).resourceName}:*`,
+          }),
+        ),
+      }),
+    );
+    stateMachine.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['events:PutTargets', 'events:PutRule', 'events:DescribeRule'],
+        resources: [
+          stack.formatArn({
+            service: 'events',
+            resource: 'rule',
+            resourceName: 'StepFunctionsGetEventsForStepFunctionsExecutionRule',
+          }),
+        ],
+      }),
+    );
+  }
   Validations.of(stateMachine).acknowledge({
     id: 'AwsSolutions-SF1',
     reason:

@@ -68,7 +68,10 @@ describe.each(workflows)('%s.asl.json', (name) => {
   const states = allStates(machine);
   const tasks = taskTargets(machine);
   const stateByName = new Map(states.map((s) => [s.name, s.state]));
-  const lambdaTasks = tasks.filter((t) => t.kind !== 'integration');
+  // a nested workflow (startExecution.sync) is no Lambda
+  const lambdaTasks = tasks.filter(
+    (t) => t.kind !== 'integration' && t.kind !== 'states:startExecution.sync',
+  );
 
   it('passes asl-validator', () => {
     // asl-validator adds fields to what it is given: give it its own copy

@@ -380,26 +380,21 @@ describe('the restore-verify workflow', () => {
       ]);
     });
 
-    it('alarms when no snapshot was verified in alarmAfterHours (48 h: 2 × 1 day)', () => {
+    it('alarms when no snapshot was verified in alarmAfterHours (the probe measures the verified age)', () => {
       eu.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        AlarmName: 'caretaker.prod-eu.verified-snapshot-age-seconds',
         Namespace: 'Caretaker',
-        MetricName: 'Verified',
-        Dimensions: [
-          { Name: 'cluster', Value: 'prod-eu' },
-          { Name: 'workflow', Value: 'restore-verify' },
-        ],
-        Statistic: 'Sum',
-        Period: 86_400,
-        EvaluationPeriods: 2,
-        DatapointsToAlarm: 2,
-        Threshold: 1,
-        ComparisonOperator: 'LessThanThreshold',
+        MetricName: 'VerifiedSnapshotAgeSeconds',
+        Dimensions: [{ Name: 'cluster', Value: 'prod-eu' }],
+        Statistic: 'Maximum',
+        Threshold: 48 * 3600,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
         TreatMissingData: 'breaching',
         AlarmActions: [{ Ref: Match.stringLikeRegexp('NotificationsOutcomes') }],
         OKActions: [{ Ref: Match.stringLikeRegexp('NotificationsOutcomes') }],
       });
       const verified = Object.values(eu.findResources('AWS::CloudWatch::Alarm')).filter(
-        (a) => a.Properties.MetricName === 'Verified',
+        (a) => a.Properties.MetricName === 'VerifiedSnapshotAgeSeconds',
       );
       expect(verified).toHaveLength(1);
     });

@@ -378,6 +378,8 @@ describe('security review (issue 7)', () => {
         Resource: objectsUnder('/*'),
       });
       expect(denyRead?.Condition?.ArnNotLike?.['aws:PrincipalArn']).toEqual([
+        // the health probe reads the verification reports (snapshot ages)
+        fnRoleArn('HealthHealthProbeRole'),
         fnRoleArn('EtcdBackupVerifyUploadRole'),
         fnRoleArn('EtcdBackupPruneSnapshotsRole'),
         fnRoleArn('RestoreVerifyPickSnapshotRole'),
@@ -413,6 +415,7 @@ describe('security review (issue 7)', () => {
             StringEquals: viaS3,
             ArnLike: {
               'aws:PrincipalArn': [
+                fnRoleArn('HealthHealthProbeRole'),
                 fnRoleArn('EtcdBackupVerifyUploadRole'),
                 scratchRole,
                 NODE_ROLE,
@@ -525,15 +528,33 @@ describe('security review (issue 7)', () => {
           if (target === 'scratch') expect(tags['ssm:resourceTag/caretaker:role']).toBe('scratch');
           else expect(tags['ssm:resourceTag/caretaker:role']).not.toBe('scratch');
         }
-        // each command an etcd cluster can run has its statement (none in the EKS-only stack)
+        // each command a cluster of the stack can run has its statement: the etcd ones only where
+        // there is etcd; the node commands (patching) in both stacks
+        const nodeCommands = [
+          'SendNodeCordonToControlPlaneNodes',
+          'SendNodeDrainToControlPlaneNodes',
+          'SendNodeInventoryToControlPlaneNodes',
+          'SendNodeRecordToControlPlaneNodes',
+          'SendNodeStatusToControlPlaneNodes',
+          'SendOsPatchBaselineToNodeNodes1',
+          'SendOsPatchBaselineToNodeNodes2',
+          'SendOsPatchToNodeNodes1',
+          'SendOsPatchToNodeNodes2',
+        ];
         expect(onInstances.map((s) => s.Sid).sort()).toEqual(
           _r === 'eu-west-1'
             ? [
+                'SendEtcdMaintenanceToControlPlaneNodes',
+                'SendEtcdRestartMemberToControlPlaneNodes',
                 'SendEtcdRestoreVerifyToScratchNodes',
                 'SendEtcdSnapshotToControlPlaneNodes',
                 'SendEtcdStatusToControlPlaneNodes',
-              ]
-            : [],
+                // send-command's, and the health probe's own
+                'SendHealthProbeToControlPlaneNodes',
+                'SendHealthProbeToControlPlaneNodes',
+                ...nodeCommands,
+              ].sort()
+            : nodeCommands,
         );
       },
     );
@@ -641,6 +662,7 @@ describe('security review (issue 7)', () => {
       ApprovalsRequestApprovalRole: XRAY,
       EksUpgradeStateMachineRole: STATE_MACHINE,
       EksPatchNodegroupsStateMachineRole: STATE_MACHINE,
+      HealthHealthProbeRole: [...LOOKUPS, 'ssm:GetCommandInvocation', ...XRAY],
     };
 
     /** role (logical id without its hash) or managed policy name → the actions it allows on "*" */

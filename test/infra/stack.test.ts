@@ -143,7 +143,12 @@ describe('the Caretaker stacks', () => {
       expect(Object.keys(docs)).toHaveLength(DOCUMENT_NAMES.length);
       for (const doc of Object.values(docs)) {
         expect(doc.Properties).toMatchObject({ DocumentType: 'Command', UpdateMethod: 'NewVersion' });
-        const run = doc.Properties.Content.mainSteps[0].inputs.runCommand as string[];
+        // the aws:runShellScript step (os-patch-baseline runs AWS-RunPatchBaseline before it)
+        const steps = doc.Properties.Content.mainSteps as {
+          action: string;
+          inputs: { runCommand?: string[] };
+        }[];
+        const run = steps.find((s) => s.action === 'aws:runShellScript')!.inputs.runCommand!;
         expect(run.length).toBeGreaterThan(5);
         expect(run.join('\n')).toContain('CARETAKER_RESULT');
         expect(run.join('\n')).not.toContain('replaced at synth');
@@ -160,8 +165,8 @@ describe('the Caretaker stacks', () => {
         all.filter(([id]) => !id.startsWith('AWS')).map(([, fn]) => fn),
       ];
       expect(others).toHaveLength(1);
-      // 11 shared and etcd-backup functions + 6 of restore-verify
-      expect(ours).toHaveLength(17);
+      // 11 shared and etcd-backup functions + 6 of restore-verify + the health probe
+      expect(ours).toHaveLength(18);
       for (const fn of ours) {
         expect(fn.Properties).toMatchObject({
           Runtime: 'nodejs22.x',
@@ -383,19 +388,17 @@ describe('the Caretaker stacks', () => {
     });
   });
 
-  it('alarms when no backup succeeded in two schedule intervals', () => {
+  it('alarms when the newest snapshot is older than two schedule intervals (the probe measures it)', () => {
     eu.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'caretaker.prod-eu.stale-backup',
       Namespace: 'Caretaker',
-      MetricName: 'Succeeded',
-      Dimensions: [
-        { Name: 'cluster', Value: 'prod-eu' },
-        { Name: 'workflow', Value: 'etcd-backup' },
-      ],
-      Statistic: 'Sum',
-      Period: 3600,
-      EvaluationPeriods: 2,
-      Threshold: 1,
-      ComparisonOperator: 'LessThanThreshold',
+      MetricName: 'SnapshotAgeSeconds',
+      Dimensions: [{ Name: 'cluster', Value: 'prod-eu' }],
+      Statistic: 'Maximum',
+      Period: 300,
+      EvaluationPeriods: 1,
+      Threshold: 7200,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
       TreatMissingData: 'breaching',
       AlarmActions: [{ Ref: Match.stringLikeRegexp('NotificationsOutcomes') }],
     });

@@ -12,6 +12,7 @@ import {
 } from './slack';
 import { WORKFLOWS, type ConfigFields, type WorkflowSettings } from '../workflows';
 import { parseStateStore, STATE_STORE_PATTERN, type KopsSettings } from './etcd-manager';
+import { healthInput, resolveHealth, type HealthSettings } from './health';
 
 /**
  * caretaker.config.json: the single source of truth for what Caretaker manages. Parsed at the
@@ -94,6 +95,13 @@ const etcdInput = z
         'must be an etcd key prefix such as /registry (no trailing slash)',
       )
       .optional(),
+    /** the members' --quota-backend-bytes (etcd's default 2 GiB); the probe and remediation measure against it */
+    quotaBackendBytes: z
+      .number()
+      .int()
+      .min(1_048_576, 'must be at least 1 MiB')
+      .max(8 * 1024 ** 3, "must be at most 8 GiB (etcd's suggested maximum)")
+      .optional(),
     /** kops: also back up (and verify) the events etcd (etcd-manager-events, port 4002) */
     events: z.boolean().optional(),
   })
@@ -134,6 +142,8 @@ const clusterInput = z
     /** ChatOps: the channel for this cluster's messages, and who may run which verb from Slack */
     slack: slackClusterBlock.optional(),
     kops: kopsInput.optional(),
+    /** the health probe and its default alarms (domain/health.ts) */
+    health: healthInput.optional(),
     ...workflowBlocks,
   })
   .strict();
@@ -184,10 +194,15 @@ export interface EtcdAccess {
   etcdManager?: boolean;
   /** kops: back up and verify the events etcd too (etcd-manager-events, port 4002) */
   events?: boolean;
+  /** the members' --quota-backend-bytes; absent: etcd's default, ETCD_QUOTA_DEFAULT */
+  quotaBackendBytes?: number;
 }
 
 /** kops' events etcd: etcd-manager serves it on 4002 (kops pkg/wellknownports EtcdEventsClientPort) */
 export const KOPS_EVENTS_CLIENT_PORT = 4002;
+
+/** etcd's own default --quota-backend-bytes (2 GiB) */
+export const ETCD_QUOTA_DEFAULT = 2 * 1024 ** 3;
 
 /**
  * a cluster with every default filled in: what the Lambdas and the SSM documents see; each
@@ -211,6 +226,8 @@ interface ClusterBase {
   slack?: SlackClusterSettings;
   /** kops: its state store, where etcd-manager keeps its own backups; absent when not configured */
   kops?: KopsSettings;
+  /** the health probe: schedule and default alarms (parseConfig always fills it) */
+  health?: HealthSettings;
 }
 
 export interface CaretakerConfig {
@@ -358,6 +375,12 @@ export function parseConfig(input: unknown): CaretakerConfig {
       ...(c.kops && {
         kops: { stateStore: parseStateStore(c.kops.stateStore)!, clusterName: c.kops.clusterName ?? c.name },
       }),
+      health: resolveHealth(c.health, {
+        kind: c.kind,
+        backupIntervalSeconds: scheduleIntervalSeconds(settings.backup.schedule),
+        verifyAfterHours: settings.restoreVerify?.alarmAfterHours ?? VERIFY_ALARM_HOURS_DEFAULT,
+        verifies: settings.restoreVerify?.enabled === true,
+      }),
       ...settings,
     };
   });
@@ -416,6 +439,9 @@ function kopsProblems(c: ClusterConfig, at: string, problems: string[]): void {
     );
   }
 }
+
+/** without restore verification, the verified-snapshot alarm waits this long (8 days) */
+export const VERIFY_ALARM_HOURS_DEFAULT = 192;
 
 /** the interval a schedule promises, for "no backup in 2 × interval" alarms; cron → 1 day */
 export function scheduleIntervalSeconds(expr: string): number {

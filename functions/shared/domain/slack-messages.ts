@@ -111,7 +111,7 @@ export function who(principal: string): string {
 export interface OutcomeView {
   cluster: string;
   workflow: string;
-  outcome: 'Succeeded' | 'Failed' | 'Skipped';
+  outcome: 'Succeeded' | 'Failed' | 'Skipped' | 'Paused' | 'Escalated';
   executionId: string;
   seconds: number;
   /** describeOutcome's lines, after the first (snapshot, retention, failed step, …) */
@@ -120,7 +120,13 @@ export interface OutcomeView {
   runbook?: string;
 }
 
-const EMOJI = { Succeeded: ':white_check_mark:', Failed: ':x:', Skipped: ':fast_forward:' } as const;
+const EMOJI = {
+  Succeeded: ':white_check_mark:',
+  Failed: ':x:',
+  Skipped: ':fast_forward:',
+  Paused: ':pause_button:',
+  Escalated: ':rotating_light:',
+} as const;
 
 export function outcomeMessage(o: OutcomeView): { text: string; blocks: Block[] } {
   const text = `${o.workflow} ${o.outcome.toLowerCase()} on ${o.cluster} after ${o.seconds.toFixed(0)} s`;

@@ -8,9 +8,19 @@ import { etcdBackup } from './etcd-backup';
 import { restoreVerify } from './restore-verify';
 import { eksUpgrade } from './eks-upgrade';
 import { eksPatchNodegroups } from './eks-patch-nodegroups';
+import { patchWorkers } from './patch-workers';
+import { remediate } from './remediate';
 import type { WorkflowDefinition } from './workflow';
 
-export const WORKFLOWS = [etcdBackup, restoreVerify, eksUpgrade, eksPatchNodegroups] as const;
+// remediate last: it nests etcd-backup, which the stack builds first
+export const WORKFLOWS = [
+  etcdBackup,
+  restoreVerify,
+  patchWorkers,
+  eksUpgrade,
+  eksPatchNodegroups,
+  remediate,
+] as const;
 
 export type Workflow = (typeof WORKFLOWS)[number];
 export type WorkflowName = Workflow['name'];
@@ -73,3 +83,5 @@ export { etcdBackup } from './etcd-backup';
 export { restoreVerify } from './restore-verify';
 export { eksUpgrade } from './eks-upgrade';
 export { eksPatchNodegroups } from './eks-patch-nodegroups';
+export { patchWorkers } from './patch-workers';
+export { remediate } from './remediate';

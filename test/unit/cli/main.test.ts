@@ -68,7 +68,7 @@ describe('caretaker --help', () => {
     expect(out.stdout).toContain('RestoreVerifyStateMachineArn');
   });
 
-  it.each(['patch', 'upgrade'])(
+  it.each(['upgrade'])(
     'rejects `%s`: a verb comes with its workflow, and that workflow does not exist yet',
     async (verb) => {
       // Act

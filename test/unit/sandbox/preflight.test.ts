@@ -21,14 +21,22 @@ describe('the sandbox preflight', () => {
   it('rejects an unknown workflow or a bad size before starting anything', async () => {
     const err: string[] = [];
     const io = { out: () => undefined, err: (l: string) => err.push(l) };
-    expect(await runSandbox(['patch'], io)).toBe(2);
+    expect(await runSandbox(['defrag'], io)).toBe(2);
     expect(await runSandbox(['backup', '--keys', '0'], io)).toBe(2);
     expect(await runSandbox(['backup', '--etcd', '3.3'], io)).toBe(2);
     expect(err).toEqual([
-      `sandbox: unknown workflow "patch"; available: ${WORKFLOWS.map((w) => w.cli?.verb ?? w.name).join(', ')}`,
+      `sandbox: unknown workflow "defrag"; available: ${WORKFLOWS.map((w) => w.cli?.verb ?? w.name).join(', ')}`,
       'sandbox: --keys must be a whole number from 1 to 2000000, not "0"',
       'sandbox: --etcd must be one of 3.4, 3.5, 3.6, not "3.3"',
     ]);
+  });
+
+  it('says plainly that the remediate scenarios are not built yet, and starts nothing', async () => {
+    const err: string[] = [];
+    expect(
+      await runSandbox(['remediate', 'db-size'], { out: () => undefined, err: (l) => err.push(l) }),
+    ).toBe(2);
+    expect(err).toEqual([expect.stringMatching(/^sandbox: remediate scenarios .* are not implemented yet/)]);
   });
 
   it('lists every workflow of the registry by its CLI verb in --help', async () => {

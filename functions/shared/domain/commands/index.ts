@@ -11,6 +11,15 @@ import { describeIssues } from '../validation';
 import { etcdRestoreVerify } from './etcd-restore-verify';
 import { etcdSnapshot } from './etcd-snapshot';
 import { etcdStatus } from './etcd-status';
+import { etcdMaintenance } from './etcd-maintenance';
+import { etcdRestartMember } from './etcd-restart-member';
+import { healthProbe } from './health-probe';
+import { nodeCordon } from './node-cordon';
+import { nodeDrain } from './node-drain';
+import { nodeInventory } from './node-inventory';
+import { nodeRecord } from './node-record';
+import { nodeStatus } from './node-status';
+import { osPatch, osPatchBaseline } from './os-patch';
 import { commandDeadlineSeconds, type CommandContext, type CommandSpec, type NodeKind } from './spec';
 
 export * from './spec';
@@ -19,6 +28,16 @@ export const COMMANDS = {
   'etcd-status': etcdStatus,
   'etcd-snapshot': etcdSnapshot,
   'etcd-restore-verify': etcdRestoreVerify,
+  'etcd-maintenance': etcdMaintenance,
+  'etcd-restart-member': etcdRestartMember,
+  'health-probe': healthProbe,
+  'node-inventory': nodeInventory,
+  'node-cordon': nodeCordon,
+  'node-drain': nodeDrain,
+  'node-status': nodeStatus,
+  'node-record': nodeRecord,
+  'os-patch': osPatch,
+  'os-patch-baseline': osPatchBaseline,
 } as const;
 export type CommandName = keyof typeof COMMANDS;
 export const COMMAND_NAMES = Object.keys(COMMANDS) as [CommandName, ...CommandName[]];
@@ -62,6 +81,11 @@ export function assertForKind(spec: CommandSpec, cluster: ClusterConfig): void {
   if (spec.needs.includes('etcd') && !cluster.etcd) {
     throw new NotForThisKindError(
       `${spec.name} is not for ${cluster.kind} clusters: ${cluster.name} has no etcd Caretaker can reach (AWS runs it)`,
+    );
+  }
+  if (spec.needs.includes('kubernetes') && !cluster.kubernetes) {
+    throw new NotForThisKindError(
+      `${spec.name} is not for ${cluster.kind} clusters: ${cluster.name} has no control-plane node to run kubectl on (AWS runs it)`,
     );
   }
 }

@@ -1,0 +1,170 @@
+import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { HEALTH_METRICS, METRICS, METRICS_NAMESPACE } from '../../functions/shared/domain/metrics';
+import { summarizeProbe } from '../../functions/shared/domain/health';
+import { buildStacks, CONFIG, roleStatements, templateFor } from './build';
+
+// the example-like deployment, with remediation on for prod-eu
+const { stacks } = buildStacks({
+  ...CONFIG,
+  clusters: CONFIG.clusters.map((c) =>
+    c.name === 'prod-eu'
+      ? { ...c, remediation: { alarms: [{ namePrefix: 'team-prod-', route: 'disk-pressure' }] } }
+      : c,
+  ),
+});
+const eu = templateFor(stacks, 'eu-west-1');
+
+type MetricRef = { namespace: string; name: string; dimensions: string[] };
+
+/** every metric an alarm of the template reads (single metric and metric math) */
+function alarmMetrics(t: Template): MetricRef[] {
+  return Object.values(t.findResources('AWS::CloudWatch::Alarm')).flatMap((a) => {
+    const p = a.Properties as Record<string, unknown>;
+    const dims = (d: unknown) => ((d as { Name: string }[] | undefined) ?? []).map((x) => x.Name).sort();
+    if (p.MetricName)
+      return [{ namespace: String(p.Namespace), name: String(p.MetricName), dimensions: dims(p.Dimensions) }];
+    return (
+      (p.Metrics as {
+        MetricStat?: { Metric: { Namespace: string; MetricName: string; Dimensions?: unknown } };
+      }[]) ?? []
+    )
+      .filter((m) => m.MetricStat)
+      .map((m) => ({
+        namespace: m.MetricStat!.Metric.Namespace,
+        name: m.MetricStat!.Metric.MetricName,
+        dimensions: dims(m.MetricStat!.Metric.Dimensions),
+      }));
+  });
+}
+
+/** the dashboard body as JSON: tokens (ARNs, names) become "X" */
+function dashboardBody(t: Template): { widgets: { properties: { metrics?: unknown[][] } }[] } {
+  const [dash] = Object.values(t.findResources('AWS::CloudWatch::Dashboard'));
+  const body = (dash!.Properties as { DashboardBody: unknown }).DashboardBody;
+  const parts = (body as { 'Fn::Join': [string, unknown[]] })['Fn::Join']?.[1] ?? [body];
+  return JSON.parse(parts.map((p) => (typeof p === 'string' ? p : 'X')).join(''));
+}
+
+/** every Caretaker-namespace metric a widget reads: [namespace, name, dimName, dimValue, …, {options}] */
+function widgetMetrics(t: Template): MetricRef[] {
+  return dashboardBody(t).widgets.flatMap((w) =>
+    (w.properties.metrics ?? [])
+      .filter((m) => typeof m[0] === 'string' && typeof m[1] === 'string' && m[0] !== '...')
+      .map((m) => {
+        const fields = m.filter((x) => typeof x === 'string') as string[];
+        const dims: string[] = [];
+        for (let i = 2; i + 1 < fields.length; i += 2) dims.push(fields[i]!);
+        return { namespace: fields[0]!, name: fields[1]!, dimensions: dims.sort() };
+      }),
+  );
+}
+
+describe('the metrics contract: code, alarms and dashboard agree', () => {
+  const read = [...alarmMetrics(eu), ...widgetMetrics(eu)].filter((m) => m.namespace === METRICS_NAMESPACE);
+
+  it('reads only metrics the code emits, with the same namespace, name and dimensions', () => {
+    expect(read.length).toBeGreaterThan(0);
+    for (const m of read) {
+      expect(METRICS[m.name]).toBeDefined();
+      expect(m.dimensions).toEqual([...METRICS[m.name]!.dimensions].sort());
+    }
+  });
+
+  it('reads every metric the code emits (none is paid for and never looked at)', () => {
+    expect([...new Set(read.map((m) => m.name))].sort()).toEqual(Object.keys(METRICS).sort());
+  });
+
+  it('has the probe emit every catalogued metric from a full result', () => {
+    const { values } = summarizeProbe(
+      {
+        instanceId: 'i-0000000000000000',
+        etcd: {
+          error: '',
+          membersTotal: 1,
+          members: [
+            {
+              endpoint: 'e',
+              memberId: '1',
+              healthy: true,
+              isLeader: true,
+              dbSize: 1,
+              dbSizeInUse: 1,
+              raftTerm: 2,
+              errors: '[]',
+            },
+          ],
+          alarms: [],
+        },
+        kubernetes: { error: '', nodesTotal: 1, notReady: [], diskPressure: [], apiServers: [] },
+      },
+      100,
+      { newestAgeSeconds: 1, verifiedAgeSeconds: 2 },
+    );
+    expect(
+      Object.keys(values)
+        .filter((k) => Object.hasOwn(METRICS, k))
+        .sort(),
+    ).toEqual(Object.keys(HEALTH_METRICS).sort());
+  });
+});
+
+describe('health probe and remediation in the stack', () => {
+  it('probes each etcd cluster on its schedule', () => {
+    eu.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(5 minutes)',
+      Targets: [Match.objectLike({ Input: JSON.stringify({ cluster: 'prod-eu' }) })],
+    });
+  });
+
+  it('names the routed alarms so route-alarm finds the runbook', () => {
+    for (const name of ['etcd-db-size', 'etcd-member-unhealthy', 'node-notready', 'stale-backup']) {
+      eu.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: `caretaker.prod-eu.${name}` });
+    }
+    eu.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'caretaker.prod-eu.etcd-raft-term',
+      Metrics: Match.arrayWith([Match.objectLike({ Expression: 'DIFF(term)' })]),
+      Threshold: 3,
+    });
+  });
+
+  it('sends alarm state changes to ALARM, by the Caretaker prefix, configured prefixes or tags, to route-alarm', () => {
+    eu.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.cloudwatch'],
+        'detail-type': ['CloudWatch Alarm State Change'],
+        detail: {
+          state: { value: ['ALARM'] },
+          $or: [
+            { alarmName: [{ prefix: 'caretaker.' }, { prefix: 'team-prod-' }] },
+            { alarmTags: { 'caretaker:route': [{ exists: true }] } },
+          ],
+        },
+      },
+    });
+  });
+
+  it('lets the probe send only its own document, to control-plane nodes of configured clusters', () => {
+    const statements = roleStatements(eu, /HealthProbeRole/);
+    const sends = statements.filter(
+      (s) =>
+        s.Action === 'ssm:SendCommand' || (Array.isArray(s.Action) && s.Action.includes('ssm:SendCommand')),
+    );
+    expect(sends.map((s) => s.Sid).sort()).toEqual([
+      'SendHealthProbeToControlPlaneNodes',
+      'SendTheProbeDocument',
+    ]);
+    expect(JSON.stringify(sends)).not.toMatch(/worker/);
+  });
+
+  it('lets route-alarm start only the remediate state machine', () => {
+    const starts = roleStatements(eu, /RouteAlarmRole/).filter((s) =>
+      JSON.stringify(s.Action).includes('states:StartExecution'),
+    );
+    expect(starts).toHaveLength(1);
+    expect(JSON.stringify(starts[0]!.Resource)).toMatch(/Remediate/);
+  });
+
+  it('builds one dashboard per deployment', () => {
+    eu.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+  });
+});
