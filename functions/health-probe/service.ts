@@ -4,6 +4,10 @@ import { planCommand } from '../shared/domain/commands';
 import { ETCD_QUOTA_DEFAULT } from '../shared/domain/config';
 import { summarizeProbe, type SnapshotAges } from '../shared/domain/health';
 import { parseSnapshotKey, snapshotPrefix } from '../shared/domain/snapshot-key';
+import {
+  etcdManagerVerificationPrefix,
+  parseEtcdManagerVerificationKey,
+} from '../shared/domain/etcd-manager';
 import type {
   Clock,
   ClusterDirectory,
@@ -34,16 +38,39 @@ const REPORTS_TO_READ = 5;
 
 /**
  * The newest snapshot's age, and the newest verified one's (from the verification reports
- * restore-verify writes beside each snapshot it restored), from the bucket listing.
+ * restore-verify writes beside each snapshot it restored), from the bucket listing. With
+ * `etcdManager` (kops, backup.source etcd-manager) the snapshots are etcd-manager's, in the state
+ * store: only the verified age is measured, from Caretaker's verdicts on the main cluster's backups.
  */
-export async function snapshotAges(store: SnapshotStore, cluster: string, now: Date): Promise<SnapshotAges> {
-  const objects = await store.list(snapshotPrefix(cluster));
+export async function snapshotAges(
+  store: SnapshotStore,
+  cluster: string,
+  now: Date,
+  options: { etcdManager?: boolean } = {},
+): Promise<SnapshotAges> {
   const age = (t: Date) => Math.max(0, Math.round((now.getTime() - t.getTime()) / 1000));
+  const ages: SnapshotAges = {};
+  if (options.etcdManager) {
+    const verdicts = (await store.list(`${etcdManagerVerificationPrefix(cluster)}main/`))
+      .map((o) => ({ key: o.key, ref: parseEtcdManagerVerificationKey(o.key) }))
+      .filter((v) => v.ref !== undefined)
+      .sort((a, b) => b.ref!.takenAt.getTime() - a.ref!.takenAt.getTime())
+      .slice(0, REPORTS_TO_READ);
+    for (const v of verdicts) {
+      const report = (await store.getJson(v.key)) as { verified?: unknown; key?: unknown } | undefined;
+      if (report?.verified === true) {
+        ages.verifiedKey = typeof report.key === 'string' ? report.key : v.key;
+        ages.verifiedAgeSeconds = age(v.ref!.takenAt);
+        break;
+      }
+    }
+    return ages;
+  }
+  const objects = await store.list(snapshotPrefix(cluster));
   const snapshots = objects
     .map((o) => parseSnapshotKey(o.key))
     .filter((r) => r !== undefined)
     .sort((a, b) => b.takenAt.getTime() - a.takenAt.getTime());
-  const ages: SnapshotAges = {};
   if (snapshots[0]) {
     ages.newestKey = snapshots[0].key;
     ages.newestAgeSeconds = age(snapshots[0].takenAt);
@@ -124,7 +151,9 @@ export async function runHealthProbe(input: { cluster: string }, deps: HealthPro
       }
     }
   }
-  const ages = await snapshotAges(deps.store, cluster.name, now);
+  const ages = await snapshotAges(deps.store, cluster.name, now, {
+    etcdManager: cluster.backup.source === 'etcd-manager',
+  });
   const { values, fields } = summarizeProbe(
     result,
     cluster.etcd?.quotaBackendBytes ?? ETCD_QUOTA_DEFAULT,

@@ -210,12 +210,25 @@ export class HealthAndRemediation extends Construct {
           resource: props.bucket.bucketName,
           resourceName: '*/etcd/*.verification.json',
         }),
+        // kops with backup.source etcd-manager: Caretaker's verdicts on etcd-manager's backups
+        stack.formatArn({
+          service: 's3',
+          region: '',
+          account: '',
+          resource: props.bucket.bucketName,
+          resourceName: '*/etcd-manager/main/*.verification.json',
+        }),
       ],
     });
     Validations.of(fn.role).acknowledge({
       id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::<${stack.getLogicalId(props.bucket.node.defaultChild as CfnElement)}>/*/etcd/*.verification.json]`,
       reason:
         'the probe reads only the verification reports (*.verification.json), of every configured cluster',
+    });
+    Validations.of(fn.role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::<${stack.getLogicalId(props.bucket.node.defaultChild as CfnElement)}>/*/etcd-manager/main/*.verification.json]`,
+      reason:
+        "the probe reads only Caretaker's verdicts on etcd-manager's backups (*.verification.json), of every configured kops cluster",
     });
 
     return fn;

@@ -109,11 +109,13 @@ describe('a kops cluster whose backups etcd-manager takes', () => {
     expect(schedules.some((s) => s.includes('etcd-backup'))).toBe(false);
   });
 
-  it("has the Verified alarm but no 'no successful backup' alarm, which etcd-manager's backups would never clear", () => {
+  it("alarms on the verified age but not on Caretaker's snapshot age, which etcd-manager's backups would never lower", () => {
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((a) =>
       JSON.stringify(a.Properties),
     );
-    expect(alarms.some((a) => a.includes('"Verified"') && a.includes('kops-prod'))).toBe(true);
+    const ofKops = alarms.filter((a) => a.includes('kops-prod'));
+    expect(ofKops.some((a) => a.includes('"VerifiedSnapshotAgeSeconds"'))).toBe(true);
+    expect(ofKops.some((a) => a.includes('"SnapshotAgeSeconds"'))).toBe(false);
     expect(alarms.some((a) => a.includes('"Succeeded"') && a.includes('etcd-backup'))).toBe(false);
   });
 

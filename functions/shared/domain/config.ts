@@ -380,6 +380,7 @@ export function parseConfig(input: unknown): CaretakerConfig {
         backupIntervalSeconds: scheduleIntervalSeconds(settings.backup.schedule),
         verifyAfterHours: settings.restoreVerify?.alarmAfterHours ?? VERIFY_ALARM_HOURS_DEFAULT,
         verifies: settings.restoreVerify?.enabled === true,
+        snapshotsByCaretaker: settings.backup.source !== 'etcd-manager',
       }),
       ...settings,
     };

@@ -124,6 +124,21 @@ export function etcdManagerVerificationKey(cluster: string, ref: EtcdManagerBack
   return `${cluster}/etcd-manager/${ref.cluster}/${ref.name}.verification.json`;
 }
 
+/** the backup a {@link etcdManagerVerificationKey} judged: its etcd cluster, name and time; undefined otherwise */
+export function parseEtcdManagerVerificationKey(
+  key: string,
+): { cluster: EtcdManagerCluster; name: string; takenAt: Date } | undefined {
+  const m =
+    /\/etcd-manager\/(main|events)\/((\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z)-\d{6})\.verification\.json$/.exec(
+      key,
+    );
+  if (!m) return undefined;
+  const takenAt = new Date(m[3]!);
+  return Number.isNaN(takenAt.getTime())
+    ? undefined
+    : { cluster: m[1] as EtcdManagerCluster, name: m[2]!, takenAt };
+}
+
 /** the prefix under which {@link etcdManagerVerificationKey} writes */
 export function etcdManagerVerificationPrefix(cluster: string): string {
   return `${cluster}/etcd-manager/`;

@@ -144,7 +144,14 @@ export function defaultHealthAlarms(
 /** the block with every default filled in; `problems` gets one line per bad field */
 export function resolveHealth(
   block: z.output<typeof healthInput> | undefined,
-  ctx: { kind: string; backupIntervalSeconds: number; verifyAfterHours: number; verifies: boolean },
+  ctx: {
+    kind: string;
+    backupIntervalSeconds: number;
+    verifyAfterHours: number;
+    verifies: boolean;
+    /** false when etcd-manager takes the backups (kops): Caretaker's bucket holds none to age */
+    snapshotsByCaretaker?: boolean;
+  },
 ): HealthSettings {
   const enabled = block?.enabled ?? ctx.kind !== 'eks';
   const schedule = block?.schedule ?? HEALTH_SCHEDULE_DEFAULT;
@@ -156,6 +163,9 @@ export function resolveHealth(
     .filter((a) => block?.alarms?.[a.metric] !== false)
     // without restore verification nothing is ever verified: that alarm would never clear
     .filter((a) => ctx.verifies || a.metric !== 'VerifiedSnapshotAgeSeconds')
+    // etcd-manager's backups are in the kops state store and its own business; the verified age
+    // (from Caretaker's verdicts on them) still grows when it stops taking them
+    .filter((a) => ctx.snapshotsByCaretaker !== false || a.metric !== 'SnapshotAgeSeconds')
     .map((a) => {
       const o = block?.alarms?.[a.metric];
       return o ? { ...a, threshold: o.threshold ?? a.threshold, periods: o.periods ?? a.periods } : a;

@@ -1,4 +1,4 @@
-import { runHealthProbe } from '../../../functions/health-probe/service';
+import { runHealthProbe, snapshotAges } from '../../../functions/health-probe/service';
 import { emfMetricSink } from '../../../functions/shared/adapters/aws/emf-metric-sink';
 import { parseConfig } from '../../../functions/shared/domain/config';
 import { METRICS, METRICS_NAMESPACE } from '../../../functions/shared/domain/metrics';
@@ -151,5 +151,54 @@ describe('runHealthProbe', () => {
     const w = world('nothing useful\n');
     const out = await runHealthProbe({ cluster: 'prod-eu' }, w.deps);
     expect(out).toMatchObject({ probed: false, problem: 'the probe printed no valid CARETAKER_RESULT' });
+  });
+});
+
+describe('snapshotAges with etcd-manager taking the backups (kops)', () => {
+  it('measures only the verified age, from the newest passed verdict on a main-cluster backup', async () => {
+    const store = memoryStore({
+      'kops-prod/etcd-manager/main/2026-11-30T02:45:00Z-000011.verification.json': {
+        body: JSON.stringify({
+          verified: false,
+          key: 'state/k8s/backups/etcd/main/2026-11-30T02:45:00Z-000011/etcd.backup.gz',
+        }),
+      },
+      'kops-prod/etcd-manager/main/2026-11-30T02:00:00Z-000008.verification.json': {
+        body: JSON.stringify({
+          verified: true,
+          key: 'state/k8s/backups/etcd/main/2026-11-30T02:00:00Z-000008/etcd.backup.gz',
+        }),
+      },
+      // an events verdict is not the main cluster's
+      'kops-prod/etcd-manager/events/2026-11-30T02:50:00Z-000012.verification.json': {
+        body: JSON.stringify({ verified: true }),
+      },
+    });
+
+    const ages = await snapshotAges(store, 'kops-prod', new Date(NOW), { etcdManager: true });
+
+    expect(ages).toEqual({
+      verifiedKey: 'state/k8s/backups/etcd/main/2026-11-30T02:00:00Z-000008/etcd.backup.gz',
+      verifiedAgeSeconds: 3600,
+    });
+  });
+
+  it('has no snapshot-age alarm for such a cluster, only the verified-age one', () => {
+    const [cluster] = parseConfig({
+      clusters: [
+        {
+          name: 'kops-prod',
+          kind: 'kops',
+          region: 'eu-west-1',
+          kops: { stateStore: 's3://kops-state/prefix' },
+          restoreVerify: { launchTemplate: 'lt-0123456789abcdef0' },
+        },
+      ],
+    }).clusters;
+
+    const metrics = cluster!.health!.alarms.map((a) => a.metric);
+
+    expect(metrics).toContain('VerifiedSnapshotAgeSeconds');
+    expect(metrics).not.toContain('SnapshotAgeSeconds');
   });
 });
