@@ -95,6 +95,23 @@ export class CorruptObjectError extends CaretakerError {
   override readonly name = 'CorruptObjectError';
 }
 
+/**
+ * A control-plane upgrade's preflight found a reason not to start (version skew, a member or
+ * Node not healthy, a blocker alarm in ALARM): nothing was changed. The message lists each reason.
+ */
+export class PreflightRefusedError extends CaretakerError {
+  override readonly name = 'PreflightRefusedError';
+}
+
+/**
+ * A step of a rolling control-plane change failed on one node (a gate, the upgrade command, the
+ * load balancer): the run stopped there and touched no further node. Raised by the state
+ * machine's Fail state; the cause names the node, the step, the snapshot key and the runbook section.
+ */
+export class NodeStepFailedError extends CaretakerError {
+  override readonly name = 'NodeStepFailedError';
+}
+
 /** every error class a state machine may name; ERROR_NAMES is derived from it, never kept by hand */
 export const ERROR_CLASSES = [
   InvalidInputError,
@@ -111,6 +128,8 @@ export const ERROR_CLASSES = [
   NotForThisKindError,
   LeaseLostError,
   CorruptObjectError,
+  PreflightRefusedError,
+  NodeStepFailedError,
 ] as const;
 
 export type ErrorName = InstanceType<(typeof ERROR_CLASSES)[number]>['name'];

@@ -210,3 +210,34 @@ export interface MetricSink {
     values: Record<string, { value: number; unit: 'Count' | 'Bytes' | 'Seconds' | 'Milliseconds' | 'None' }>,
   ): Promise<void>;
 }
+
+/** one target of an ELBv2 target group: an instance id (or IP) and, when registered with one, its port */
+export interface LoadBalancerTarget {
+  targetGroupArn: string;
+  id: string;
+  port?: number;
+}
+
+/** DescribeTargetHealth's view of one target */
+export interface TargetHealth extends LoadBalancerTarget {
+  /** initial, healthy, unhealthy, unhealthy.draining, unused, draining, unavailable */
+  state: string;
+  reason?: string;
+}
+
+/** the API load balancer's target groups (ELBv2): how a control-plane node leaves and rejoins traffic */
+export interface TargetGroups {
+  /** every target of the group with its health; with `targets`, just those (an unregistered one is `unused`) */
+  describe(
+    targetGroupArn: string,
+    targets?: readonly { id: string; port?: number }[],
+  ): Promise<TargetHealth[]>;
+  deregister(targetGroupArn: string, targets: readonly { id: string; port?: number }[]): Promise<void>;
+  register(targetGroupArn: string, targets: readonly { id: string; port?: number }[]): Promise<void>;
+}
+
+/** CloudWatch alarms: the cluster's blocker list must be quiet before anything changes */
+export interface AlarmStates {
+  /** the named alarms with their state; a name CloudWatch does not know is absent */
+  states(names: readonly string[]): Promise<{ name: string; state: string; reason?: string }[]>;
+}

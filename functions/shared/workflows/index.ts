@@ -6,9 +6,10 @@
  */
 import { etcdBackup } from './etcd-backup';
 import { restoreVerify } from './restore-verify';
+import { upgradeControlPlane } from './upgrade-control-plane';
 import type { WorkflowDefinition } from './workflow';
 
-export const WORKFLOWS = [etcdBackup, restoreVerify] as const;
+export const WORKFLOWS = [etcdBackup, restoreVerify, upgradeControlPlane] as const;
 
 export type Workflow = (typeof WORKFLOWS)[number];
 export type WorkflowName = Workflow['name'];
@@ -69,3 +70,4 @@ export function isDeployedFor(workflow: Workflow, clusters: readonly WorkflowSet
 export * from './workflow';
 export { etcdBackup } from './etcd-backup';
 export { restoreVerify } from './restore-verify';
+export { upgradeControlPlane } from './upgrade-control-plane';

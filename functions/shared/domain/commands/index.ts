@@ -11,6 +11,9 @@ import { describeIssues } from '../validation';
 import { etcdRestoreVerify } from './etcd-restore-verify';
 import { etcdSnapshot } from './etcd-snapshot';
 import { etcdStatus } from './etcd-status';
+import { etcdMoveLeader } from './etcd-move-leader';
+import { controlPlaneUpgrade } from './control-plane-upgrade';
+import { controlPlaneCheck } from './control-plane-check';
 import { commandDeadlineSeconds, type CommandContext, type CommandSpec, type NodeKind } from './spec';
 
 export * from './spec';
@@ -19,6 +22,9 @@ export const COMMANDS = {
   'etcd-status': etcdStatus,
   'etcd-snapshot': etcdSnapshot,
   'etcd-restore-verify': etcdRestoreVerify,
+  'etcd-move-leader': etcdMoveLeader,
+  'control-plane-upgrade': controlPlaneUpgrade,
+  'control-plane-check': controlPlaneCheck,
 } as const;
 export type CommandName = keyof typeof COMMANDS;
 export const COMMAND_NAMES = Object.keys(COMMANDS) as [CommandName, ...CommandName[]];
