@@ -1,6 +1,8 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 
@@ -21,6 +23,8 @@ export interface CliDeps {
   sfn(region: string): SFNClient;
   s3(region: string): S3Client;
   cloudFormation(region: string): CloudFormationClient;
+  /** approve / deny read the approval gates' table; absent: a client per call */
+  dynamo?(region: string): DynamoDBDocumentClient;
   now(): Date;
   sleep(ms: number): Promise<void>;
   cwd(): string;
@@ -72,6 +76,7 @@ export function defaultDeps(): CliDeps {
     sfn: perRegion((region) => new SFNClient({ region })),
     s3: perRegion((region) => new S3Client({ region })),
     cloudFormation: perRegion((region) => new CloudFormationClient({ region })),
+    dynamo: perRegion((region) => DynamoDBDocumentClient.from(new DynamoDBClient({ region }))),
     now: () => new Date(),
     sleep: (ms) => new Promise((done) => setTimeout(done, ms)),
     cwd: () => process.cwd(),

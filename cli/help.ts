@@ -12,6 +12,8 @@ Commands:
 ${WORKFLOWS.map((w) => `  ${`${w.command} <cluster>`.padEnd(27)}${w.summary}`).join('\n')}
   status <cluster>           the last backups and the newest snapshot
   history <cluster>          the cluster's executions, newest first
+  approve <execution>        approve the execution's pending approval gate
+  deny <execution> --reason  deny it: the workflow stops without changing anything
   sandbox [...]              run the local sandbox
 
 Run 'caretaker <command> --help' for a command's options.
@@ -79,4 +81,22 @@ The cluster's executions, newest first, with status, start and duration.
                            else the Caretaker-<region> stack output)
   --json                   print JSON
 ${CLUSTER_FLAGS}
+`;
+
+export const APPROVE_HELP = `Usage: caretaker approve <execution> [--reason R] [--as NAME]
+       caretaker deny <execution> --reason R [--as NAME]
+
+Decides the pending approval gate of an execution (its ARN, or its name such as
+upgrade-control-plane-prod-eu-20261130T130000Z-cli). The cluster's approval rules apply: a
+second decision, an expired gate, the requester approving their own run (unless
+approval.allowSelfApproval) or someone not in approval.approvers is refused, and nothing changes.
+
+  --reason R               why (required to deny; the requester reads it)
+  --as NAME                who decides, recorded as cli:NAME (default: $CARETAKER_USER, else $USER);
+                           IAM decides who may run this at all (the table and states:SendTask*)
+  --table T                the operations table (default: $CARETAKER_TABLE, else the stack output)
+  --json                   print the decision as JSON
+${CLUSTER_FLAGS}
+
+Exit status: 0 decided, 1 refused or failed (the reason is on stderr), 2 usage error.
 `;

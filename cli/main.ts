@@ -1,12 +1,13 @@
 import { InvalidInputError } from '../functions/shared/errors';
 import { ARN_FLAG, CONFIG_FLAG, HELP_FLAG, intFlag, JSON_FLAG, parse, REGION_FLAG, stringFlag } from './args';
+import { decide } from './commands/approve';
 import { configCheck } from './commands/config-check';
 import { history } from './commands/history';
 import { sandbox } from './commands/sandbox';
 import { startWorkflow } from './commands/start';
 import { status } from './commands/status';
 import { CliError, defaultDeps, UsageError, type CliDeps, type Io } from './context';
-import { CONFIG_HELP, HISTORY_HELP, MAIN_HELP, STATUS_HELP, workflowHelp } from './help';
+import { APPROVE_HELP, CONFIG_HELP, HISTORY_HELP, MAIN_HELP, STATUS_HELP, workflowHelp } from './help';
 import { WORKFLOWS, workflowByCommand } from './workflows';
 
 const CLUSTER_OPTIONS = { ...HELP_FLAG, ...CONFIG_FLAG, ...REGION_FLAG, ...ARN_FLAG, ...JSON_FLAG };
@@ -106,6 +107,32 @@ async function run(argv: string[], io: Io, deps: CliDeps): Promise<number> {
       region: stringFlag(parsed, 'region'),
       stateMachineArn: stringFlag(parsed, 'state-machine-arn'),
       config: stringFlag(parsed, 'config'),
+    });
+  }
+
+  if (command === 'approve' || command === 'deny') {
+    if (wantsHelp(rest)) {
+      io.stdout.write(APPROVE_HELP);
+      return 0;
+    }
+    const options = {
+      ...CONFIG_FLAG,
+      ...REGION_FLAG,
+      ...JSON_FLAG,
+      reason: { type: 'string' },
+      as: { type: 'string' },
+      table: { type: 'string' },
+    } as const;
+    const parsed = parse(command, rest, options, ['<execution>']);
+    return decide(io, deps, {
+      decision: command,
+      execution: parsed.positionals[0]!,
+      reason: stringFlag(parsed, 'reason'),
+      as: stringFlag(parsed, 'as'),
+      region: stringFlag(parsed, 'region'),
+      table: stringFlag(parsed, 'table'),
+      config: stringFlag(parsed, 'config'),
+      json: parsed.values.json === true,
     });
   }
 

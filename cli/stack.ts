@@ -42,6 +42,16 @@ export class StackLookup {
     return value;
   }
 
+  /**
+   * The operations table (approval gates live there): the stack's OperationsTableName output.
+   * @throws CliError when the stack does not exist or has no such output
+   */
+  async operationsTable(): Promise<string> {
+    const value = (await this.readOutputs()).OperationsTableName;
+    if (!value) throw new CliError(`${this.stack} has no OperationsTableName output`);
+    return value;
+  }
+
   /** one DescribeStacks per command, however many outputs it needs */
   private readOutputs(): Promise<Record<string, string>> {
     this.outputs ??= this.describe();

@@ -478,6 +478,7 @@ function startMachine(machine: AslMachine, input: Json, scope: Scope, tasks: Map
       } else if (state.Type === 'Task') {
         const task = tasks.get(stateName);
         if (task) handlers[stateName] = taskHandler(task, scope);
+        movePathTimeout(state);
       } else if (state.Type === 'Parallel') {
         // the library runs branches with this run's handlers: theirs go in the same table
         for (const branch of state.Branches ?? []) visit(branch.States);
@@ -500,9 +501,25 @@ function startMachine(machine: AslMachine, input: Json, scope: Scope, tasks: Map
   return { run, forwarding };
 }
 
+/** where movePathTimeout puts the timeout in the Task's Parameters; the task handler drops it */
+const TIMEOUT_PARAMETER = 'caretakerLocalTimeoutSeconds';
+
+/**
+ * Step Functions reads TimeoutSecondsPath from the state's input; aws-local-stepfunctions 3
+ * reads it from the input after Parameters, where `$.approval.timeoutSeconds` is gone. The
+ * value travels through Parameters under a name of the runner's, and the handler drops it.
+ */
+function movePathTimeout(state: AslState): void {
+  const path = state['TimeoutSecondsPath'];
+  if (typeof path !== 'string' || state.TimeoutSeconds !== undefined || !state.Parameters) return;
+  state.Parameters = { ...state.Parameters, [`${TIMEOUT_PARAMETER}.$`]: path };
+  state['TimeoutSecondsPath'] = `$.${TIMEOUT_PARAMETER}`;
+}
+
 function taskHandler(task: TaskTarget, scope: Scope) {
   const { byState = {}, fakes = {} } = scope.options;
-  return async (raw: Json): Promise<Json> => {
+  return async (input: Json): Promise<Json> => {
+    const raw = withoutLocalTimeout(input);
     const key = `${scope.items.join('/')}|${task.state}`;
     const attempt = (scope.attempts.get(key) ?? 0) + 1;
     scope.attempts.set(key, attempt);
@@ -536,6 +553,15 @@ function taskHandler(task: TaskTarget, scope: Scope) {
       throw e;
     }
   };
+}
+
+function withoutLocalTimeout(input: Json): Json {
+  if (input === null || typeof input !== 'object' || Array.isArray(input) || !(TIMEOUT_PARAMETER in input)) {
+    return input;
+  }
+  const rest: JsonObject = { ...input };
+  delete rest[TIMEOUT_PARAMETER];
+  return rest;
 }
 
 /**

@@ -12,9 +12,10 @@ export interface SandboxPorts {
   [port: string]: unknown;
 }
 
-/** the functions the sandbox runs: every one a registry workflow names, and the SSM event's */
+/** the functions the sandbox runs: every one a registry workflow names, the SSM event's, the approval gate's */
 export function sandboxFunctions(): string[] {
-  return [...workflowFunctions(), 'complete-command'];
+  // request-approval: the approval gate's Lambda, also before a registry workflow names it
+  return [...new Set([...workflowFunctions(), 'complete-command', 'request-approval'])];
 }
 
 /**

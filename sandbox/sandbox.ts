@@ -11,10 +11,11 @@ import { join } from 'node:path';
 import type { Context } from 'aws-lambda';
 import { dynamoCommandTokenStore } from '../functions/shared/adapters/aws/dynamo-command-token-store';
 import { dynamoLockStore } from '../functions/shared/adapters/aws/dynamo-lock-store';
+import { dynamoApprovalStore } from '../functions/shared/adapters/aws/dynamo-approval-store';
 import { s3SnapshotStore } from '../functions/shared/adapters/aws/s3-snapshot-store';
 import { COMMAND_NAMES } from '../functions/shared/domain/commands';
 import { parseConfig, type ClusterConfig } from '../functions/shared/domain/config';
-import type { Clock } from '../functions/shared/ports';
+import type { ApprovalStore, Clock } from '../functions/shared/ports';
 import { runWorkflow, type Fake, type Json, type RunEvent, type RunResult } from './asl-runner';
 import { startDynalite, type LocalDynamo } from './dynalite';
 import { registryKeys, startEtcdCluster, type EtcdCluster } from './etcd-cluster';
@@ -115,6 +116,8 @@ export class Sandbox {
   private handlers!: Record<string, Invocable>;
   /** the operation lock as the workflows see it (tests hold it to force a Skipped run) */
   locks!: ReturnType<typeof dynamoLockStore>;
+  /** the approval gates' records; decideApproval with these ports settles a waiting gate */
+  approvals!: ApprovalStore;
 
   private constructor(
     readonly dir: string,
@@ -224,6 +227,7 @@ export class Sandbox {
     const locks = dynamoLockStore(TABLE, this.dynamo.doc);
     this.locks = locks;
     const tokens = dynamoCommandTokenStore(TABLE, this.dynamo.doc);
+    this.approvals = dynamoApprovalStore(TABLE, this.dynamo.doc);
     const store = s3SnapshotStore(BUCKET, this.s3.client());
 
     this.fleet = new LocalFleet({
@@ -269,6 +273,7 @@ export class Sandbox {
       notifier: this.notifier,
       metrics: this.metrics,
       callbacks: this.broker,
+      approvals: this.approvals,
     });
   }
 
@@ -278,6 +283,22 @@ export class Sandbox {
     for (const [name, handler] of Object.entries(this.handlers)) {
       fakes[name] = async (input) => (await handler(input, lambdaContext(name))) as Json;
     }
+    // the approval gate: record it with a broker token, then wait for decideApproval
+    // (`caretaker approve`, a Slack button) to settle it
+    fakes['request-approval'] = async (input) => {
+      const { token, settled } = this.broker.issue();
+      try {
+        await this.handlers['request-approval']!(
+          { ...(input as object), taskToken: token },
+          lambdaContext('request-approval'),
+        );
+      } catch (e) {
+        void this.broker.fail(token, 'States.TaskFailed', (e as Error).message);
+        settled.catch(() => undefined);
+        throw e;
+      }
+      return (await settled) as Json;
+    };
     // a .waitForTaskToken step: send, then wait until complete-command settles the token
     fakes['send-command'] = async (input) => {
       const { token, settled } = this.broker.issue();

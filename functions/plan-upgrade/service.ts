@@ -1,3 +1,4 @@
+import { approvalTimeoutSeconds } from '../shared/domain/approvals';
 import { PreflightRefusedError } from '../shared/errors';
 import { assessPreflight, type PreflightFacts } from '../shared/domain/upgrade-gates';
 import type { ClusterDirectory } from '../shared/ports';
@@ -22,7 +23,7 @@ export async function planUpgrade(
   const settings = cluster.upgrade;
   return {
     ...verdict,
-    approvalTimeoutSeconds: (settings?.approvalTimeoutMinutes ?? 60) * 60,
+    approvalTimeoutSeconds: approvalTimeoutSeconds(cluster.approval),
     approvalBetweenNodes: settings?.approvalBetweenNodes ?? false,
     packageManager: settings?.packageManager ?? 'auto',
     drain: settings?.drain,

@@ -112,6 +112,14 @@ export class NodeStepFailedError extends CaretakerError {
   override readonly name = 'NodeStepFailedError';
 }
 
+/**
+ * An approver denied the workflow at its approval gate (decideApproval sends it with
+ * SendTaskFailure; the cause names who and why). The gate's Catch takes the deny path.
+ */
+export class ApprovalDeniedError extends CaretakerError {
+  override readonly name = 'ApprovalDeniedError';
+}
+
 /** every error class a state machine may name; ERROR_NAMES is derived from it, never kept by hand */
 export const ERROR_CLASSES = [
   InvalidInputError,
@@ -130,6 +138,7 @@ export const ERROR_CLASSES = [
   CorruptObjectError,
   PreflightRefusedError,
   NodeStepFailedError,
+  ApprovalDeniedError,
 ] as const;
 
 export type ErrorName = InstanceType<(typeof ERROR_CLASSES)[number]>['name'];

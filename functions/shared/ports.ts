@@ -4,6 +4,7 @@
  */
 import type { ClusterConfig } from './domain/config';
 import type { LockScope } from './domain/locks';
+import type { ApprovalRecord, ApprovalStatus } from './domain/approvals';
 
 export interface Clock {
   now(): Date;
@@ -240,4 +241,42 @@ export interface TargetGroups {
 export interface AlarmStates {
   /** the named alarms with their state; a name CloudWatch does not know is absent */
   states(names: readonly string[]): Promise<{ name: string; state: string; reason?: string }[]>;
+}
+
+/** the decision written onto a pending approval */
+export interface ApprovalDecision {
+  status: Exclude<ApprovalStatus, 'pending'>;
+  decidedBy: string;
+  decidedAt: string;
+  reason?: string;
+}
+
+/** approval gates' records (DynamoDB): the task token stays here, messages carry the id */
+export interface ApprovalStore {
+  /** records a new pending approval (and the execution's pointer to it) */
+  put(record: ApprovalRecord): Promise<void>;
+  get(approvalId: string): Promise<ApprovalRecord | undefined>;
+  /** the execution's latest approval */
+  findByExecution(executionId: string): Promise<ApprovalRecord | undefined>;
+  /**
+   * pending → approved/denied with a conditional write that also checks `expiresAt > now`;
+   * `decided: false` with the record as it is now when it was not pending (anymore) or expired
+   */
+  decide(
+    approvalId: string,
+    decision: ApprovalDecision,
+    now: Date,
+  ): Promise<{ decided: true; record: ApprovalRecord } | { decided: false; record?: ApprovalRecord }>;
+  /** remembers where the Slack message with the buttons is */
+  setMessage(approvalId: string, message: { channel: string; ts: string }): Promise<void>;
+}
+
+/**
+ * Where people are asked and told (Slack): `ask` posts the Approve / Deny message (buttons
+ * carry the approval id only; never the token) and says where it went, or undefined when the
+ * cluster has no channel; `decided` updates that message to say who decided.
+ */
+export interface ApprovalMessenger {
+  ask(approval: Omit<ApprovalRecord, 'taskToken'>): Promise<{ channel: string; ts: string } | undefined>;
+  decided(approval: Omit<ApprovalRecord, 'taskToken'>): Promise<void>;
 }

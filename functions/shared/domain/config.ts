@@ -2,6 +2,7 @@ import type { ZodOptional } from 'zod';
 import * as z from '../zod';
 import { InvalidInputError } from '../errors';
 import { scheduleExpressionProblem } from './schedule-expression';
+import { approvalBlock, resolveApproval, type ApprovalSettings } from './approvals';
 import { WORKFLOWS, type ConfigFields, type WorkflowSettings } from '../workflows';
 
 /**
@@ -119,6 +120,8 @@ const clusterInput = z
     workers: z.object({ tags: tagMap }).strict().optional(),
     etcd: etcdInput.optional(),
     kubernetes: kubernetesInput.optional(),
+    /** approval gates of workflows that change the cluster: timeout, approvers, self-approval */
+    approval: approvalBlock.optional(),
     ...workflowBlocks,
   })
   .strict();
@@ -183,6 +186,8 @@ interface ClusterBase {
   etcd?: EtcdAccess;
   /** how node scripts reach the API server: kubectl on a control-plane node; absent for EKS */
   kubernetes?: KubernetesAccess;
+  /** the approval gates' settings, defaults filled in (domain/approvals.ts); parseConfig always sets it */
+  approval?: ApprovalSettings;
 }
 
 export interface CaretakerConfig {
@@ -320,6 +325,7 @@ export function parseConfig(input: unknown): CaretakerConfig {
       workerTags: { ...(c.workers?.tags ?? { 'caretaker:role': 'worker' }), [CLUSTER_TAG]: c.name },
       etcd: c.kind === 'eks' ? undefined : { ...ETCD_DEFAULTS[c.kind], ...c.etcd },
       kubernetes: c.kind === 'eks' ? undefined : { ...KUBERNETES_DEFAULTS[c.kind], ...c.kubernetes },
+      approval: resolveApproval(c.approval),
       ...settings,
     };
   });

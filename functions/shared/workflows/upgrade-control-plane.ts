@@ -29,8 +29,6 @@ export interface UpgradeSettings {
   /** how kubeadm, kubelet and kubectl are installed on the control-plane nodes */
   packageManager: 'auto' | 'apt' | 'dnf';
   drain: ControlPlaneDrain;
-  /** how long an approval may wait (the cluster's approval.timeoutMinutes, default 60) */
-  approvalTimeoutMinutes: number;
 }
 
 const release = z
@@ -104,14 +102,12 @@ export const upgradeControlPlane = defineWorkflow({
           );
         return undefined;
       }
-      const approval = c.raw['approval'] as { timeoutMinutes?: number } | undefined;
       return {
         enabled: block?.enabled ?? true,
         approvalBetweenNodes: block?.approvalBetweenNodes ?? false,
         blockerAlarms: block?.blockerAlarms ?? [],
         packageManager: block?.packageManager ?? 'auto',
         drain: drainFrom(c.raw),
-        approvalTimeoutMinutes: approval?.timeoutMinutes ?? 60,
       };
     },
   },
