@@ -7,11 +7,16 @@ import { deregisterTargets, type TargetDeps } from './service';
 
 export const input = z.object({
   cluster: clusterName,
-  instanceId,
-  privateIp: z
-    .string()
-    .regex(/^\d{1,3}(\.\d{1,3}){3}$/, 'must be an IPv4 address')
-    .optional(),
+  // the rollout's node as the plan gives it (name, position, steps… besides these)
+  node: z
+    .object({
+      instanceId,
+      privateIp: z
+        .string()
+        .regex(/^\d{1,3}(\.\d{1,3}){3}$/, 'must be an IPv4 address')
+        .optional(),
+    })
+    .loose(),
 });
 
 export const makeHandler = (deps: DepsSource<TargetDeps>) =>

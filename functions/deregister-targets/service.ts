@@ -13,7 +13,7 @@ export interface TargetDeps {
  * A group the node is not in (already out, after a retry) is skipped. No groups configured: nothing to do.
  */
 export async function deregisterTargets(
-  input: { cluster: string; instanceId: string; privateIp?: string },
+  input: { cluster: string; node: { instanceId: string; privateIp?: string } },
   deps: TargetDeps,
 ): Promise<{ targets: LoadBalancerTarget[]; targetGroups: number }> {
   const cluster = await deps.clusters.get(input.cluster);
@@ -21,7 +21,7 @@ export async function deregisterTargets(
   const targets: LoadBalancerTarget[] = [];
   for (const arn of groups) {
     const mine = (await deps.targetGroups.describe(arn))
-      .filter((t) => isNodeTarget(t, input) && t.state !== 'unused')
+      .filter((t) => isNodeTarget(t, input.node) && t.state !== 'unused')
       .map((t) => ({ targetGroupArn: arn, id: t.id, ...(t.port !== undefined ? { port: t.port } : {}) }));
     if (mine.length === 0) continue;
     await deps.targetGroups.deregister(arn, mine);

@@ -1,7 +1,7 @@
 import * as z from '../shared/zod';
 import { controlPlaneCheckResult, releaseVersion } from '../shared/domain/commands/control-plane-schemas';
 import { clusterName } from '../shared/domain/schemas';
-import { judgeGate } from '../shared/domain/upgrade-gates';
+import { judgeGateCheck } from '../shared/domain/upgrade-gates';
 import { createHandler } from '../shared/handler';
 
 // version: the gate after a node checks the kubelet and static pods against it
@@ -10,6 +10,8 @@ export const input = z.object({
   phase: z.enum(['before', 'after']),
   version: releaseVersion.optional(),
   check: controlPlaneCheckResult,
+  // checks: how many checks came before this one (the state machine counts them)
+  checks: z.number().int().min(0).optional(),
 });
 
 /** pure: the verdict is the domain's (upgrade-gates.ts), the handler only parses */
@@ -18,7 +20,7 @@ export const makeHandler = () =>
     {
       name: 'judge-node-gate',
       input,
-      run: async (i: z.output<typeof input>) => judgeGate(i.phase, i.check, i.version),
+      run: async (i: z.output<typeof input>) => judgeGateCheck(i),
     },
     {},
   );

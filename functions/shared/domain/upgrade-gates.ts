@@ -142,6 +142,8 @@ export function assessPreflight(f: PreflightFacts): PreflightPlan {
       : `Upgrade ${f.cluster} from ${from} to ${to}, one node at a time: ${planned
           .map((n) => `${n.position}. ${n.name} (${n.instanceId}, kubeadm upgrade ${n.kubeadmPhase})`)
           .join('; ')}.` + (warnings.length ? ` Warning: ${warnings.join('; ')}.` : '');
+  // a notification's note takes 1000 characters; the approval adds the snapshot key to it
+  const clipped = summary.length > 900 ? `${summary.slice(0, 890)} …` : summary;
   return {
     problems,
     warnings,
@@ -150,7 +152,8 @@ export function assessPreflight(f: PreflightFacts): PreflightPlan {
     nodes: planned,
     upToDate: skew.upToDate,
     kubeadmPlan: f.plan.planOutput ?? '',
-    summary,
+    // a refusal keeps every reason; a plan fits a notification
+    summary: problems.length > 0 ? summary : clipped,
   };
 }
 
@@ -215,4 +218,25 @@ export function judgeGate(
     ? `gate ${phase} ${node} failed: ${problems.join('; ')}`
     : `gate ${phase} ${node} passed` + (phase === 'after' && version ? ` at ${version}` : '');
   return { ok: problems.length === 0, problems, summary };
+}
+
+/** one gate check 15 s apart (the Wait state in the upgrade ASL) */
+export const GATE_CHECK_SECONDS = 15;
+/** a node gets 40 checks (10 minutes) to come back after its upgrade: kubelet restart, static pods */
+export const GATE_MAX_CHECKS = 40;
+
+/**
+ * One check of a gate, counted: the gate before a node is asked once (deadlineExpired at once
+ * when it fails); the gate after is asked until it passes or {@link GATE_MAX_CHECKS} checks failed.
+ */
+export function judgeGateCheck(i: {
+  phase: 'before' | 'after';
+  check: ControlPlaneCheckResult;
+  version?: string;
+  checks?: number;
+}): GateVerdict & { checks: number; deadlineExpired: boolean } {
+  const checks = (i.checks ?? 0) + 1;
+  const verdict = judgeGate(i.phase, i.check, i.version);
+  const deadlineExpired = !verdict.ok && (i.phase === 'before' || checks >= GATE_MAX_CHECKS);
+  return { ...verdict, checks, deadlineExpired };
 }

@@ -29,6 +29,6 @@ export const controlPlaneUpgrade = defineCommand({
     ...kubernetesAccessParameters(cluster),
     Version: args.version,
     Phase: args.phase,
-    PackageManager: args.packageManager ?? 'auto',
+    PackageManager: args.packageManager ?? cluster.upgrade?.packageManager ?? 'auto',
   }),
 });
