@@ -24,7 +24,10 @@ export async function deregisterTargets(
       .filter((t) => isNodeTarget(t, input.node) && t.state !== 'unused')
       .map((t) => ({ targetGroupArn: arn, id: t.id, ...(t.port !== undefined ? { port: t.port } : {}) }));
     if (mine.length === 0) continue;
-    await deps.targetGroups.deregister(arn, mine);
+    await deps.targetGroups.deregister(
+      arn,
+      mine.map((t) => ({ id: t.id, ...(t.port !== undefined ? { port: t.port } : {}) })),
+    );
     targets.push(...mine);
   }
   return { targets, targetGroups: groups.length };

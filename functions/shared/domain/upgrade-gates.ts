@@ -182,10 +182,19 @@ export function judgeGate(
   if (check.etcdMemberCount !== members.length) {
     problems.push(`etcd lists ${check.etcdMemberCount} member(s), ${members.length} answered`);
   }
+  // quorum is counted over every listed member: one that did not answer counts as down
+  const counted = [
+    ...members,
+    ...Array.from({ length: Math.max(0, check.etcdMemberCount - members.length) }, (_, i) => ({
+      name: `unanswered member ${i + 1}`,
+      healthy: false,
+      reason: 'did not answer',
+    })),
+  ];
   const outOfService = check.controlPlaneNodes.filter((n) => !n.ready || n.unschedulable).map((n) => n.name);
   if (phase === 'before') {
     problems.push(
-      ...takeOutProblems({ members, member: members[0]?.name ?? node, node, outOfService }).filter(
+      ...takeOutProblems({ members: counted, member: counted[0]?.name ?? node, node, outOfService }).filter(
         (p) => !p.includes('is not an etcd member'),
       ),
     );
@@ -193,7 +202,7 @@ export function judgeGate(
     for (const m of members.filter((x) => !x.healthy)) {
       problems.push(`etcd member ${m.name} is not healthy${m.reason ? `: ${m.reason}` : ''}`);
     }
-    const healthy = members.filter((m) => m.healthy).length;
+    const healthy = counted.filter((m) => m.healthy).length;
     if (healthy < quorumSize(check.etcdMemberCount)) {
       problems.push(`etcd has ${healthy} healthy of ${check.etcdMemberCount}: no quorum`);
     }
