@@ -51,7 +51,10 @@ export function loadCommandDocument(yamlPath: string): CommandDocument {
   if (typeof doc.schemaVersion !== 'string') fail('needs a schemaVersion (2.2 for Command documents)');
   const steps = doc.mainSteps;
   if (!Array.isArray(steps) || steps.length === 0) return fail('needs at least one entry in mainSteps');
-  const first: unknown = steps[0];
+  // the script goes into the one aws:runShellScript step (the first step, unless an
+  // aws:runDocument step of AWS's runs before it, as in os-patch-baseline)
+  const at = steps.findIndex((step) => isRecord(step) && step.action === 'aws:runShellScript');
+  const first: unknown = steps[at === -1 ? 0 : at];
   if (!isRecord(first) || !isRecord(first.inputs)) return fail('mainSteps[0].inputs is missing');
 
   const rawParameters = doc.parameters ?? {};
@@ -71,11 +74,47 @@ export function loadCommandDocument(yamlPath: string): CommandDocument {
   const script = inlineLibraries(readFileSync(scriptPath, 'utf8'), dirname(scriptPath), fail);
   // one runCommand entry per line; the file's final newline is not an extra empty command
   const runCommand = script.replace(/\r\n/g, '\n').replace(/\n$/, '').split('\n');
-  const content = {
-    ...doc,
-    mainSteps: [{ ...first, inputs: { ...first.inputs, runCommand } }, ...steps.slice(1)],
-  };
+  const filled = { ...first, inputs: { ...first.inputs, runCommand } };
+  const content = { ...doc, mainSteps: steps.map((step: unknown) => (step === first ? filled : step)) };
   return { name, content, parameters, script };
+}
+
+/**
+ * how long AWS's own documents, run by an aws:runDocument step, may take: their steps' own
+ * timeoutSeconds (AWS-RunPatchBaseline's PatchLinux step: 7200 s)
+ */
+export const AWS_DOCUMENT_TIMEOUT_SECONDS: Readonly<Record<string, number>> = {
+  'AWS-RunPatchBaseline': 7200,
+};
+
+interface Step {
+  action?: string;
+  name?: string;
+  inputs?: { timeoutSeconds?: number; documentPath?: string; runCommand?: string[] };
+}
+
+/** the document's aws:runShellScript step: the one Caretaker's script runs in */
+export function scriptStep(doc: CommandDocument): Step {
+  const steps = (doc.content as { mainSteps: Step[] }).mainSteps;
+  return steps.find((s) => s.action === 'aws:runShellScript') ?? steps[0]!;
+}
+
+/**
+ * How long the whole document may run: the sum of its steps' timeoutSeconds, where an
+ * aws:runDocument step counts the AWS document's own (AWS_DOCUMENT_TIMEOUT_SECONDS).
+ * @throws Error for an aws:runDocument step of a document whose timeout is not known here
+ */
+export function documentTimeoutSeconds(doc: CommandDocument): number {
+  const steps = (doc.content as { mainSteps: Step[] }).mainSteps;
+  return steps.reduce((sum, step) => {
+    if (step.action === 'aws:runDocument') {
+      const nested = AWS_DOCUMENT_TIMEOUT_SECONDS[step.inputs?.documentPath ?? ''];
+      if (nested === undefined)
+        throw new Error(`${doc.name}: no known timeout for ${String(step.inputs?.documentPath)}`);
+      return sum + nested;
+    }
+    return sum + (step.inputs?.timeoutSeconds ?? 3600);
+  }, 0);
 }
 
 /** `. "$(dirname "$0")/lib/x.sh" # caretaker:inline`: a shared helper file, sourced when run from the repository */

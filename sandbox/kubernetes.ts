@@ -236,6 +236,57 @@ export class KubernetesCluster {
     return this.loadBalancer.deregister(this.apiServer(nodeName).node.instanceId, drainMs);
   }
 
+  /**
+   * The node's machine went down (a reboot): its kubelet stops posting status. KWOK stops
+   * playing it (the annotation it selects on is removed) and the Ready condition turns Unknown,
+   * as the node-lifecycle controller sets it when the heartbeats stop.
+   * @throws KubectlError
+   */
+  async nodeDown(name: string): Promise<void> {
+    await this.kubectl(['annotate', 'node', name, `${KWOK_NODE_ANNOTATION}-`, '--overwrite']);
+    const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+    await this.kubectl([
+      'patch',
+      'node',
+      name,
+      '--subresource=status',
+      '--type=strategic',
+      '-p',
+      JSON.stringify({
+        status: {
+          conditions: [
+            {
+              type: 'Ready',
+              status: 'Unknown',
+              reason: 'NodeStatusUnknown',
+              message: 'Kubelet stopped posting node status.',
+              lastHeartbeatTime: now,
+              lastTransitionTime: now,
+            },
+          ],
+        },
+      }),
+    ]);
+  }
+
+  /**
+   * The node's machine is back with a new boot: its kubelet reports the new boot id and, once
+   * KWOK plays it again, Ready (since now).
+   * @throws KubectlError
+   */
+  async nodeUp(name: string, bootId: string): Promise<void> {
+    await this.kubectl([
+      'patch',
+      'node',
+      name,
+      '--subresource=status',
+      '--type=strategic',
+      '-p',
+      JSON.stringify({ status: { nodeInfo: { bootID: bootId } } }),
+    ]);
+    await this.kubectl(['annotate', 'node', name, `${KWOK_NODE_ANNOTATION}=fake`, '--overwrite']);
+  }
+
   apiServer(nodeName: string): ApiServer {
     const api = this.apiServers.find((a) => a.node.name === nodeName);
     if (!api) throw new Error(`no API server on ${nodeName}`);
@@ -379,13 +430,15 @@ export class KubernetesCluster {
     );
     // as each kubelet registers its node: created once, with its status
     await this.kubectl(['create', '-f', '-'], { input: nodesManifest(options.nodes, this.version) });
+    const stages = join(dir, 'kwok-stages.yaml');
+    await writeFile(stages, kwokStages(await readFile(this.binaries.kwokStages, 'utf8')));
     this.track(
       startProcess(
         'kwok',
         this.binaries.kwok,
         [
           `--kubeconfig=${this.kubeconfig}`,
-          `--config=${this.binaries.kwokStages}`,
+          `--config=${stages}`,
           '--manage-all-nodes=false',
           `--manage-nodes-with-annotation-selector=${KWOK_NODE_ANNOTATION}=fake`,
           // no kubelet API (logs, exec): nothing of Caretaker's uses it, and it would listen on 0.0.0.0
@@ -493,6 +546,36 @@ export class KubernetesCluster {
  */
 export function startKubernetes(options: StartKubernetesOptions): Promise<KubernetesCluster> {
   return KubernetesCluster.start(options);
+}
+
+/**
+ * KWOK's stages with the Ready condition's lastTransitionTime a kubelet would report: when the
+ * node (re)joins (node-initialize), kept as it is on each heartbeat. KWOK's own stages use the
+ * Node's creation time for both, which would make a node back from a reboot look Ready since
+ * long before it: the patch workflow's health gate reads that time.
+ * @throws Error when the stages do not have the line this replaces (a KWOK upgrade changed them)
+ */
+export function kwokStages(original: string): string {
+  const line = '{{ $lastTransitionTime := or .metadata.creationTimestamp $now }}';
+  const docs = original.split(/^---$/m);
+  const changed = docs.map((doc) => {
+    if (/^\s+name: node-initialize$/m.test(doc))
+      return doc.replace(line, '{{ $lastTransitionTime := $now }}');
+    if (/^\s+name: node-heartbeat-with-lease$/m.test(doc)) {
+      return doc.replace(
+        line,
+        '{{ $lastTransitionTime := $now }}{{ range .status.conditions }}{{ if eq .type "Ready" }}{{ $lastTransitionTime = .lastTransitionTime }}{{ end }}{{ end }}',
+      );
+    }
+    return doc;
+  });
+  const result = changed.join('---');
+  if (result.split(line).length !== original.split(line).length - 2) {
+    throw new Error(
+      `KWOK's stages no longer have "${line}" in node-initialize and node-heartbeat-with-lease`,
+    );
+  }
+  return result;
 }
 
 /**

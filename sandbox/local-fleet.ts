@@ -36,6 +36,16 @@ export {
   type StatusChangeEvent,
 } from './fleet/command-runner';
 export type { InstanceInformation } from './fleet/inventory';
+export { followReboots, type FollowedReboots, type NodeLifecycle } from './fleet/kubernetes-lifecycle';
+export {
+  DEFAULT_UPDATES,
+  MANAGER_OF,
+  NodePackages,
+  PACKAGE_STAND_IN_DIR,
+  type Flavor,
+  type PackageInvocation,
+  type PendingUpdate,
+} from './fleet/packages';
 export {
   AVAILABILITY_ZONE,
   type FleetNode,
@@ -156,6 +166,23 @@ export class LocalFleet implements Inventory, CommandRunner, ScratchFleet {
   /** EC2 RebootInstances: offline now, back with a new boot id after the reboot time */
   reboot(instanceId: string): Promise<void> {
     return this.machines.reboot(instanceId, 'requested');
+  }
+
+  /** a machine of the fleet: its root, boot id, package manager (`packages`) and knobs */
+  node(instanceId: string): FleetNode {
+    const node = this.machines.get(instanceId);
+    if (!node) throw new Error(`no node ${instanceId} in the local fleet`);
+    return node;
+  }
+
+  /** the node's next reboot never ends (ConnectionLost, its Node NotReady) until `bringBack` */
+  stayDownOnReboot(instanceId: string, down = true): void {
+    this.node(instanceId).staysDown = down;
+  }
+
+  /** ends the endless reboot of a node that stayed down: a new boot id, Online again */
+  bringBack(instanceId: string): void {
+    this.machines.bringBack(instanceId);
   }
 
   /** the node's SSM agent stops answering: ConnectionLost until `reconnect` */

@@ -29,7 +29,16 @@ import {
 import { seedFiller } from './kubernetes-workload';
 import { sandboxHandlers, type Invocable } from './handlers';
 import { configDirectory, memoryMetrics, memoryNotifier } from './local-adapters';
-import { LocalFleet, type CommandRecord, type LocalNode, type RebootEvent } from './local-fleet';
+import {
+  DEFAULT_UPDATES,
+  followReboots,
+  LocalFleet,
+  PACKAGE_STAND_IN_DIR,
+  type CommandRecord,
+  type FollowedReboots,
+  type LocalNode,
+  type RebootEvent,
+} from './local-fleet';
 import { generateEtcdPki } from './pki';
 import { startLocalS3, type LocalS3 } from './s3rver';
 import { TaskBroker } from './task-broker';
@@ -185,7 +194,8 @@ export class Sandbox {
   private get nodePath(): string {
     // kube-apiserver and kubectl too, when Kubernetes runs: restore verification's API check
     const kube = this.kubernetesBin ? `${this.kubernetesBin.binDir}:` : '';
-    return `${this.etcd.binaries.binDir}:${kube}${process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin'}`;
+    // the recording package managers first: os-patch never reaches this machine's real apt
+    return `${PACKAGE_STAND_IN_DIR}:${this.etcd.binaries.binDir}:${kube}${process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin'}`;
   }
 
   /** the Kubernetes control plane, when started with `kubernetes: true` */
@@ -255,6 +265,8 @@ export class Sandbox {
       },
     });
     const fleet = this.fleet;
+    // every machine a Debian with a few security updates pending (fleet.node(id).packages changes it)
+    for (const node of fleet.nodes.values()) node.packages.setFlavor('debian').offer(DEFAULT_UPDATES);
     if (options.kubernetes) await this.startKubernetes(started);
     // the fleet runs documents by their logical names: every command of the catalog
     const documents = Object.fromEntries(COMMAND_NAMES.map((name) => [name, name]));
@@ -365,7 +377,14 @@ export class Sandbox {
       binaries: this.kubernetesBin,
     });
     started.push(this.kubernetes);
+    // a reboot of the fleet turns the Node NotReady, then Ready with the new boot id
+    this.rebootsInKubernetes = followReboots(this.fleet, this.kubernetes, (e) =>
+      process.stderr.write(`sandbox: ${e.message}\n`),
+    );
   }
+
+  /** the fleet's reboots as the Kubernetes Nodes show them (with `kubernetes: true`) */
+  rebootsInKubernetes?: FollowedReboots;
 
   private stopping?: Promise<void>;
 
@@ -377,6 +396,8 @@ export class Sandbox {
   private async stopAll(): Promise<void> {
     this.broker.abandon('the sandbox is stopping');
     await this.fleet?.settle();
+    await this.rebootsInKubernetes?.settle();
+    this.rebootsInKubernetes?.stop();
     await this.kubernetes?.stop();
     await this.etcd.stop();
     await this.s3.stop();

@@ -21,6 +21,8 @@ start_time_budget 180
 . "$(dirname "$0")/lib/etcd-access.sh" # caretaker:inline
 # shellcheck source-path=SCRIPTDIR source=lib/etcd-members.sh
 . "$(dirname "$0")/lib/etcd-members.sh" # caretaker:inline
+require_param Kubeconfig '^/[A-Za-z0-9._/-]*(\{hostname\}[A-Za-z0-9._/-]*)*$'
+# kubectl_init, kube, kubectl_cleanup (see lib/kubectl.sh)
 # shellcheck source-path=SCRIPTDIR source=lib/kubectl.sh
 . "$(dirname "$0")/lib/kubectl.sh" # caretaker:inline
 
@@ -34,10 +36,11 @@ instance_id=${AWS_SSM_INSTANCE_ID:-unknown}
 api_url=${CARETAKER_APISERVER_URL:-https://127.0.0.1:$((10#$SSM_ApiServerPort))}
 
 work_dir=$(mktemp -d "${CARETAKER_WORK_DIR:-/var/tmp}/caretaker-cp-check.XXXXXX")
-trap 'rm -rf -- "$work_dir"' EXIT
+trap 'rm -rf -- "$work_dir"; kubectl_cleanup' EXIT
+kubectl_init
 
 api_ready=false
-if kc --server="$api_url" --tls-server-name=kubernetes get --raw=/readyz >"$work_dir/readyz" 2>&1; then
+if kube --server="$api_url" --tls-server-name=kubernetes get --raw=/readyz >"$work_dir/readyz" 2>&1; then
   api_ready=true
   api_detail=$(head -c 200 "$work_dir/readyz")
 else
@@ -48,7 +51,7 @@ log "API server ${api_url}: ready ${api_ready}"
 node_exists=false
 node_ready=false
 kubelet=''
-if kc get node "$node" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}{"\t"}{.status.nodeInfo.kubeletVersion}' \
+if kube get node "$node" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}{"\t"}{.status.nodeInfo.kubeletVersion}' \
   >"$work_dir/node" 2>"$work_dir/node.err"; then
   node_exists=true
   IFS=$'\t' read -r ready kubelet <"$work_dir/node" || true
@@ -59,7 +62,7 @@ fi
 log "node ${node}: exists ${node_exists}, Ready ${node_ready}, kubelet ${kubelet}"
 
 static_pods=''
-if kc get pods -n kube-system -l tier=control-plane --field-selector "spec.nodeName=${node}" \
+if kube get pods -n kube-system -l tier=control-plane --field-selector "spec.nodeName=${node}" \
   -o jsonpath='{range .items[*]}{.metadata.name}{"\t"}{.spec.containers[0].image}{"\t"}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' \
   >"$work_dir/pods" 2>"$work_dir/pods.err"; then
   while IFS=$'\t' read -r name image ready; do
@@ -71,7 +74,7 @@ else
 fi
 
 control_plane=''
-if kc get nodes -l node-role.kubernetes.io/control-plane \
+if kube get nodes -l node-role.kubernetes.io/control-plane \
   -o jsonpath='{range .items[*]}{.metadata.name}{"\t"}{.status.conditions[?(@.type=="Ready")].status}{"\t"}{.spec.unschedulable}{"\n"}{end}' \
   >"$work_dir/cp" 2>"$work_dir/cp.err"; then
   while IFS=$'\t' read -r name ready unschedulable; do

@@ -20,6 +20,8 @@ CARETAKER_SCRIPT=control-plane-upgrade
 . "$(dirname "$0")/lib/time-budget.sh" # caretaker:inline
 # the document's timeoutSeconds (control-plane-upgrade.yaml)
 start_time_budget 1800
+require_param Kubeconfig '^/[A-Za-z0-9._/-]*(\{hostname\}[A-Za-z0-9._/-]*)*$'
+# kubectl_init, kube, kubectl_cleanup (see lib/kubectl.sh)
 # shellcheck source-path=SCRIPTDIR source=lib/kubectl.sh
 . "$(dirname "$0")/lib/kubectl.sh" # caretaker:inline
 
@@ -44,7 +46,8 @@ if [[ $package_manager == auto ]]; then
 fi
 
 work_dir=$(mktemp -d "${CARETAKER_WORK_DIR:-/var/tmp}/caretaker-cp-upgrade.XXXXXX")
-trap 'rm -rf -- "$work_dir"' EXIT
+trap 'rm -rf -- "$work_dir"; kubectl_cleanup' EXIT
+kubectl_init
 
 # install <package>...: each at the target version, held there (apt) or excluded again (dnf)
 packages=()
@@ -88,12 +91,12 @@ if [[ $phase == plan ]]; then
     die "kubeadm upgrade plan failed: $(first_error "$work_dir/plan")"
   fi
   plan_output=$(head -c 3000 "$work_dir/plan")
-  kc get pods -n kube-system -l component=kube-apiserver \
+  kube get pods -n kube-system -l component=kube-apiserver \
     -o jsonpath='{range .items[*]}{.spec.nodeName}{"\t"}{.spec.containers[0].image}{"\n"}{end}' \
     >"$work_dir/apis" 2>"$work_dir/apis.err" || die "listing the kube-apiserver pods failed: $(first_error "$work_dir/apis.err")"
-  kc get nodes -l node-role.kubernetes.io/control-plane -o name >"$work_dir/cp" 2>"$work_dir/cp.err" ||
+  kube get nodes -l node-role.kubernetes.io/control-plane -o name >"$work_dir/cp" 2>"$work_dir/cp.err" ||
     die "listing the control-plane nodes failed: $(first_error "$work_dir/cp.err")"
-  kc get nodes -o jsonpath='{range .items[*]}{.metadata.name}{"\t"}{.spec.providerID}{"\t"}{.status.nodeInfo.kubeletVersion}{"\t"}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' \
+  kube get nodes -o jsonpath='{range .items[*]}{.metadata.name}{"\t"}{.spec.providerID}{"\t"}{.status.nodeInfo.kubeletVersion}{"\t"}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' \
     >"$work_dir/nodes" 2>"$work_dir/nodes.err" || die "listing the nodes failed: $(first_error "$work_dir/nodes.err")"
   apis=''
   while IFS=$'\t' read -r node image; do

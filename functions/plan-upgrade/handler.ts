@@ -17,7 +17,6 @@ export const input = z.object({
   alarms: z
     .object({
       firing: z.array(z.object({ name: z.string(), reason: z.string().optional() })),
-      missing: z.array(z.string()),
     })
     .loose(),
 });

@@ -8,7 +8,7 @@ import { publishOutcome, type PublishDeps } from './service';
 export const input = z.object({
   cluster: clusterName,
   workflow: z.string().regex(/^[a-z][a-z-]{1,40}$/),
-  outcome: z.enum(['Succeeded', 'Failed', 'Skipped']),
+  outcome: z.enum(['Succeeded', 'Failed', 'Skipped', 'Paused']),
   executionId,
   startedAt: isoTime,
   snapshot: z
@@ -48,6 +48,8 @@ export const input = z.object({
     })
     .optional(),
   note: z.string().max(1000).optional(),
+  /** patch-workers: the plan (dry run) or the run's report, as plan-patch / finish-patch return them */
+  patching: z.record(z.string(), z.unknown()).optional(),
 });
 
 export const makeHandler = (deps: DepsSource<PublishDeps>) =>

@@ -1,5 +1,6 @@
 import type { Clock, MetricSink, Notifier } from '../shared/ports';
 import { workflowNamed } from '../shared/workflows';
+import { describePatching } from './patching';
 
 export interface PublishDeps {
   notifier: Notifier;
@@ -10,7 +11,7 @@ export interface PublishDeps {
 export interface OutcomeInput {
   cluster: string;
   workflow: string;
-  outcome: 'Succeeded' | 'Failed' | 'Skipped';
+  outcome: 'Succeeded' | 'Failed' | 'Skipped' | 'Paused';
   executionId: string;
   startedAt: string;
   snapshot?: { key: string; size: number; sha256: string; revision: number; totalKeys?: number };
@@ -26,6 +27,8 @@ export interface OutcomeInput {
   /** why a run had nothing to do (restore-verify with no new snapshot) */
   note?: string;
   error?: { Error: string; Cause?: string };
+  /** patch-workers: the plan summary (dry run) or finish-patch's report */
+  patching?: Record<string, unknown>;
 }
 
 /** how much of an error's cause a message carries: the start says what, the end shows the stderr tail */
@@ -83,6 +86,7 @@ export function describeOutcome(i: OutcomeInput, seconds: number): { subject: st
     );
   }
   if (i.note) lines.push(i.note);
+  if (i.patching) lines.push(...describePatching(i.patching));
   if (i.heldBy) {
     lines.push(
       `Skipped: the cluster's ${i.heldBy.scope ? `${i.heldBy.scope} ` : ''}operation lock is held by ${i.heldBy.operation} (${i.heldBy.owner}) until ${i.heldBy.expiresAt}. Nothing was touched.`,
@@ -104,6 +108,7 @@ export async function publishOutcome(input: OutcomeInput, deps: PublishDeps) {
     Succeeded: { value: input.outcome === 'Succeeded' ? 1 : 0, unit: 'Count' },
     Failed: { value: input.outcome === 'Failed' ? 1 : 0, unit: 'Count' },
     Skipped: { value: input.outcome === 'Skipped' ? 1 : 0, unit: 'Count' },
+    ...(input.outcome === 'Paused' ? { Paused: { value: 1, unit: 'Count' as const } } : {}),
     DurationSeconds: { value: seconds, unit: 'Seconds' },
   };
   if (input.snapshot) {

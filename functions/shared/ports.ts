@@ -237,12 +237,6 @@ export interface TargetGroups {
   register(targetGroupArn: string, targets: readonly { id: string; port?: number }[]): Promise<void>;
 }
 
-/** CloudWatch alarms: the cluster's blocker list must be quiet before anything changes */
-export interface AlarmStates {
-  /** the named alarms with their state; a name CloudWatch does not know is absent */
-  states(names: readonly string[]): Promise<{ name: string; state: string; reason?: string }[]>;
-}
-
 /** the decision written onto a pending approval */
 export interface ApprovalDecision {
   status: Exclude<ApprovalStatus, 'pending'>;
@@ -279,4 +273,16 @@ export interface ApprovalStore {
 export interface ApprovalMessenger {
   ask(approval: Omit<ApprovalRecord, 'taskToken'>): Promise<{ channel: string; ts: string } | undefined>;
   decided(approval: Omit<ApprovalRecord, 'taskToken'>): Promise<void>;
+}
+
+/** CloudWatch alarms, as blockers: a patch run starts no node while one of them is in ALARM */
+export interface AlarmStates {
+  /** the names among `names` whose state is ALARM now; a name that does not exist is not in ALARM */
+  inAlarm(names: readonly string[]): Promise<string[]>;
+}
+
+/** EC2 tags on a cluster's own instances (the patch record); only instances with the cluster's tag */
+export interface InstanceTagger {
+  /** @throws InvalidInputError when the instance is not one of `cluster`'s */
+  tag(cluster: string, instanceId: string, tags: Record<string, string>): Promise<void>;
 }

@@ -6,7 +6,12 @@ import * as ssm from 'aws-cdk-lib/aws-ssm';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { COMMAND_NAMES, findCommand } from '../../functions/shared/domain/commands';
-import { loadCommandDocuments, pinParameterPattern, type CommandDocument } from '../ssm-documents';
+import {
+  documentTimeoutSeconds,
+  loadCommandDocuments,
+  pinParameterPattern,
+  type CommandDocument,
+} from '../ssm-documents';
 import { logsKey } from './logs-key';
 
 export interface CommandDocumentsProps {
@@ -114,8 +119,8 @@ export function checkAgainstCatalog(documents: CommandDocument[]): void {
       problems.push(`ssm-documents/${doc.name}.yaml is not in the command catalog`);
       continue;
     }
-    const steps = (doc.content as { mainSteps?: { inputs?: { timeoutSeconds?: unknown } }[] }).mainSteps;
-    const timeout = steps?.[0]?.inputs?.timeoutSeconds;
+    // the steps' timeouts together; for one step, its timeoutSeconds
+    const timeout = documentTimeoutSeconds(doc);
     if (timeout !== spec.executionTimeoutSeconds) {
       problems.push(
         `ssm-documents/${doc.name}.yaml timeoutSeconds is ${String(timeout)}, the catalog plans ${spec.executionTimeoutSeconds}`,

@@ -6,7 +6,7 @@
  * invocation succeeds once the node is back (where a host can report 3010: see EXIT_REBOOT_AFTER).
  */
 import { randomUUID } from 'node:crypto';
-import { loadCommandDocuments, type CommandDocument } from '../../infra/ssm-documents';
+import { loadCommandDocuments, scriptStep, type CommandDocument } from '../../infra/ssm-documents';
 import type {
   CommandRequest,
   CommandRunner,
@@ -250,10 +250,21 @@ export class LocalCommandRunner implements CommandRunner {
     doc: CommandDocument,
     node: FleetNode,
   ): Promise<Invocation> {
-    const timeoutSeconds = Number(
-      (doc.content as { mainSteps?: { inputs?: { timeoutSeconds?: number } }[] }).mainSteps?.[0]?.inputs
-        ?.timeoutSeconds ?? 3600,
-    );
+    // the fleet runs shell steps only: AWS's own documents (AWS-RunPatchBaseline) exist only in AWS
+    const steps = (doc.content as { mainSteps: { action?: string; inputs?: { documentPath?: string } }[] })
+      .mainSteps;
+    const nested = steps.filter((step) => step.action !== 'aws:runShellScript');
+    if (nested.length > 0) {
+      return {
+        status: 'Failed',
+        exitCode: -1,
+        stdout: '',
+        stderr: `the local fleet runs only aws:runShellScript steps; ${doc.name} also runs ${nested
+          .map((step) => `${step.action} ${step.inputs?.documentPath ?? ''}`.trim())
+          .join(', ')}, which exists only in AWS`,
+      };
+    }
+    const timeoutSeconds = Number(scriptStep(doc).inputs?.timeoutSeconds ?? 3600);
     const maxReboots = this.options.maxRebootsPerCommand ?? DEFAULT_MAX_REBOOTS_PER_COMMAND;
     for (;;) {
       const startedAt = Date.now();
@@ -292,6 +303,19 @@ export class LocalCommandRunner implements CommandRunner {
       record.invocation = { status: 'InProgress', exitCode: -1, ...output };
       const reason = exitCode === EXIT_REBOOT_AND_RERUN ? 'exit-194' : 'exit-3010';
       await this.nodes.reboot(node.instanceId, reason, record.commandId);
+      // a node that does not come back: SSM keeps the invocation InProgress until its timeout
+      if (!node.online && node.state !== 'terminated') {
+        const left = timeoutSeconds * 1000 - (Date.now() - (record.deliveredAt ?? record.startedAt));
+        if (!(await this.nodes.waitUntilOnline(node, left, this.stopping.signal))) {
+          const stopped = this.stopping.signal.aborted;
+          return {
+            status: stopped ? 'Cancelled' : 'TimedOut',
+            exitCode: -1,
+            stdout: output.stdout,
+            stderr: `${output.stderr}\n${node.instanceId} did not come back from its reboot${stopped ? ' before the local fleet stopped' : ` within ${timeoutSeconds} s`}`,
+          };
+        }
+      }
       if (node.state === 'terminated') {
         return {
           status: 'Failed',

@@ -4,9 +4,10 @@
  * after `rebootMs` with a new boot id, and SSM says it is Online again).
  */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ROLE_TAG, SCRATCH_ROLE } from '../../functions/shared/domain/config';
+import { NodePackages } from './packages';
 
 /** where the sandbox's nodes "run": Kubernetes' providerID and the inventory say the same */
 export const AVAILABILITY_ZONE = 'eu-west-1a';
@@ -96,6 +97,13 @@ export class FleetNode {
   lastPingAt = new Date();
   /** true from the moment a reboot starts until the node is Online again */
   rebooting = false;
+  /**
+   * true: the node's next reboot never ends (it stays ConnectionLost, its Node NotReady) until
+   * `NodeSet.bringBack`; a test of a node that never comes back sets it
+   */
+  staysDown = false;
+  /** its package manager as the stand-in plays it (os-release, pending updates, knobs) */
+  readonly packages: NodePackages;
   private currentBootId = '';
 
   constructor(
@@ -110,6 +118,7 @@ export class FleetNode {
     this.registered = spec.online !== false;
     this.root = spec.env.CARETAKER_NODE_ROOT ?? join(fleetDir, spec.instanceId);
     this.bootIdFile = join(this.root, BOOT_ID_PATH);
+    this.packages = new NodePackages(this.root);
     this.boot();
   }
 
@@ -132,13 +141,21 @@ export class FleetNode {
     return { ...this.spec.parameterDefaults };
   }
 
-  /** the environment a command's script runs with on this node */
+  /**
+   * the environment a command's script runs with on this node: its root (CARETAKER_NODE_ROOT,
+   * where its scripts find /etc/kubernetes/admin.conf, /etc/os-release, /var/run) and its boot id
+   */
   get env(): Record<string, string> {
-    return { ...this.spec.env, CARETAKER_BOOT_ID_FILE: this.bootIdFile };
+    return { ...this.spec.env, CARETAKER_NODE_ROOT: this.root, CARETAKER_BOOT_ID_FILE: this.bootIdFile };
   }
 
-  /** a new boot: a new boot id in the node's boot_id file, as the kernel makes one each boot */
+  /**
+   * a new boot: a new boot id in the node's boot_id file, as the kernel makes one each boot, and
+   * an empty /run and /var/run (tmpfs: /var/run/reboot-required goes with the reboot)
+   */
   boot(): void {
+    for (const tmpfs of ['run', join('var', 'run')])
+      rmSync(join(this.root, tmpfs), { recursive: true, force: true });
     this.currentBootId = randomUUID();
     mkdirSync(dirname(this.bootIdFile), { recursive: true });
     writeFileSync(this.bootIdFile, `${this.currentBootId}\n`);
@@ -256,6 +273,8 @@ export class NodeSet {
     const back = new Promise<void>((resolve) => setTimeout(resolve, this.rebootMs)).then(() => {
       node.rebooting = false;
       if (node.state === 'terminated') return;
+      // a node that never comes back: offline until bringBack
+      if (node.staysDown) return;
       node.boot();
       node.pingStatus = 'Online';
       node.lastPingAt = new Date();
@@ -265,6 +284,24 @@ export class NodeSet {
     const tracked = back.finally(() => this.inFlight.delete(tracked));
     this.inFlight.add(tracked);
     return tracked;
+  }
+
+  /**
+   * Ends the endless reboot of a node that `staysDown`: it boots with a new boot id and is
+   * Online again (the `up` half of its reboot is emitted now).
+   * @throws Error when the node is not down after a reboot
+   */
+  bringBack(instanceId: string): void {
+    const node = this.require(instanceId);
+    const down = [...this.reboots].reverse().find((r) => r.instanceId === instanceId);
+    if (node.rebooting || node.online || down?.phase !== 'down')
+      throw new Error(`${instanceId} is not down after a reboot`);
+    node.staysDown = false;
+    node.boot();
+    node.pingStatus = 'Online';
+    node.lastPingAt = new Date();
+    this.changed();
+    this.emit({ ...down, phase: 'up', bootId: node.bootId, at: new Date() });
   }
 
   /**

@@ -143,7 +143,12 @@ describe('the Caretaker stacks', () => {
       expect(Object.keys(docs)).toHaveLength(DOCUMENT_NAMES.length);
       for (const doc of Object.values(docs)) {
         expect(doc.Properties).toMatchObject({ DocumentType: 'Command', UpdateMethod: 'NewVersion' });
-        const run = doc.Properties.Content.mainSteps[0].inputs.runCommand as string[];
+        // the aws:runShellScript step (os-patch-baseline runs AWS-RunPatchBaseline before it)
+        const steps = doc.Properties.Content.mainSteps as {
+          action: string;
+          inputs: { runCommand?: string[] };
+        }[];
+        const run = steps.find((s) => s.action === 'aws:runShellScript')!.inputs.runCommand!;
         expect(run.length).toBeGreaterThan(5);
         expect(run.join('\n')).toContain('CARETAKER_RESULT');
         expect(run.join('\n')).not.toContain('replaced at synth');

@@ -60,6 +60,15 @@ const GOOD: Record<string, string[]> = {
 
 /** documents whose script counts down its own time budget (lib/time-budget.sh) */
 const BUDGETED = ['etcd-snapshot', 'etcd-status'];
+/** node commands whose script counts down its own time budget; they never reach etcd */
+const NODE_BUDGETED = ['node-drain', 'node-inventory', 'os-patch'];
+
+/** an aws:runDocument step: runs another (AWS-owned) document */
+interface RunDocumentStep {
+  action: string;
+  name: string;
+  inputs: { documentType: string; documentPath: string; documentParameters?: Record<string, string> };
+}
 
 const SHELL_METACHARACTERS = [';', '$(', '`', ' ', '\n', '|', '&', '>', '<', '"', "'", '\\', '*'];
 
@@ -67,14 +76,27 @@ describe.each(DOCUMENTS)('ssm-documents/%s', (name) => {
   const { doc, script } = load(name);
   const params = Object.entries(doc.parameters);
 
-  it('is a schema 2.2 Command document with one aws:runShellScript step whose script infra fills in', () => {
+  it('is a schema 2.2 Command document whose last step is the one aws:runShellScript step infra fills in', () => {
     expect(doc.schemaVersion).toBe('2.2');
     expect(doc.description.length).toBeGreaterThan(20);
-    expect(doc.mainSteps).toHaveLength(1);
-    const [step] = doc.mainSteps;
+    const step = doc.mainSteps.at(-1);
     expect(step).toMatchObject({ action: 'aws:runShellScript', name: expect.stringMatching(/^\w+$/) });
     expect(step?.inputs.timeoutSeconds).toBeGreaterThan(0);
     expect(step?.inputs.runCommand).toEqual([`# replaced at synth with ${name}.sh`]);
+    expect(doc.mainSteps.filter((s) => s.action === 'aws:runShellScript')).toHaveLength(1);
+  });
+
+  it('runs nothing before its script but AWS-owned documents with fixed parameters (aws:runDocument)', () => {
+    for (const before of doc.mainSteps.slice(0, -1) as unknown as RunDocumentStep[]) {
+      expect(before).toMatchObject({
+        action: 'aws:runDocument',
+        name: expect.stringMatching(/^\w+$/),
+        precondition: { StringEquals: ['platformType', 'Linux'] },
+        inputs: { documentType: 'SSMDocument', documentPath: expect.stringMatching(/^AWS-[A-Za-z]+$/) },
+      });
+      // no parameter of ours reaches it: nothing to interpolate, nothing free-form
+      expect(JSON.stringify(before.inputs.documentParameters ?? {})).not.toMatch(/\{\{/);
+    }
   });
 
   it('gives every parameter a type, a description, an anchored allowedPattern and ENV_VAR interpolation', () => {
@@ -207,5 +229,30 @@ describe.each(BUDGETED)('the time budget of %s', (name) => {
     expect(script.indexOf('start_time_budget ')).toBeLessThan(script.indexOf('find_etcd_container ||'));
     // the only direct tool calls are the ones bounded wraps
     expect(script).not.toMatch(/^\s*(etcdctl|etcdutl|crictl) /m);
+  });
+});
+
+describe.each(NODE_BUDGETED)('the time budget of %s', (name) => {
+  const deployed = loadCommandDocument(join(SSM_DOCUMENTS_DIR, `${name}.yaml`));
+  const doc = parse(readFileSync(join(SSM_DOCUMENTS_DIR, `${name}.yaml`), 'utf8')) as CommandDocument;
+
+  it("is the document's timeoutSeconds, so every step ends before the SSM agent kills the script", () => {
+    const budgets = [...deployed.script.matchAll(/^start_time_budget (\d+)$/gm)].map((m) => Number(m[1]));
+    expect(budgets).toEqual([doc.mainSteps.at(-1)!.inputs.timeoutSeconds]);
+  });
+});
+
+describe('os-patch-baseline', () => {
+  const doc = parse(
+    readFileSync(join(SSM_DOCUMENTS_DIR, 'os-patch-baseline.yaml'), 'utf8'),
+  ) as CommandDocument;
+
+  it('installs with AWS-RunPatchBaseline without its reboot, then runs its own reboot check', () => {
+    expect(doc.mainSteps.map((s) => s.action)).toEqual(['aws:runDocument', 'aws:runShellScript']);
+    expect((doc.mainSteps[0] as unknown as RunDocumentStep).inputs).toEqual({
+      documentType: 'SSMDocument',
+      documentPath: 'AWS-RunPatchBaseline',
+      documentParameters: { Operation: 'Install', RebootOption: 'NoReboot' },
+    });
   });
 });

@@ -23,7 +23,7 @@ export interface PreflightFacts {
   instances: readonly { instanceId: string; name?: string; privateIp?: string }[];
   statuses: readonly (MemberStatus | MemberFailure)[];
   plan: ControlPlaneUpgradeResult;
-  alarms: { firing: readonly { name: string; reason?: string }[]; missing: readonly string[] };
+  alarms: { firing: readonly { name: string; reason?: string }[] };
   targetGroupArns: readonly string[];
 }
 
@@ -110,8 +110,6 @@ export function assessPreflight(f: PreflightFacts): PreflightPlan {
   }
   for (const a of f.alarms.firing)
     problems.push(`blocker alarm ${a.name} is in ALARM${a.reason ? `: ${a.reason}` : ''}`);
-  for (const name of f.alarms.missing)
-    problems.push(`blocker alarm ${name} does not exist in CloudWatch (upgrade.blockerAlarms)`);
   if (f.plan.packageAvailable === false) {
     problems.push(
       `the package repository on ${f.plan.instanceId} does not offer kubeadm ${f.version}: point it at the ${skew.target ? `v${skew.target.major}.${skew.target.minor}` : 'target'} repository first`,

@@ -7,9 +7,10 @@
 import { etcdBackup } from './etcd-backup';
 import { restoreVerify } from './restore-verify';
 import { upgradeControlPlane } from './upgrade-control-plane';
+import { patchWorkers } from './patch-workers';
 import type { WorkflowDefinition } from './workflow';
 
-export const WORKFLOWS = [etcdBackup, restoreVerify, upgradeControlPlane] as const;
+export const WORKFLOWS = [etcdBackup, restoreVerify, patchWorkers, upgradeControlPlane] as const;
 
 export type Workflow = (typeof WORKFLOWS)[number];
 export type WorkflowName = Workflow['name'];
@@ -71,3 +72,4 @@ export * from './workflow';
 export { etcdBackup } from './etcd-backup';
 export { restoreVerify } from './restore-verify';
 export { upgradeControlPlane } from './upgrade-control-plane';
+export { patchWorkers } from './patch-workers';

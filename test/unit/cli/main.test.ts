@@ -68,7 +68,7 @@ describe('caretaker --help', () => {
     expect(out.stdout).toContain('RestoreVerifyStateMachineArn');
   });
 
-  it.each(['patch', 'upgrade'])(
+  it.each(['upgrade'])(
     'rejects `%s`: a verb comes with its workflow, and that workflow does not exist yet',
     async (verb) => {
       // Act
@@ -153,7 +153,9 @@ describe('usage errors', () => {
 
     // Assert
     expect(out.code).toBe(2);
-    expect(out.stderr).toContain('--workflow must be one of backup, restore-verify, not "etcd-backup"');
+    expect(out.stderr).toContain(
+      '--workflow must be one of backup, restore-verify, patch, not "etcd-backup"',
+    );
   });
 
   it('rejects `config` without a subcommand and an unknown subcommand', async () => {

@@ -11,14 +11,12 @@ import {
 import { parseConfig } from '../../../functions/shared/domain/config';
 import { SNAPSHOT_KEY_PATTERN } from '../../../functions/shared/domain/snapshot-key';
 import { InvalidInputError } from '../../../functions/shared/errors';
-import { loadCommandDocuments } from '../../../infra/ssm-documents';
+import { documentTimeoutSeconds, loadCommandDocuments } from '../../../infra/ssm-documents';
 
 const documents = new Map(
   loadCommandDocuments(join(__dirname, '../../../ssm-documents')).map((d) => [d.name, d]),
 );
-const timeoutOf = (name: string) =>
-  (documents.get(name)!.content as { mainSteps: { inputs: { timeoutSeconds?: number } }[] }).mainSteps[0]!
-    .inputs.timeoutSeconds;
+const timeoutOf = (name: string) => documentTimeoutSeconds(documents.get(name)!);
 const [kubeadm] = parseConfig({
   clusters: [{ name: 'prod-eu', kind: 'kubeadm', region: 'eu-west-1' }],
 }).clusters;
@@ -26,6 +24,25 @@ const ARGS: Record<string, unknown> = {
   'etcd-restore-verify': { key: 'prod-eu/etcd/2026/11/25/20261125T060041Z-r48219.db' },
   'control-plane-upgrade': { version: 'v1.37.2', phase: 'apply' },
   'control-plane-check': { node: 'ip-10-0-1-12.eu-west-1.compute.internal', version: 'v1.37.2' },
+  'node-inventory': { key: 'prod-eu/patch/exec-1/inventory.json', podSelector: 'app=batch' },
+  'node-cordon': { node: 'ip-10-0-1-23.eu-west-1.compute.internal', action: 'cordon', owner: 'patch-exec-1' },
+  'node-drain': {
+    node: 'worker-1',
+    timeoutSeconds: 3600,
+    gracePeriodSeconds: -1,
+    deleteEmptyDirData: true,
+    disableEviction: false,
+  },
+  'node-status': { node: 'worker-1' },
+  'node-record': {
+    node: 'worker-1',
+    patchedAt: '2026-11-30T13:05:00.000Z',
+    packages: 12,
+    summary: 'apt:security:openssl,curl',
+    owner: 'arn:aws:states:eu-west-1:123456789012:execution:caretaker-patch-workers:w-2026-11-30',
+  },
+  'os-patch': { scope: 'security', reboot: 'if-required' },
+  'os-patch-baseline': { reboot: 'if-required' },
 };
 
 describe('the command catalog', () => {

@@ -53,7 +53,7 @@ function facts(over: Partial<PreflightFacts> = {}): PreflightFacts {
       alarms: [],
     })),
     plan: plan(),
-    alarms: { firing: [], missing: [] },
+    alarms: { firing: [] },
     targetGroupArns: ['arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/api/0123456789abcdef'],
     ...over,
   };
@@ -107,7 +107,7 @@ describe('assessPreflight', () => {
     expect(p.nodes).toEqual([]);
   });
 
-  it('refuses a member that did not report, an etcd alarm, a missing blocker alarm and an unavailable package', () => {
+  it('refuses a member that did not report, an etcd alarm, a blocker alarm in ALARM and an unavailable package', () => {
     const statuses = [
       { instanceId: ids[0]!, error: { Error: 'CommandTimedOutError' } },
       ...facts()
@@ -117,7 +117,7 @@ describe('assessPreflight', () => {
     const p = assessPreflight(
       facts({
         statuses,
-        alarms: { firing: [], missing: ['typo-alarm'] },
+        alarms: { firing: [{ name: 'api-5xx' }] },
         plan: plan({ packageAvailable: false }),
       }),
     );
@@ -125,7 +125,7 @@ describe('assessPreflight', () => {
     expect(p.problems).toEqual([
       `etcd member on ${ids[0]} did not report: CommandTimedOutError`,
       `etcd member on ${ids[1]} has alarms: NOSPACE`,
-      'blocker alarm typo-alarm does not exist in CloudWatch (upgrade.blockerAlarms)',
+      'blocker alarm api-5xx is in ALARM',
       `the package repository on ${ids[0]} does not offer kubeadm v1.37.2: point it at the v1.37 repository first`,
     ]);
   });

@@ -21,11 +21,11 @@ describe('the sandbox preflight', () => {
   it('rejects an unknown workflow or a bad size before starting anything', async () => {
     const err: string[] = [];
     const io = { out: () => undefined, err: (l: string) => err.push(l) };
-    expect(await runSandbox(['patch'], io)).toBe(2);
+    expect(await runSandbox(['defrag'], io)).toBe(2);
     expect(await runSandbox(['backup', '--keys', '0'], io)).toBe(2);
     expect(await runSandbox(['backup', '--etcd', '3.3'], io)).toBe(2);
     expect(err).toEqual([
-      'sandbox: unknown workflow "patch"; available: backup, restore-verify',
+      'sandbox: unknown workflow "defrag"; available: backup, restore-verify, patch',
       'sandbox: --keys must be a whole number from 1 to 2000000, not "0"',
       'sandbox: --etcd must be one of 3.4, 3.5, 3.6, not "3.3"',
     ]);

@@ -2,14 +2,14 @@ import { CloudWatchClient, paginateDescribeAlarms } from '@aws-sdk/client-cloudw
 import type { AlarmStates } from '../../ports';
 import { rethrowTransient } from './transient';
 
-/** DescribeAlarms takes at most 100 names per call */
+/** DescribeAlarms takes at most 100 alarm names per call */
 const NAMES_PER_CALL = 100;
 
-/** CloudWatch DescribeAlarms by name: metric and composite alarms */
+/** CloudWatch alarms (metric and composite) by name: which are in ALARM now */
 export function cloudWatchAlarmStates(client = new CloudWatchClient({})): AlarmStates {
   return {
-    async states(names) {
-      const found: { name: string; state: string; reason?: string }[] = [];
+    async inAlarm(names) {
+      const alarming: string[] = [];
       try {
         for (let at = 0; at < names.length; at += NAMES_PER_CALL) {
           const pages = paginateDescribeAlarms(
@@ -17,23 +17,19 @@ export function cloudWatchAlarmStates(client = new CloudWatchClient({})): AlarmS
             {
               AlarmNames: names.slice(at, at + NAMES_PER_CALL),
               AlarmTypes: ['MetricAlarm', 'CompositeAlarm'],
+              StateValue: 'ALARM',
             },
           );
           for await (const page of pages) {
             for (const a of [...(page.MetricAlarms ?? []), ...(page.CompositeAlarms ?? [])]) {
-              if (a.AlarmName)
-                found.push({
-                  name: a.AlarmName,
-                  state: a.StateValue ?? 'INSUFFICIENT_DATA',
-                  reason: a.StateReason,
-                });
+              if (a.AlarmName) alarming.push(a.AlarmName);
             }
           }
         }
       } catch (e) {
         rethrowTransient(e);
       }
-      return found;
+      return alarming.sort();
     },
   };
 }

@@ -1,7 +1,7 @@
 import * as z from '../../zod';
 import { etcdAccessParameters, etcdOf } from './etcd-access';
-import { controlPlaneCheckResult, nodeName, releaseVersion } from './control-plane-schemas';
-import { kubernetesAccessParameters } from './kubernetes-access';
+import { controlPlaneCheckResult, releaseVersion } from './control-plane-schemas';
+import { kubeconfigParameter, nodeName } from './kubernetes-access';
 import { DEFAULT_DELIVERY_TIMEOUT_SECONDS, defineCommand } from './spec';
 
 /** the API server port of each installer: kubeadm and Kubespray 6443, kops 443 */
@@ -16,14 +16,14 @@ export const controlPlaneCheck = defineCommand({
   name: 'control-plane-check',
   target: 'control-plane',
   subject: 'self',
-  needs: ['etcd'],
+  needs: ['etcd', 'kubernetes'],
   args: z.object({ node: nodeName, version: releaseVersion.optional() }).strict(),
   result: controlPlaneCheckResult,
   executionTimeoutSeconds: 180,
   deliveryTimeoutSeconds: DEFAULT_DELIVERY_TIMEOUT_SECONDS,
   parameters: (cluster, args) => ({
     ...etcdAccessParameters(etcdOf(cluster)),
-    ...kubernetesAccessParameters(cluster),
+    ...kubeconfigParameter(cluster),
     NodeName: args.node,
     Version: args.version ?? '',
     ApiServerPort: String(cluster.kind === 'eks' ? 443 : API_SERVER_PORTS[cluster.kind]),

@@ -6,11 +6,6 @@ export const releaseVersion = z
   .string()
   .regex(/^v\d{1,3}\.\d{1,3}\.\d{1,4}$/, 'must be a Kubernetes release such as v1.37.2');
 
-/** a Node object's name (a DNS subdomain) */
-export const nodeName = z
-  .string()
-  .regex(/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/, 'must be a Kubernetes node name');
-
 /** control-plane-upgrade's CARETAKER_RESULT */
 export const controlPlaneUpgradeResult = z.object({
   instanceId,

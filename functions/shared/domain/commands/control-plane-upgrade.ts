@@ -1,6 +1,6 @@
 import * as z from '../../zod';
 import { controlPlaneUpgradeResult, releaseVersion } from './control-plane-schemas';
-import { kubernetesAccessParameters } from './kubernetes-access';
+import { kubeconfigParameter } from './kubernetes-access';
 import { DEFAULT_DELIVERY_TIMEOUT_SECONDS, defineCommand } from './spec';
 
 /**
@@ -14,7 +14,7 @@ export const controlPlaneUpgrade = defineCommand({
   name: 'control-plane-upgrade',
   target: 'control-plane',
   subject: 'self',
-  needs: ['etcd'],
+  needs: ['etcd', 'kubernetes'],
   args: z
     .object({
       version: releaseVersion,
@@ -26,7 +26,7 @@ export const controlPlaneUpgrade = defineCommand({
   executionTimeoutSeconds: 1800,
   deliveryTimeoutSeconds: DEFAULT_DELIVERY_TIMEOUT_SECONDS,
   parameters: (cluster, args) => ({
-    ...kubernetesAccessParameters(cluster),
+    ...kubeconfigParameter(cluster),
     Version: args.version,
     Phase: args.phase,
     PackageManager: args.packageManager ?? cluster.upgrade?.packageManager ?? 'auto',

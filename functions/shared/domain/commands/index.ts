@@ -14,6 +14,12 @@ import { etcdStatus } from './etcd-status';
 import { etcdMoveLeader } from './etcd-move-leader';
 import { controlPlaneUpgrade } from './control-plane-upgrade';
 import { controlPlaneCheck } from './control-plane-check';
+import { nodeCordon } from './node-cordon';
+import { nodeDrain } from './node-drain';
+import { nodeInventory } from './node-inventory';
+import { nodeRecord } from './node-record';
+import { nodeStatus } from './node-status';
+import { osPatch, osPatchBaseline } from './os-patch';
 import { commandDeadlineSeconds, type CommandContext, type CommandSpec, type NodeKind } from './spec';
 
 export * from './spec';
@@ -25,6 +31,13 @@ export const COMMANDS = {
   'etcd-move-leader': etcdMoveLeader,
   'control-plane-upgrade': controlPlaneUpgrade,
   'control-plane-check': controlPlaneCheck,
+  'node-inventory': nodeInventory,
+  'node-cordon': nodeCordon,
+  'node-drain': nodeDrain,
+  'node-status': nodeStatus,
+  'node-record': nodeRecord,
+  'os-patch': osPatch,
+  'os-patch-baseline': osPatchBaseline,
 } as const;
 export type CommandName = keyof typeof COMMANDS;
 export const COMMAND_NAMES = Object.keys(COMMANDS) as [CommandName, ...CommandName[]];
@@ -68,6 +81,11 @@ export function assertForKind(spec: CommandSpec, cluster: ClusterConfig): void {
   if (spec.needs.includes('etcd') && !cluster.etcd) {
     throw new NotForThisKindError(
       `${spec.name} is not for ${cluster.kind} clusters: ${cluster.name} has no etcd Caretaker can reach (AWS runs it)`,
+    );
+  }
+  if (spec.needs.includes('kubernetes') && !cluster.kubernetes) {
+    throw new NotForThisKindError(
+      `${spec.name} is not for ${cluster.kind} clusters: ${cluster.name} has no control-plane node to run kubectl on (AWS runs it)`,
     );
   }
 }

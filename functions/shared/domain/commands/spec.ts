@@ -8,8 +8,11 @@ import type { ClusterConfig } from '../config';
  */
 export type NodeKind = 'control-plane' | 'worker' | 'scratch' | 'node';
 
-/** what a command needs from the cluster; EKS has no etcd Caretaker can reach */
-export type ClusterNeed = 'etcd';
+/**
+ * what a command needs from the cluster; EKS has no etcd Caretaker can reach, nor a
+ * control-plane node to run kubectl on
+ */
+export type ClusterNeed = 'etcd' | 'kubernetes';
 
 /** what a command's parameters are built from, besides the cluster's config and the args */
 export interface CommandContext {

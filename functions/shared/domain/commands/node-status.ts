@@ -1,0 +1,31 @@
+import * as z from '../../zod';
+import { kubeconfigParameter, nodeCondition, nodeName } from './kubernetes-access';
+import { DEFAULT_DELIVERY_TIMEOUT_SECONDS, defineCommand } from './spec';
+
+/** node-status lists at most this many not-ready DaemonSet pods */
+export const NOT_READY_LIST_CAP = 50;
+
+/** node-status's CARETAKER_RESULT; a Node that does not exist has `exists: false` and defaults */
+export const nodeStatusResult = z.object({
+  node: z.string(),
+  exists: z.boolean(),
+  ...nodeCondition,
+  /** every DaemonSet pod on the node is Running and Ready (true when there are none) */
+  daemonSetPodsReady: z.boolean(),
+  /** namespace/name of the DaemonSet pods that are not, at most NOT_READY_LIST_CAP */
+  daemonSetPodsNotReady: z.array(z.string()),
+});
+export type NodeStatusResult = z.infer<typeof nodeStatusResult>;
+
+/** read-only: one Node's readiness, cordon, boot id and the readiness of its DaemonSet pods */
+export const nodeStatus = defineCommand({
+  name: 'node-status',
+  target: 'control-plane',
+  subject: 'node',
+  needs: ['kubernetes'],
+  args: z.object({ node: nodeName }).strict(),
+  result: nodeStatusResult,
+  executionTimeoutSeconds: 120,
+  deliveryTimeoutSeconds: DEFAULT_DELIVERY_TIMEOUT_SECONDS,
+  parameters: (cluster, args) => ({ ...kubeconfigParameter(cluster), Node: args.node }),
+});
