@@ -1,24 +1,20 @@
 import * as z from '../zod';
+import { PATCHING_DEFAULTS, type PatchingSettings } from './patch-workers';
 import { baseInput, defineWorkflow } from './workflow';
 
-/** the drain of a control-plane node: the patching workflow's settings (patching.drain) when the cluster has them */
+/**
+ * The drain of a control-plane node: the patching workflow's drain settings (patching.drain,
+ * its defaults when the cluster has no patching block), as the upgrade's ASL passes them to
+ * node-drain. `onBlocked` is patching's onPdbTimeout; `disableEviction` starts false (the
+ * disable-eviction policy drains a second time with it true).
+ */
 export interface ControlPlaneDrain {
   timeoutSeconds: number;
   gracePeriodSeconds: number;
   deleteEmptyDirData: boolean;
   disableEviction: boolean;
-  /** what to do when a PodDisruptionBudget still blocks the drain at the timeout */
-  onBlocked: 'fail' | 'skip-node' | 'disable-eviction';
+  onBlocked: PatchingSettings['drain']['onPdbTimeout'];
 }
-
-export const CONTROL_PLANE_DRAIN_DEFAULTS: ControlPlaneDrain = {
-  timeoutSeconds: 600,
-  gracePeriodSeconds: 60,
-  deleteEmptyDirData: true,
-  disableEviction: false,
-  // a control-plane node is never upgraded with a blocked drain: stop and say which PDB
-  onBlocked: 'fail',
-};
 
 export interface UpgradeSettings {
   enabled: boolean;
@@ -38,16 +34,14 @@ const release = z
 const alarmName = z.string().min(1).max(255);
 
 function drainFrom(raw: Readonly<Record<string, unknown>>): ControlPlaneDrain {
-  const patching = raw['patching'] as { drain?: Partial<ControlPlaneDrain> } | undefined;
-  const d = patching?.drain ?? {};
-  const pick = <K extends keyof ControlPlaneDrain>(k: K): ControlPlaneDrain[K] =>
-    (d[k] ?? CONTROL_PLANE_DRAIN_DEFAULTS[k]) as ControlPlaneDrain[K];
+  const patching = raw['patching'] as { drain?: Partial<PatchingSettings['drain']> } | undefined;
+  const d = { ...PATCHING_DEFAULTS.drain, ...patching?.drain };
   return {
-    timeoutSeconds: pick('timeoutSeconds'),
-    gracePeriodSeconds: pick('gracePeriodSeconds'),
-    deleteEmptyDirData: pick('deleteEmptyDirData'),
-    disableEviction: pick('disableEviction'),
-    onBlocked: pick('onBlocked'),
+    timeoutSeconds: d.timeoutSeconds,
+    gracePeriodSeconds: d.gracePeriodSeconds,
+    deleteEmptyDirData: d.deleteEmptyDirData,
+    disableEviction: false,
+    onBlocked: d.onPdbTimeout,
   };
 }
 
