@@ -68,16 +68,17 @@ export class SandboxUpgrades {
 
   /** seeds the static pods at `from` and listens for the stand-in on 127.0.0.1 */
   static async start(options: SandboxUpgradesOptions): Promise<SandboxUpgrades> {
-    let upgrades: SandboxUpgrades | undefined;
+    // the server answers only once `upgrades` is built below
+    const ref: { upgrades?: SandboxUpgrades } = {};
     const server = createServer((req, res) => {
-      void upgrades!
-        .handle(new URL(req.url ?? '/', 'http://127.0.0.1'))
+      void ref
+        .upgrades!.handle(new URL(req.url ?? '/', 'http://127.0.0.1'))
         .then((text) => res.writeHead(200).end(`${text}\n`))
         .catch((e: Error) => res.writeHead(500).end(`${e.message}\n`));
     });
     await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    upgrades = new SandboxUpgrades(options, server, url);
+    const upgrades = (ref.upgrades = new SandboxUpgrades(options, server, url));
     for (const api of options.kubernetes.apiServers)
       await upgrades.setStaticPods(api.node.name, options.from);
     return upgrades;
