@@ -85,3 +85,5 @@ export function upgradeTiming(
   const times = events.map((e) => e.timestamp);
   return { totalMs: Math.max(...times) - Math.min(...times), waitStatesMs, perNodeMs, backupMs };
 }
+
+export { previousMinor } from './control-plane-upgrades';
