@@ -19,6 +19,7 @@ import { Notifications } from './constructs/notifications';
 import { noSuccessAlarm } from './constructs/no-success-alarm';
 import { OperationsTable } from './constructs/operations-table';
 import { RestoreVerifyWorkflow } from './constructs/restore-verify-workflow';
+import { PatchWorkersWorkflow } from './constructs/patch-workers-workflow';
 import { SnapshotBucket } from './constructs/snapshot-bucket';
 import { WorkflowStarter } from './constructs/workflow-starter';
 import { roleArn } from './role-arn';
@@ -43,6 +44,8 @@ export class CaretakerStack extends Stack {
   readonly backup: EtcdBackupWorkflow;
   /** only in a stack with at least one cluster that has a restoreVerify block */
   readonly restoreVerify?: RestoreVerifyWorkflow;
+  /** only in a stack with at least one cluster that has a patching block */
+  readonly patchWorkers?: PatchWorkersWorkflow;
   readonly starter: WorkflowStarter;
   readonly notifications: Notifications;
 
@@ -97,6 +100,19 @@ export class CaretakerStack extends Stack {
         sendCommand: this.runner.sendCommand,
         publishOutcome: this.notifications.publishOutcome,
         topic: this.notifications.topic,
+      });
+    }
+    const patched = clusters.filter((c) => c.patching);
+    if (patched.length > 0) {
+      this.patchWorkers = new PatchWorkersWorkflow(this, 'PatchWorkers', {
+        ...common,
+        bucket: this.snapshots.bucket,
+        key: this.snapshots.key,
+        clusters: patched,
+        acquireLock: lock.acquire,
+        releaseLock: lock.release,
+        sendCommand: this.runner.sendCommand,
+        publishOutcome: this.notifications.publishOutcome,
       });
     }
     // every registry workflow this stack's clusters use: its own construct built it above, or a
@@ -158,7 +174,10 @@ export class CaretakerStack extends Stack {
       }
       if (cluster.etcd) {
         const snapshots = { cluster: cluster.name, bucket: this.snapshots.bucket, key: this.snapshots.key };
-        const node = new NodePolicy(this, `NodePolicy-${cluster.name}`, snapshots);
+        const node = new NodePolicy(this, `NodePolicy-${cluster.name}`, {
+          ...snapshots,
+          patching: cluster.patching !== undefined,
+        });
         new CfnOutput(this, `NodePolicyArn-${cluster.name}`, {
           description: `attach to the control-plane node role of ${cluster.name}`,
           value: node.policy.managedPolicyArn,
@@ -181,17 +200,30 @@ export class CaretakerStack extends Stack {
     const { nodeRoleArns, breakGlassRoleArns } = config.bucket;
     const rv = this.restoreVerify;
     const roleOf = (fn: CaretakerFunction) => fn.role.roleArn;
+    const pw = this.patchWorkers;
+    // patch runs read and write under <cluster>/patching/ only (their IAM says so)
+    const patchReaders = pw
+      ? [roleOf(pw.planPatch), roleOf(pw.finishPatch), pw.stateMachine.role.roleArn]
+      : [];
+    const patchWriters = pw ? [roleOf(pw.planPatch), roleOf(pw.recordPatch), roleOf(pw.finishPatch)] : [];
     this.snapshots.restrictAccess({
       // HeadObject needs s3:GetObject: prune-snapshots and pick-snapshot read heads, not bodies
       readers: [
         roleOf(this.backup.verifyUpload),
         roleOf(this.backup.pruneSnapshots),
         ...(rv ? [roleOf(rv.pickSnapshot)] : []),
+        ...patchReaders,
         ...scratchRoles,
         ...breakGlassRoleArns,
       ],
-      decrypters: [roleOf(this.backup.verifyUpload), ...scratchRoles, ...nodeRoleArns, ...breakGlassRoleArns],
-      encrypters: [...(rv ? [roleOf(rv.recordVerification)] : []), ...nodeRoleArns],
+      decrypters: [
+        roleOf(this.backup.verifyUpload),
+        ...patchReaders,
+        ...scratchRoles,
+        ...nodeRoleArns,
+        ...breakGlassRoleArns,
+      ],
+      encrypters: [...(rv ? [roleOf(rv.recordVerification)] : []), ...patchWriters, ...nodeRoleArns],
       verdictWriters: rv ? [roleOf(rv.recordVerification)] : [],
     });
     if (clusters.some((c) => c.etcd && c.backup.enabled) && nodeRoleArns.length === 0) {

@@ -27,7 +27,9 @@ require_param Owner '^[A-Za-z0-9][A-Za-z0-9:_.-]{0,127}$'
 
 node=$SSM_Node
 patched_at=$SSM_PatchedAt
-summary="packages=${SSM_Packages}${SSM_Summary:+,${SSM_Summary}}"
+# the count leads the summary, unless the summary already carries it
+summary=$SSM_Summary
+[[ ,$summary, == *,packages=* ]] || summary="packages=${SSM_Packages}${summary:+,${summary}}"
 kubectl_init
 work_dir=$(mktemp -d "${CARETAKER_WORK_DIR:-/var/tmp}/caretaker-node-record.XXXXXX")
 cleanup() {

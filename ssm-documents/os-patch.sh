@@ -60,26 +60,31 @@ command -v "$([[ $manager == apt ]] && echo apt-get || echo "$manager")" >/dev/n
   die "the distribution (${os_id}) uses ${manager}, which is not on PATH"
 log "distribution ${os_id}: ${manager}, ${scope} updates, reboot ${policy}"
 
-# run_pm <what> <command...>: the package manager, bounded; dies with its last error line
+# run_pm <what> <command...>: the package manager, bounded; dies with its last error line. exit
+# codes in ok_codes (zypper's informational 100-106) are not failures; the last one is in pm_rc
+ok_codes=' 0 '
+pm_rc=0
 run_pm() {
-  local what=$1 rc=0
+  local what=$1 reason
   shift
-  bounded "$@" >"$work_dir/pm.out" 2>&1 || rc=$?
+  pm_rc=0
+  bounded "$@" >"$work_dir/pm.out" 2>&1 || pm_rc=$?
   cat "$work_dir/pm.out" >&2
-  if ((rc != 0)); then
-    local reason
-    reason=$(grep -E '^(E:|Error|error|Problem)' "$work_dir/pm.out" | tail -n 1 || true)
-    die "${what} failed (${manager}, exit ${rc}): ${reason:-$(tail -n 1 "$work_dir/pm.out")}; the node may be partly patched"
-  fi
+  [[ $ok_codes == *" ${pm_rc} "* ]] && return 0
+  reason=$(grep -E '^(E:|Error|error|Problem)' "$work_dir/pm.out" | tail -n 1 || true)
+  die "${what} failed (${manager}, exit ${pm_rc}): ${reason:-$(tail -n 1 "$work_dir/pm.out")}; the node may be partly patched"
 }
+
+# apt waits this long for a dpkg lock another process (unattended-upgrades) holds
+apt_lock=(-o DPkg::Lock::Timeout=300)
 
 # --- what is pending ----------------------------------------------------------------------------
 pending=()
 case $manager in
   apt)
     export DEBIAN_FRONTEND=noninteractive
-    run_pm 'apt-get update' apt-get update -q
-    bounded apt-get -s -q dist-upgrade >"$work_dir/sim" 2>"$work_dir/sim.err" ||
+    run_pm 'apt-get update' apt-get "${apt_lock[@]}" update -q
+    bounded apt-get "${apt_lock[@]}" -s -q dist-upgrade >"$work_dir/sim" 2>"$work_dir/sim.err" ||
       die "apt-get -s dist-upgrade failed: $(first_error "$work_dir/sim.err")"
     # Inst <name> [<old>] (<new> <origin> [<arch>]); security updates come from *-security
     while read -r verb name rest; do
@@ -101,8 +106,10 @@ case $manager in
     ;;
   zypper)
     if [[ $scope == security ]]; then
-      bounded zypper --non-interactive --quiet list-patches --category security >"$work_dir/check" 2>"$work_dir/check.err" ||
-        die "zypper list-patches failed: $(first_error "$work_dir/check.err")"
+      rc=0
+      bounded zypper --non-interactive --quiet list-patches --category security >"$work_dir/check" 2>"$work_dir/check.err" || rc=$?
+      # 100 and 101: patches (security patches) are needed
+      ((rc == 0 || rc == 100 || rc == 101)) || die "zypper list-patches failed (exit ${rc}): $(first_error "$work_dir/check.err")"
       # Repository | Name | Category | Severity | Interactive | Status | Summary
       while IFS='|' read -r _ name category _; do
         name=${name//[[:space:]]/}
@@ -126,19 +133,27 @@ if ((${#pending[@]} > 0)); then
     apt)
       dpkg_opts=(-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
       if [[ $scope == all ]]; then
-        run_pm 'apt-get dist-upgrade' apt-get -y -q "${dpkg_opts[@]}" dist-upgrade
+        run_pm 'apt-get dist-upgrade' apt-get "${apt_lock[@]}" -y -q "${dpkg_opts[@]}" dist-upgrade
       else
-        run_pm 'apt-get install --only-upgrade' apt-get -y -q "${dpkg_opts[@]}" install --only-upgrade "${pending[@]}"
+        run_pm 'apt-get install --only-upgrade' apt-get "${apt_lock[@]}" -y -q "${dpkg_opts[@]}" install --only-upgrade "${pending[@]}"
       fi
       ;;
     dnf) run_pm 'dnf upgrade' dnf -y -q upgrade "${security[@]}" ;;
     yum) run_pm 'yum update' yum -y -q update "${security[@]}" ;;
     zypper)
-      if [[ $scope == security ]]; then
-        run_pm 'zypper patch' zypper --non-interactive patch --category security
-      else
-        run_pm 'zypper update' zypper --non-interactive update
-      fi
+      # 100-106 are zypper's informational codes: 102 a reboot is needed, 103 zypper updated
+      # itself and must run again to install the rest
+      ok_codes=' 0 100 101 102 103 106 '
+      for attempt in 1 2 3; do
+        if [[ $scope == security ]]; then
+          run_pm 'zypper patch' zypper --non-interactive patch --category security
+        else
+          run_pm 'zypper update' zypper --non-interactive update
+        fi
+        ((pm_rc == 103)) || break
+        log "zypper updated itself (exit 103): running it again (${attempt})"
+      done
+      if ((pm_rc == 102)); then log "zypper says a reboot is needed (exit 102)"; fi
       ;;
   esac
 fi

@@ -2,6 +2,7 @@ import * as z from '../shared/zod';
 import { ec2InstanceTagger } from '../shared/adapters/aws/ec2-instance-tagger';
 import { powertoolsMetricSink } from '../shared/adapters/aws/powertools-metric-sink';
 import { s3SnapshotStore } from '../shared/adapters/aws/s3-snapshot-store';
+import { osPatchResult } from '../shared/domain/commands/os-patch';
 import { executionName } from '../shared/domain/patching/keys';
 import { clusterName, instanceId, isoTime } from '../shared/domain/schemas';
 import { createHandler, requireEnv, type DepsSource } from '../shared/handler';
@@ -16,17 +17,7 @@ export const input = z.object({
   instanceId,
   outcome: z.enum(['patched', 'failed', 'not-started']),
   startedAt: isoTime.optional(),
-  patch: z
-    .object({
-      manager: z.string().max(40),
-      packages: z.number().int().min(-1),
-      changed: z.array(z.string()),
-      rebootRequired: z.boolean(),
-      rebooted: z.boolean(),
-      bootIdBefore: z.string(),
-      bootIdAfter: z.string(),
-    })
-    .optional(),
+  patch: osPatchResult.optional(),
   step: z.string().max(120).optional(),
   error: z.object({ Error: z.string(), Cause: z.string().optional() }).optional(),
   reason: z.string().max(2000).optional(),

@@ -28,6 +28,11 @@ export const FUNCTION_NAMES = [
   'record-verification',
   'terminate-scratch',
   'reap-scratch',
+  'prepare-patch',
+  'plan-patch',
+  'check-patch-gate',
+  'record-patch',
+  'finish-patch',
 ] as const;
 export type FunctionName = (typeof FUNCTION_NAMES)[number];
 

@@ -3,12 +3,15 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { patchingPrefix } from './patch-workers-workflow';
 import { snapshotPrefix } from '../../functions/shared/domain/snapshot-key';
 
 export interface NodePolicyProps {
   cluster: string;
   bucket: s3.IBucket;
   key: kms.IKey;
+  /** the cluster has a patching block: node-inventory writes under `<cluster>/patching/` */
+  patching?: boolean;
 }
 
 /**
@@ -47,6 +50,21 @@ export class NodePolicy extends Construct {
       props.bucket,
       prefix,
       `snapshot keys are new per backup; nodes may only create objects under ${prefix}`,
+    );
+    if (!props.patching) return;
+    // node-inventory (worker patching) writes the cluster's Nodes for the plan and the sweep
+    this.policy.addStatements(
+      new iam.PolicyStatement({
+        sid: 'WriteNodeInventoryForPatching',
+        actions: ['s3:PutObject'],
+        resources: [props.bucket.arnForObjects(patchingPrefix(props.cluster))],
+      }),
+    );
+    acknowledgePrefix(
+      this.policy,
+      props.bucket,
+      patchingPrefix(props.cluster),
+      `patch runs are new per execution; nodes may only write the node inventory under ${patchingPrefix(props.cluster)}`,
     );
   }
 }

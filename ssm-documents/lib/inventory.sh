@@ -4,12 +4,12 @@
 # go-template output and a little bash (no jq on the node), fast enough for 5,000 nodes.
 # Inlined like lib/common.sh, after it and lib/kubectl.sh (go_template).
 
-# a Node's line: name, providerID, then the middle of its JSON entry (labels, caretaker.io
+# a Node's line: name, "=" and its providerID, then the middle of its JSON entry (labels, caretaker.io
 # annotations, cordon, readiness, boot id, kubelet version), tab-separated. %q quotes like JSON
 # for the printable strings that names, labels and Caretaker's annotations are. written with
 # <% %> (see go_template); `node_entry_template` gives the template for a list of Nodes
 # shellcheck disable=SC2016 # a go template, not shell
-NODE_ENTRY_DEFINE='<%define "node"%><%.metadata.name%><%"\t"%><%with .spec.providerID%><%.%><%end%><%"\t"%>"labels":<%"{"%><%$sep := ""%><%range $k, $v := .metadata.labels%><%$sep%><%printf "%q" $k%>:<%printf "%q" $v%><%$sep = ","%><%end%><%"}"%>,"annotations":<%"{"%><%$sep = ""%><%range $k, $v := .metadata.annotations%><%if eq (printf "%.13s" $k) "caretaker.io/"%><%$sep%><%printf "%q" $k%>:<%printf "%q" $v%><%$sep = ","%><%end%><%end%><%"}"%>,"unschedulable":<%if .spec.unschedulable%>true<%else%>false<%end%><%with .metadata.annotations%><%with index . "caretaker.io/cordoned-by"%>,"cordonedBy":<%printf "%q" .%><%end%><%end%><%$ready := "false"%><%$since := ""%><%range .status.conditions%><%if eq .type "Ready"%><%if eq .status "True"%><%$ready = "true"%><%$since = .lastTransitionTime%><%end%><%end%><%end%>,"ready":<%$ready%><%with $since%>,"readySince":<%printf "%q" .%><%end%>,"bootID":<%with .status.nodeInfo%><%printf "%q" .bootID%>,"kubeletVersion":<%printf "%q" .kubeletVersion%><%else%>"","kubeletVersion":""<%end%><%"\n"%><%end%>'
+NODE_ENTRY_DEFINE='<%define "node"%><%.metadata.name%><%"\t"%>=<%with .spec.providerID%><%.%><%end%><%"\t"%>"labels":<%"{"%><%$sep := ""%><%range $k, $v := .metadata.labels%><%$sep%><%printf "%q" $k%>:<%printf "%q" $v%><%$sep = ","%><%end%><%"}"%>,"annotations":<%"{"%><%$sep = ""%><%range $k, $v := .metadata.annotations%><%if eq (printf "%.13s" $k) "caretaker.io/"%><%$sep%><%printf "%q" $k%>:<%printf "%q" $v%><%$sep = ","%><%end%><%end%><%"}"%>,"unschedulable":<%if .spec.unschedulable%>true<%else%>false<%end%><%with .metadata.annotations%><%with index . "caretaker.io/cordoned-by"%>,"cordonedBy":<%printf "%q" .%><%end%><%end%><%$ready := "false"%><%$since := ""%><%range .status.conditions%><%if eq .type "Ready"%><%if eq .status "True"%><%$ready = "true"%><%$since = .lastTransitionTime%><%end%><%end%><%end%>,"ready":<%$ready%><%with $since%>,"readySince":<%printf "%q" .%><%end%>,"bootID":<%with .status.nodeInfo%><%printf "%q" .bootID%>,"kubeletVersion":<%printf "%q" .kubeletVersion%><%else%>"","kubeletVersion":""<%end%><%"\n"%><%end%>'
 
 # node_entry_template: the go template of `kubectl get nodes`, one line per Node
 node_entry_template() {
@@ -41,6 +41,8 @@ inventory_json() {
   printf '['
   while IFS=$'\t' read -r name provider middle; do
     [[ -n $name ]] || continue
+    # "=" keeps an empty providerID a field of its own (a tab is whitespace to read)
+    provider=${provider#=}
     instance='' zone=''
     if [[ $provider =~ ^aws:///([a-z0-9-]*)/(i-[0-9a-f]+)$ ]]; then
       zone=${BASH_REMATCH[1]}

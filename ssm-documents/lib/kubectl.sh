@@ -53,10 +53,10 @@ json_array() {
   printf '[%s]' "$out"
 }
 
-# a Node as one tab-separated line: unschedulable, cordoned-by owner, ready, ready since,
+# a Node as one line of fields separated by "|" (not a tab: read would merge an empty field): unschedulable, cordoned-by owner, ready, ready since,
 # boot id, kubelet version. a go template, so no jq is needed on the node
 # shellcheck disable=SC2016 # a go template, not shell
-NODE_FIELDS_TEMPLATE='<%if .spec.unschedulable%>true<%else%>false<%end%><%"\t"%><%with .metadata.annotations%><%with index . "caretaker.io/cordoned-by"%><%.%><%end%><%end%><%"\t"%><%$ready := "false"%><%$since := ""%><%range .status.conditions%><%if eq .type "Ready"%><%if eq .status "True"%><%$ready = "true"%><%$since = .lastTransitionTime%><%end%><%end%><%end%><%$ready%><%"\t"%><%$since%><%"\t"%><%with .status.nodeInfo%><%.bootID%><%"\t"%><%.kubeletVersion%><%else%><%"\t"%><%end%><%"\n"%>'
+NODE_FIELDS_TEMPLATE='<%if .spec.unschedulable%>true<%else%>false<%end%>|<%with .metadata.annotations%><%with index . "caretaker.io/cordoned-by"%><%.%><%end%><%end%>|<%$ready := "false"%><%$since := ""%><%range .status.conditions%><%if eq .type "Ready"%><%if eq .status "True"%><%$ready = "true"%><%$since = .lastTransitionTime%><%end%><%end%><%end%><%$ready%>|<%$since%>|<%with .status.nodeInfo%><%.bootID%>|<%.kubeletVersion%><%else%>|<%end%><%"\n"%>'
 
 # node_fields <node> <file>: writes the node's fields line; 1 when the Node does not exist (the
 # error in <file>.err), dies on any other error
@@ -71,5 +71,5 @@ node_fields() {
 # read_node_fields <file>: sets unschedulable cordoned_by ready ready_since boot_id kubelet_version
 read_node_fields() {
   # shellcheck disable=SC2034 # read by the scripts that inline this file
-  IFS=$'\t' read -r unschedulable cordoned_by ready ready_since boot_id kubelet_version <"$1" || true
+  IFS='|' read -r unschedulable cordoned_by ready ready_since boot_id kubelet_version <"$1" || true
 }

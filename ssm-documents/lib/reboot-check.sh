@@ -44,11 +44,14 @@ reboot_required_by() {
       return 0
       ;;
     *)
-      # patch-baseline: the InstalledPendingReboot state is the sentinels of the distribution
+      # patch-baseline: the distribution's own signals say what its install left pending
       [[ -e "${node_root}/var/run/reboot-required" ]] && return 0
       if command -v needs-restarting >/dev/null; then
         needs-restarting -r >&2 || rc=$?
         ((rc == 1)) && return 0
+      elif command -v zypper >/dev/null; then
+        zypper --non-interactive needs-rebooting >&2 || rc=$?
+        ((rc == 102)) && return 0
       fi
       return 1
       ;;

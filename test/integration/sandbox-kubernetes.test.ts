@@ -10,6 +10,8 @@ import { ADMIN_CONF, runKubectl } from '../../sandbox/kubernetes';
 import { FILLER_NAMESPACE } from '../../sandbox/kubernetes-workload';
 import { kubernetesReport } from '../../sandbox/main';
 import { Sandbox } from '../../sandbox/sandbox';
+import { COMMANDS, planCommand, type CommandName } from '../../functions/shared/domain/commands';
+import { parseCommandResult } from '../../functions/shared/domain/command-result';
 
 jest.setTimeout(180_000);
 
@@ -90,5 +92,64 @@ describe('the sandbox with Kubernetes', () => {
     expect(manifest.keyCounts.minions).toBe(await count('nodes'));
     expect(manifest.keyCounts.configmaps).toBe(await count('configmaps', '-A'));
     expect(await count('configmaps', '-n', FILLER_NAMESPACE)).toBe(300 + 1); // and kube-root-ca.crt
+  });
+
+  it("runs the node commands with the cluster's own kubeconfig path, and shows a patch's reboot in Kubernetes", async () => {
+    const fleet = sandbox.fleet;
+    const [cp] = fleet.kubernetesNodes().filter((n) => n.role === 'control-plane');
+    const worker = fleet.kubernetesNodes().find((n) => n.role === 'worker')!;
+    const run = async (name: CommandName, instanceId: string, args: unknown) => {
+      const plan = planCommand(
+        name,
+        sandbox.cluster,
+        { executionId: 'sandbox-test', bucket: 'unused' },
+        args,
+      );
+      const { commandId } = await fleet.send({
+        documentName: name,
+        instanceId,
+        parameters: plan.parameters,
+        deliveryTimeoutSeconds: 60,
+        comment: 'sandbox test',
+      });
+      for (;;) {
+        const invocation = (await fleet.getInvocation(commandId, instanceId))!;
+        if (!['Pending', 'InProgress'].includes(invocation.status)) {
+          expect({ name, status: invocation.status, stderr: invocation.stderr }).toMatchObject({
+            status: 'Success',
+          });
+          return COMMANDS[name].result.parse(parseCommandResult(invocation.stdout)) as Record<
+            string,
+            unknown
+          >;
+        }
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    };
+    expect(sandbox.cluster.kubernetes?.kubeconfig).toBe('/etc/kubernetes/admin.conf');
+    fleet.node(worker.instanceId).packages.leaveRebootRequired();
+
+    const patched = await run('os-patch', worker.instanceId, { scope: 'security', reboot: 'if-required' });
+    await sandbox.rebootsInKubernetes!.settle();
+    let status = await run('node-status', cp!.instanceId, { node: worker.name });
+    for (let i = 0; i < 40 && !status.ready; i++) {
+      await new Promise((r) => setTimeout(r, 250));
+      status = await run('node-status', cp!.instanceId, { node: worker.name });
+    }
+
+    expect(patched).toMatchObject({
+      manager: 'apt',
+      packages: 2,
+      rebooted: true,
+      changed: ['openssl', 'linux-image-amd64'],
+    });
+    expect(patched.bootIdAfter).toBe(fleet.node(worker.instanceId).bootId);
+    expect(status).toMatchObject({
+      exists: true,
+      ready: true,
+      bootID: patched.bootIdAfter,
+      daemonSetPodsReady: true,
+    });
+    expect(sandbox.rebootsInKubernetes!.errors).toEqual([]);
   });
 });

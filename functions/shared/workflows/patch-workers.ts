@@ -221,7 +221,8 @@ export const patchWorkers = defineWorkflow({
     },
   },
   schedule: (p) => (p?.enabled ? { expression: p.window.schedule, timeZone: p.window.timeZone } : undefined),
-  // every cluster gets the state machine (dry runs and manual runs work without a block)
+  // deployed where some cluster has a patching block (`"patching": {}` takes every default)
+  deployedFor: (settings) => settings.some((p) => p !== undefined),
   outcome: {
     afterFailure:
       'The worker lock was released. Every node Caretaker cordoned is named above with its state; a node left cordoned says why and the command that undoes it.',

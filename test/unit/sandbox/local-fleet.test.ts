@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -539,5 +539,115 @@ echo "CARETAKER_RESULT {\\"client\\":\\"$SSM_ClientPort\\",\\"peer\\":\\"$SSM_Pe
 
     expect(document).toMatch(/^ {2}ClientPort:$/m);
     expect(document).toMatch(/^ {2}PeerPort:$/m);
+  });
+});
+
+describe('the local fleet: a node that does not come back', () => {
+  it('keeps the invocation InProgress while the node stays down, and finishes it once the node is brought back', async () => {
+    // Arrange
+    const { fleet, events, reboots } = makeFleet();
+    fleet.stayDownOnReboot(WORKER);
+
+    // Act
+    const { commandId } = await fleet.send(request(WORKER, 'reboot-then-ok'));
+    await new Promise((r) => setTimeout(r, REBOOT_MS * 4));
+    const whileDown = {
+      invocation: (await fleet.getInvocation(commandId, WORKER))?.status,
+      online: fleet.node(WORKER).online,
+      phases: reboots.map((r) => r.phase),
+    };
+    fleet.bringBack(WORKER);
+    const event = await ended(events, commandId);
+
+    // Assert
+    expect(whileDown).toEqual({ invocation: 'InProgress', online: false, phases: ['down'] });
+    expect(event.detail.status).toBe('Success');
+    expect(reboots.map((r) => r.phase)).toEqual(['down', 'up']);
+    expect(reboots[1]!.bootId).toBe(fleet.node(WORKER).bootId);
+  });
+
+  it('cancels the invocation of a node still down when the fleet stops', async () => {
+    const { fleet } = makeFleet();
+    fleet.stayDownOnReboot(WORKER);
+    const { commandId } = await fleet.send(request(WORKER, 'reboot-then-ok'));
+    await new Promise((r) => setTimeout(r, REBOOT_MS * 3));
+
+    await fleet.settle();
+
+    expect((await fleet.getInvocation(commandId, WORKER))?.status).toBe('Cancelled');
+  });
+
+  it('refuses to bring back a node that is not down', () => {
+    const { fleet } = makeFleet();
+
+    expect(() => fleet.bringBack(WORKER)).toThrow(/is not down after a reboot/);
+  });
+});
+
+describe('the local fleet: node roots', () => {
+  it('names each node its root, and empties /run and /var/run on every boot, as tmpfs is', async () => {
+    const { fleet, events } = makeFleet();
+    const node = fleet.node(WORKER);
+    mkdirSync(join(node.root, 'var', 'run'), { recursive: true });
+    writeFileSync(join(node.root, 'var', 'run', 'reboot-required'), '*** System restart required ***\n');
+    mkdirSync(join(node.root, 'etc'), { recursive: true });
+    writeFileSync(join(node.root, 'etc', 'os-release'), 'ID=debian\n');
+
+    const { commandId } = await fleet.send(request(WORKER, 'reboot-then-ok'));
+    await ended(events, commandId);
+
+    expect(node.env.CARETAKER_NODE_ROOT).toBe(node.root);
+    expect(existsSync(join(node.root, 'var', 'run', 'reboot-required'))).toBe(false);
+    expect(readFileSync(join(node.root, 'etc', 'os-release'), 'utf8')).toBe('ID=debian\n');
+  });
+
+  it("fails a document that runs one of AWS's own documents: those exist only in AWS", async () => {
+    const dir = mkdtempSync(join(root, 'aws-docs-'));
+    writeFileSync(
+      join(dir, 'baseline.yaml'),
+      DOCUMENT.replace(
+        'mainSteps:\n',
+        'mainSteps:\n  - action: aws:runDocument\n    name: install\n    inputs:\n      documentType: SSMDocument\n      documentPath: AWS-RunPatchBaseline\n',
+      ),
+    );
+    writeFileSync(join(dir, 'baseline.sh'), SCRIPT);
+    const nodes = new NodeSet({ dir: mkdtempSync(join(root, 'roots-')), rebootMs: 20 });
+    nodes.add(nodeSpec(WORKER, 'worker-1', 'worker'));
+    const finished: string[] = [];
+    const runner = new LocalCommandRunner(nodes, {
+      documentsDir: dir,
+      afterCommand: (r) => finished.push(r.commandId),
+    });
+
+    const { commandId } = await runner.send(request(WORKER, 'ok', { documentName: 'baseline' }));
+    await runner.settle();
+
+    const invocation = await runner.getInvocation(commandId, WORKER);
+    expect(finished).toEqual([commandId]);
+    expect(invocation).toMatchObject({ status: 'Failed', exitCode: -1 });
+    expect(invocation?.stderr).toMatch(
+      /runs only aws:runShellScript steps; baseline also runs aws:runDocument AWS-RunPatchBaseline/,
+    );
+  });
+});
+
+describe('the local fleet: package managers', () => {
+  it('keeps what the stand-in reads and records under the node root', () => {
+    const { fleet } = makeFleet();
+    const packages = fleet.node(WORKER).packages;
+
+    packages.setFlavor('suse').offer([{ name: 'openssl' }, { name: 'vim', security: false, version: '9.1' }]);
+    packages.leaveRebootRequired().failAfter(2);
+
+    const state = join(fleet.node(WORKER).root, 'var', 'lib', 'pkg-stand-in');
+    expect(readFileSync(join(fleet.node(WORKER).root, 'etc', 'os-release'), 'utf8')).toMatch(/^ID="sles"$/m);
+    expect(readFileSync(join(state, 'updates'), 'utf8')).toBe('openssl security 1.0.1\nvim regular 9.1\n');
+    expect(readFileSync(join(state, 'fail-after'), 'utf8')).toBe('2');
+    expect(existsSync(join(state, 'reboot-after-install'))).toBe(true);
+    packages.leaveRebootRequired(false).failAfter(undefined);
+    expect(existsSync(join(state, 'reboot-after-install'))).toBe(false);
+    expect(existsSync(join(state, 'fail-after'))).toBe(false);
+    expect(packages.invocations()).toEqual([]);
+    expect(packages.installed()).toEqual([]);
   });
 });

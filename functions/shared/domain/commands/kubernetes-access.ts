@@ -1,5 +1,6 @@
 import * as z from '../../zod';
 import type { ClusterConfig, KubernetesAccess } from '../config';
+import { DEFAULT_DELIVERY_TIMEOUT_SECONDS, type ClusterNeed, type NodeKind } from './spec';
 
 /**
  * What the node commands about Kubernetes share: the kubeconfig parameter every kubectl
@@ -52,4 +53,20 @@ export const nodeCondition = {
   /** status.nodeInfo.bootID: a new one after every reboot */
   bootID: z.string(),
   kubeletVersion: z.string(),
+};
+
+/**
+ * where a kubectl command about one Node runs: on a control-plane node (its kubeconfig), about
+ * any node of the cluster; EKS has no control-plane node to run it on
+ */
+export const KUBECTL_ABOUT_A_NODE: {
+  target: NodeKind;
+  subject: NodeKind;
+  needs: readonly ClusterNeed[];
+  deliveryTimeoutSeconds: number;
+} = {
+  target: 'control-plane',
+  subject: 'node',
+  needs: ['kubernetes'],
+  deliveryTimeoutSeconds: DEFAULT_DELIVERY_TIMEOUT_SECONDS,
 };

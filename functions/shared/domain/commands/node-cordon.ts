@@ -1,6 +1,6 @@
 import * as z from '../../zod';
-import { kubeconfigParameter, nodeName, owner } from './kubernetes-access';
-import { DEFAULT_DELIVERY_TIMEOUT_SECONDS, defineCommand } from './spec';
+import { KUBECTL_ABOUT_A_NODE, kubeconfigParameter, nodeName, owner } from './kubernetes-access';
+import { defineCommand } from './spec';
 
 /** node-cordon's CARETAKER_RESULT */
 export const nodeCordonResult = z.object({
@@ -22,9 +22,7 @@ export type NodeCordonResult = z.infer<typeof nodeCordonResult>;
  */
 export const nodeCordon = defineCommand({
   name: 'node-cordon',
-  target: 'control-plane',
-  subject: 'node',
-  needs: ['kubernetes'],
+  ...KUBECTL_ABOUT_A_NODE,
   args: z
     .object({
       node: nodeName,
@@ -34,7 +32,6 @@ export const nodeCordon = defineCommand({
     .strict(),
   result: nodeCordonResult,
   executionTimeoutSeconds: 120,
-  deliveryTimeoutSeconds: DEFAULT_DELIVERY_TIMEOUT_SECONDS,
   parameters: (cluster, args) => ({
     ...kubeconfigParameter(cluster),
     Node: args.node,

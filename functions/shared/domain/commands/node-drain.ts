@@ -1,6 +1,6 @@
 import * as z from '../../zod';
-import { kubeconfigParameter, nodeName } from './kubernetes-access';
-import { DEFAULT_DELIVERY_TIMEOUT_SECONDS, defineCommand } from './spec';
+import { KUBECTL_ABOUT_A_NODE, kubeconfigParameter, nodeName } from './kubernetes-access';
+import { defineCommand } from './spec';
 
 /** the longest drain the document's execution timeout covers (the config's limit) */
 export const MAX_DRAIN_TIMEOUT_SECONDS = 3600;
@@ -31,9 +31,7 @@ export type NodeDrainResult = z.infer<typeof nodeDrainResult>;
  */
 export const nodeDrain = defineCommand({
   name: 'node-drain',
-  target: 'control-plane',
-  subject: 'node',
-  needs: ['kubernetes'],
+  ...KUBECTL_ABOUT_A_NODE,
   args: z
     .object({
       node: nodeName,
@@ -49,7 +47,6 @@ export const nodeDrain = defineCommand({
   result: nodeDrainResult,
   // the longest drain, plus the listing before and after it
   executionTimeoutSeconds: MAX_DRAIN_TIMEOUT_SECONDS + 300,
-  deliveryTimeoutSeconds: DEFAULT_DELIVERY_TIMEOUT_SECONDS,
   parameters: (cluster, args) => ({
     ...kubeconfigParameter(cluster),
     Node: args.node,

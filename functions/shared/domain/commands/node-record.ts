@@ -1,6 +1,6 @@
 import * as z from '../../zod';
-import { kubeconfigParameter, nodeName, owner } from './kubernetes-access';
-import { DEFAULT_DELIVERY_TIMEOUT_SECONDS, defineCommand } from './spec';
+import { KUBECTL_ABOUT_A_NODE, kubeconfigParameter, nodeName, owner } from './kubernetes-access';
+import { defineCommand } from './spec';
 
 /** the patch summary: short, and nothing a shell or an annotation would mind */
 export const PATCH_SUMMARY_PATTERN = '^[A-Za-z0-9._:,=+@/-]{0,200}$';
@@ -17,9 +17,7 @@ export type NodeRecordResult = z.infer<typeof nodeRecordResult>;
  */
 export const nodeRecord = defineCommand({
   name: 'node-record',
-  target: 'control-plane',
-  subject: 'node',
-  needs: ['kubernetes'],
+  ...KUBECTL_ABOUT_A_NODE,
   args: z
     .object({
       node: nodeName,
@@ -36,7 +34,6 @@ export const nodeRecord = defineCommand({
     .strict(),
   result: nodeRecordResult,
   executionTimeoutSeconds: 120,
-  deliveryTimeoutSeconds: DEFAULT_DELIVERY_TIMEOUT_SECONDS,
   parameters: (cluster, args) => ({
     ...kubeconfigParameter(cluster),
     Node: args.node,

@@ -1,6 +1,6 @@
 import * as z from '../../zod';
-import { kubeconfigParameter, nodeCondition, nodeName } from './kubernetes-access';
-import { DEFAULT_DELIVERY_TIMEOUT_SECONDS, defineCommand } from './spec';
+import { KUBECTL_ABOUT_A_NODE, kubeconfigParameter, nodeCondition, nodeName } from './kubernetes-access';
+import { defineCommand } from './spec';
 
 /** node-status lists at most this many not-ready DaemonSet pods */
 export const NOT_READY_LIST_CAP = 50;
@@ -20,12 +20,9 @@ export type NodeStatusResult = z.infer<typeof nodeStatusResult>;
 /** read-only: one Node's readiness, cordon, boot id and the readiness of its DaemonSet pods */
 export const nodeStatus = defineCommand({
   name: 'node-status',
-  target: 'control-plane',
-  subject: 'node',
-  needs: ['kubernetes'],
+  ...KUBECTL_ABOUT_A_NODE,
   args: z.object({ node: nodeName }).strict(),
   result: nodeStatusResult,
   executionTimeoutSeconds: 120,
-  deliveryTimeoutSeconds: DEFAULT_DELIVERY_TIMEOUT_SECONDS,
   parameters: (cluster, args) => ({ ...kubeconfigParameter(cluster), Node: args.node }),
 });
