@@ -1,5 +1,5 @@
 /**
- * `npm run -s bench -- [--only bundles|backup|restore] [--sizes small,large|<keys>x<valueBytes>,…] [--load-runs N]
+ * `npm run -s bench -- [--only bundles|backup|restore|slack] [--sizes small,large|<keys>x<valueBytes>,…] [--load-runs N]
  *   [--etcd 3.4,3.5,3.6]`
  *
  * Prints ONE JSON document to stdout (progress goes to stderr; `-s` keeps npm's banner off stdout). No assertions: figures only,
@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util';
 import { parseSizes, runBackupBench, stopActiveSandboxes } from './backup';
 import { runBundlesBench } from './bundles';
 import { runRestoreBench, stopActiveRestores } from './restore';
+import { runSlackBench } from './slack';
 import { ETCD_VERSIONS, isEtcdVersion } from '../sandbox/etcd-versions';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -32,7 +33,7 @@ async function main(): Promise<number> {
     },
   });
   const only = values.only ?? process.env.BENCH_ONLY;
-  const parts = ['bundles', 'backup', 'restore'];
+  const parts = ['bundles', 'backup', 'restore', 'slack'];
   if (only !== undefined && !parts.includes(only)) {
     log(`bench: --only must be one of ${parts.join(', ')}, not "${only}"`);
     return 2;
@@ -79,6 +80,7 @@ async function main(): Promise<number> {
     if (run('bundles')) doc.bundles = await runBundlesBench({ loadRuns, log });
     if (run('backup')) doc.backup = await runBackupBench(sizes, log);
     if (run('restore')) doc.restore = await runRestoreBench(sizes, etcdVersions.filter(isEtcdVersion), log);
+    if (run('slack')) doc.slack = await runSlackBench({ log });
     (doc.machine as Record<string, unknown>).loadAvgAtEnd = loadavg()[0];
     doc.totalSeconds = Math.round((Date.now() - started) / 100) / 10;
     process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);

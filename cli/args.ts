@@ -1,5 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { UsageError } from './context';
+import { UsageError } from './usage-error';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 

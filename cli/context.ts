@@ -32,17 +32,7 @@ export interface CliDeps {
   loadSandbox(): Promise<SandboxModule | undefined>;
 }
 
-/** a mistake in how the CLI was called: exit 2 */
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
-  constructor(
-    message: string,
-    /** the command whose --help would have helped */
-    readonly command?: string,
-  ) {
-    super(message);
-  }
-}
+export { UsageError } from './usage-error';
 
 /** the command could not do what was asked; the message says why: exit 1 */
 export class CliError extends Error {

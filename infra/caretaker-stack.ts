@@ -7,6 +7,7 @@ import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { CaretakerConfig } from '../functions/shared/domain/config';
 import { BackupAlarm } from './constructs/backup-alarm';
+import { Approvals, SlackReceiver, slackChannels, slackSecret } from './constructs/chat-ops';
 import { CaretakerFunction, type SharedEnvironment } from './constructs/caretaker-function';
 import { ClusterLock } from './constructs/cluster-lock';
 import { CLUSTER_PARAMETER_PREFIX, ClusterParameters } from './constructs/cluster-parameters';
@@ -118,13 +119,26 @@ export class CaretakerStack extends Stack {
     // every registry workflow this stack's clusters use: its own construct built it above, or a
     // RegisteredWorkflow builds it from the registry with the shared functions
     const deployed = WORKFLOWS.filter((w) => isDeployedFor(w, clusters));
-    const sharedFunctions = {
+    const sharedFunctions: Record<string, CaretakerFunction> = {
       'acquire-lock': lock.acquire,
       'release-lock': lock.release,
       'find-control-plane': inventory.findControlPlane,
       'send-command': this.runner.sendCommand,
       'publish-outcome': this.notifications.publishOutcome,
     };
+    // ChatOps and approval gates (APPROVAL-GATE.md): the Slack secret when the config has a
+    // slack block; request-approval when a deployed workflow has a gate
+    const slack = config.slack ? slackSecret(this) : undefined;
+    if (deployed.some((w) => Object.values<string>(w.substitutions).includes('request-approval'))) {
+      sharedFunctions['request-approval'] = new Approvals(this, 'Approvals', {
+        ...common,
+        table: this.table.table,
+        topic: this.notifications.topic,
+        topicKey: this.notifications.key,
+        slackSecret: slack,
+        slackChannels: slackChannels(clusters),
+      }).requestApproval;
+    }
     const stateMachines: Record<string, sfn.IStateMachine> = Object.fromEntries(
       deployed.map((workflow) => {
         const own = this.node.tryFindChild(pascalCase(workflow.name)) as { stateMachine?: sfn.IStateMachine };
@@ -139,6 +153,18 @@ export class CaretakerStack extends Stack {
       }),
     );
     this.runner.allowTaskCallbacks(Object.values(stateMachines));
+    if (config.slack && slack) {
+      new SlackReceiver(this, 'Slack', {
+        ...common,
+        slack: config.slack,
+        clusters,
+        secret: slack,
+        table: this.table.table,
+        stateMachines,
+        alarmTopic: this.notifications.topic,
+        publishOutcome: this.notifications.publishOutcome,
+      });
+    }
     this.starter = new WorkflowStarter(this, 'WorkflowStarter', { ...common, stateMachines });
 
     // every function may read the clusters' (non-secret) resolved configuration

@@ -47,6 +47,8 @@ ${WORKFLOWS.map((w) => {
   const what = `${first ? `${first.join(', ')} first, then ` : ''}${w.cli?.summary ?? w.summary}`;
   return `  ${command.padEnd(18)}${what}${command === DEFAULT_WORKFLOW ? ' (default)' : ''}`;
 }).join('\n')}
+  slack             ChatOps: signed Slack requests to the real receiver (a backup, a retry, forged
+                    and replayed requests, an approval gate pressed), Slack's API on a stand-in
 
 options:
   --keep            leave everything running after the workflow and print the endpoints;
@@ -330,6 +332,12 @@ export async function runSandbox(argv: string[], io: Io = defaultIo): Promise<nu
     return 0;
   }
   const asked = args.positionals[0] ?? DEFAULT_WORKFLOW;
+  if (asked === 'slack') {
+    offlineEnvironment();
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { runSlackSandbox } = require('./slack') as typeof import('./slack');
+    return runSlackSandbox(io);
+  }
   const workflows = SANDBOX_WORKFLOWS.get(asked);
   if (!workflows) {
     io.err(`sandbox: unknown workflow "${asked}"; available: ${COMMANDS.join(', ')}`);

@@ -16,7 +16,14 @@ import { s3SnapshotStore } from '../functions/shared/adapters/aws/s3-snapshot-st
 import { COMMAND_NAMES } from '../functions/shared/domain/commands';
 import { parseConfig, type ClusterConfig } from '../functions/shared/domain/config';
 import type { ApprovalStore, Clock } from '../functions/shared/ports';
-import { runWorkflow, type Fake, type Json, type RunEvent, type RunResult } from './asl-runner';
+import {
+  runDefinition,
+  runWorkflow,
+  type Fake,
+  type Json,
+  type RunEvent,
+  type RunResult,
+} from './asl-runner';
 import { startDynalite, type LocalDynamo } from './dynalite';
 import { registryKeys, startEtcdCluster, type EtcdCluster } from './etcd-cluster';
 import { DEFAULT_ETCD_VERSION, etcdBinaries, type EtcdVersion } from './etcd-versions';
@@ -83,6 +90,10 @@ export interface SandboxOptions extends SandboxHooks {
    * `npm run sandbox -- upgrade`. Default: the built version, and no static pods.
    */
   upgradeFrom?: string;
+  /** more of the sandbox cluster's config block (ChatOps: `slack`, `approval`) */
+  clusterConfig?: Record<string, unknown>;
+  /** more ports for the handlers (ChatOps: `chat`, `messenger`), by the names their deps use */
+  ports?: Record<string, unknown>;
 }
 
 /** how the seeded keys split across resources: roughly a small real cluster's shape */
@@ -185,6 +196,7 @@ export class Sandbox {
             restoreVerify: { launchTemplate: 'sandbox-scratch', scratchTtlMinutes: 30 },
             // the API servers' load balancer, through the ELBv2 stand-in (control-plane-upgrades.ts)
             ...(options.kubernetes ? { controlPlane: { targetGroupArns: [SANDBOX_TARGET_GROUP] } } : {}),
+            ...options.clusterConfig,
           },
         ],
       }).clusters;
@@ -319,6 +331,7 @@ export class Sandbox {
       approvals: this.approvals,
       targetGroups: this.upgrades?.targetGroups,
       alarms: { inAlarm: async (names: readonly string[]) => names.filter((n) => this.firingAlarms.has(n)) },
+      ...options.ports,
     });
   }
 
@@ -365,21 +378,50 @@ export class Sandbox {
     return fakes;
   }
 
-  /** runs state-machines/<workflow>.asl.json for the sandbox cluster */
+  /**
+   * runs state-machines/<workflow>.asl.json for the sandbox cluster; `input` and `name` as a
+   * trigger gives them (the Slack receiver's start)
+   */
   async run(
     workflow: string,
     onEvent?: (e: RunEvent) => void,
     input: Record<string, Json> = {},
+    executionName?: string,
     waitMs?: Record<string, number>,
   ): Promise<RunResult> {
-    const name = `${workflow}-${SANDBOX_CLUSTER}-${new Date()
-      .toISOString()
-      .replace(/[-:]/g, '')
-      .replace(/\.\d+Z$/, 'Z')}`;
+    const name =
+      executionName ??
+      `${workflow}-${SANDBOX_CLUSTER}-${new Date()
+        .toISOString()
+        .replace(/[-:]/g, '')
+        .replace(/\.\d+Z$/, 'Z')}`;
     return runWorkflow(
       workflow,
-      { cluster: SANDBOX_CLUSTER, ...input },
+      { ...input, cluster: SANDBOX_CLUSTER },
       { fakes: this.tasks(), executionName: name, onEvent, waitMs },
+    );
+  }
+
+  /** runs an ASL document that is not a registry workflow (the approval gate's example) with the real handlers */
+  async runDefinition(
+    name: string,
+    text: string,
+    input: Record<string, Json>,
+    substitutions: Record<string, string> = {},
+    executionName?: string,
+  ): Promise<RunResult> {
+    const fakes = this.tasks();
+    // a gate whose substitution no registry workflow names yet is still request-approval
+    fakes['RequestApprovalFunctionArn'] = fakes['request-approval']!;
+    return runDefinition(
+      name,
+      text,
+      { ...input, cluster: SANDBOX_CLUSTER },
+      {
+        fakes,
+        substitutions,
+        ...(executionName && { executionName }),
+      },
     );
   }
 

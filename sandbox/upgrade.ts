@@ -43,6 +43,7 @@ export function upgradeSandbox(
     'upgrade-control-plane',
     onEvent,
     { version, requestedBy: 'cli:sandbox' },
+    undefined,
     UPGRADE_WAIT_MS,
   );
 }

@@ -2,7 +2,10 @@ import * as z from '../shared/zod';
 import { powertoolsMetricSink } from '../shared/adapters/aws/powertools-metric-sink';
 import { snsNotifier } from '../shared/adapters/aws/sns-notifier';
 import { clusterName, executionId, isoTime, sha256 } from '../shared/domain/schemas';
-import { createHandler, requireEnv, type DepsSource } from '../shared/handler';
+import { secretsManagerSlackSecrets } from '../shared/adapters/aws/secrets-manager-slack-secrets';
+import { slackWebApi } from '../shared/adapters/slack/web-api';
+import { createHandler, logger, requireEnv, type DepsSource } from '../shared/handler';
+import { channelsFromMap } from '../shared/services/slack-chat';
 import { publishOutcome, type PublishDeps } from './service';
 
 export const input = z.object({
@@ -55,8 +58,27 @@ export const input = z.object({
 export const makeHandler = (deps: DepsSource<PublishDeps>) =>
   createHandler({ name: 'publish-outcome', input, run: publishOutcome }, deps);
 
-export const handler = makeHandler(() => ({
-  notifier: snsNotifier(requireEnv('TOPIC_ARN')),
-  metrics: powertoolsMetricSink(),
-  clock: { now: () => new Date() },
-}));
+export const handler = makeHandler(() => {
+  // ChatOps is optional: the stack sets these only when caretaker.config.json has a slack block
+  const secretArn = process.env.SLACK_SECRET_ARN;
+  const secrets = secretArn ? secretsManagerSlackSecrets(secretArn) : undefined;
+  return {
+    notifier: snsNotifier(requireEnv('TOPIC_ARN')),
+    metrics: powertoolsMetricSink(),
+    clock: { now: () => new Date() },
+    ...(secrets && {
+      chat: {
+        slack: slackWebApi({
+          token: async () => (await secrets.get()).botToken,
+          apiUrl: process.env.SLACK_API_URL || undefined,
+        }),
+        channelOf: channelsFromMap(
+          JSON.parse(process.env.SLACK_CHANNELS_BY_CLUSTER || '{}') as Record<string, string>,
+        ),
+      },
+    }),
+    ...(process.env.CHATBOT_TOPIC_ARN && { chatbot: snsNotifier(process.env.CHATBOT_TOPIC_ARN) }),
+    ...(process.env.RUNBOOK_BASE_URL && { runbookBaseUrl: process.env.RUNBOOK_BASE_URL }),
+    audit: (entry: Record<string, unknown>) => logger.warn('chat notification failed', entry),
+  };
+});

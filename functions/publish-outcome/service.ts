@@ -1,4 +1,6 @@
-import type { Clock, MetricSink, Notifier } from '../shared/ports';
+import { chatbotNotification, outcomeMessage, type OutcomeView } from '../shared/domain/slack-messages';
+import type { Clock, MetricSink, Notifier, SlackApi } from '../shared/ports';
+import type { ChannelOf } from '../shared/services/slack-chat';
 import { workflowNamed } from '../shared/workflows';
 import { describePatching } from './patching';
 
@@ -6,7 +8,21 @@ export interface PublishDeps {
   notifier: Notifier;
   metrics: MetricSink;
   clock: Clock;
+  /** the Slack app: Block Kit to the cluster's `slack.channel` (absent: no Slack) */
+  chat?: { slack: SlackApi; channelOf: ChannelOf };
+  /** the SNS topic in AWS Chatbot's custom-notification format (absent: none) */
+  chatbot?: Notifier;
+  /** `<base>/<workflow>.md` is the workflow's runbook link (absent: no link) */
+  runbookBaseUrl?: string;
+  /** chat deliveries that failed after their retries (a structured log line in Lambda) */
+  audit?: (entry: Record<string, unknown>) => void;
+  /** the pause between Slack attempts; tests make it instant */
+  sleep?: (ms: number) => Promise<void>;
 }
+
+/** Slack attempts per outcome, and the pause before each retry */
+export const SLACK_ATTEMPTS = 3;
+const SLACK_BACKOFF_MS = [250, 1000];
 
 export interface OutcomeInput {
   cluster: string;
@@ -122,5 +138,79 @@ export async function publishOutcome(input: OutcomeInput, deps: PublishDeps) {
     workflow: input.workflow,
     outcome: input.outcome,
   });
-  return { published: true, subject };
+  const view: OutcomeView = {
+    cluster: input.cluster,
+    workflow: input.workflow,
+    outcome: input.outcome,
+    executionId: input.executionId,
+    seconds,
+    // the message's own lines, without its first (the headline) and last (the execution)
+    details: message.split('\n').slice(1, -1),
+    ...(deps.runbookBaseUrl && { runbook: `${deps.runbookBaseUrl.replace(/\/$/, '')}/${input.workflow}.md` }),
+  };
+  const chat = await Promise.all([postToSlack(view, deps), postToChatbot(view, subject, deps)]);
+  return { published: true, subject, slack: chat[0], chatbot: chat[1] };
 }
+
+/**
+ * The outcome in the cluster's Slack channel. A Slack failure never fails the workflow: it is
+ * retried, then counted (SlackNotificationFailed, which an alarm watches) and logged.
+ */
+async function postToSlack(
+  view: OutcomeView,
+  deps: PublishDeps,
+): Promise<'posted' | 'no-channel' | 'failed' | 'off'> {
+  if (!deps.chat) return 'off';
+  let channel: string | undefined;
+  let error: unknown;
+  for (let attempt = 1; attempt <= SLACK_ATTEMPTS; attempt++) {
+    try {
+      channel ??= await deps.chat.channelOf(view.cluster);
+      if (!channel) return 'no-channel';
+      await deps.chat.slack.postMessage({ channel, ...outcomeMessage(view) });
+      return 'posted';
+    } catch (e) {
+      error = e;
+      if (attempt < SLACK_ATTEMPTS) await (deps.sleep ?? wait)(SLACK_BACKOFF_MS[attempt - 1] ?? 1000);
+    }
+  }
+  await chatFailed('SlackNotificationFailed', view, error, deps);
+  return 'failed';
+}
+
+async function postToChatbot(
+  view: OutcomeView,
+  subject: string,
+  deps: PublishDeps,
+): Promise<'published' | 'failed' | 'off'> {
+  if (!deps.chatbot) return 'off';
+  try {
+    await deps.chatbot.publish(subject, JSON.stringify(chatbotNotification(view)), {
+      cluster: view.cluster,
+      workflow: view.workflow,
+      outcome: view.outcome,
+    });
+    return 'published';
+  } catch (e) {
+    await chatFailed('ChatbotNotificationFailed', view, e, deps);
+    return 'failed';
+  }
+}
+
+async function chatFailed(metric: string, view: OutcomeView, error: unknown, deps: PublishDeps) {
+  deps.audit?.({
+    event: metric,
+    cluster: view.cluster,
+    workflow: view.workflow,
+    error: (error as Error)?.name,
+  });
+  // one dimension, so one alarm watches every cluster (Powertools adds `service` itself)
+  await deps.metrics
+    .record(
+      { notification: metric === 'SlackNotificationFailed' ? 'slack' : 'chatbot' },
+      { [metric]: { value: 1, unit: 'Count' } },
+    )
+    .catch(() => undefined);
+}
+
+const wait = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -286,3 +286,45 @@ export interface InstanceTagger {
   /** @throws InvalidInputError when the instance is not one of `cluster`'s */
   tag(cluster: string, instanceId: string, tags: Record<string, string>): Promise<void>;
 }
+
+/** one chat message: `text` is the notification fallback, `blocks` the Block Kit layout */
+export interface ChatMessage {
+  channel: string;
+  text: string;
+  blocks?: readonly Record<string, unknown>[];
+}
+
+/** the Slack Web API calls Caretaker makes (chat.postMessage, chat.update, chat.postEphemeral, usergroups.users.list) */
+export interface SlackApi {
+  postMessage(message: ChatMessage): Promise<{ channel: string; ts: string }>;
+  update(message: ChatMessage & { ts: string }): Promise<void>;
+  postEphemeral(message: ChatMessage & { user: string }): Promise<void>;
+  /** the user ids in a user group */
+  groupMembers(groupId: string): Promise<string[]>;
+}
+
+/** the Slack app's secrets (Secrets Manager), read once per cold start; never logged */
+export interface SlackSecrets {
+  get(): Promise<{ signingSecret: string; botToken: string }>;
+}
+
+/**
+ * Remembers the first answer to a request that may be delivered again (a Slack retry): the
+ * first `remember` stores `value`, every later one returns the stored value.
+ */
+export interface RequestLedger {
+  remember(key: string, value: string, expiresAt: Date): Promise<string>;
+}
+
+export interface ExecutionSummary {
+  name: string;
+  executionArn: string;
+  status: string;
+  startDate: Date;
+  stopDate?: Date;
+}
+
+/** a workflow's recent executions, newest first (Step Functions ListExecutions) */
+export interface ExecutionHistory {
+  recent(stateMachineArn: string, namePrefix: string, limit: number): Promise<ExecutionSummary[]>;
+}

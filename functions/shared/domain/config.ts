@@ -3,6 +3,13 @@ import * as z from '../zod';
 import { InvalidInputError } from '../errors';
 import { scheduleExpressionProblem } from './schedule-expression';
 import { approvalBlock, resolveApproval, type ApprovalSettings } from './approvals';
+import {
+  resolveSlackCluster,
+  slackClusterBlock,
+  slackDeploymentBlock,
+  type SlackClusterSettings,
+  type SlackDeployment,
+} from './slack';
 import { WORKFLOWS, type ConfigFields, type WorkflowSettings } from '../workflows';
 
 /**
@@ -122,6 +129,8 @@ const clusterInput = z
     kubernetes: kubernetesInput.optional(),
     /** approval gates of workflows that change the cluster: timeout, approvers, self-approval */
     approval: approvalBlock.optional(),
+    /** ChatOps: the channel for this cluster's messages, and who may run which verb from Slack */
+    slack: slackClusterBlock.optional(),
     ...workflowBlocks,
   })
   .strict();
@@ -149,6 +158,8 @@ export const configSchema = z
       })
       .strict()
       .optional(),
+    /** ChatOps: the Slack workspace Caretaker answers, and the channels it takes commands in */
+    slack: slackDeploymentBlock.optional(),
   })
   .strict();
 
@@ -188,12 +199,16 @@ interface ClusterBase {
   kubernetes?: KubernetesAccess;
   /** the approval gates' settings, defaults filled in (domain/approvals.ts); parseConfig always sets it */
   approval?: ApprovalSettings;
+  /** ChatOps settings (domain/slack.ts); absent: no Slack for this cluster */
+  slack?: SlackClusterSettings;
 }
 
 export interface CaretakerConfig {
   clusters: ClusterConfig[];
   notifications: { emails: string[] };
   bucket: BucketConfig;
+  /** absent: no Slack app (no receiver is deployed) */
+  slack?: SlackDeployment;
 }
 
 export interface BucketConfig {
@@ -326,6 +341,7 @@ export function parseConfig(input: unknown): CaretakerConfig {
       etcd: c.kind === 'eks' ? undefined : { ...ETCD_DEFAULTS[c.kind], ...c.etcd },
       kubernetes: c.kind === 'eks' ? undefined : { ...KUBERNETES_DEFAULTS[c.kind], ...c.kubernetes },
       approval: resolveApproval(c.approval),
+      ...(c.slack && { slack: resolveSlackCluster(c.slack) }),
       ...settings,
     };
   });
@@ -347,6 +363,9 @@ export function parseConfig(input: unknown): CaretakerConfig {
   }
   return {
     clusters,
+    ...(parsed.data.slack && {
+      slack: { teamId: parsed.data.slack.teamId, channels: parsed.data.slack.channels ?? [] },
+    }),
     notifications: { emails: parsed.data.notifications?.emails ?? [] },
     bucket: {
       objectLockDays:
