@@ -68,8 +68,8 @@ describe('caretaker --help', () => {
     expect(out.stdout).toContain('RestoreVerifyStateMachineArn');
   });
 
-  it.each(['upgrade'])(
-    'rejects `%s`: a verb comes with its workflow, and that workflow does not exist yet',
+  it.each(['defrag'])(
+    'rejects `%s`: a verb comes with its workflow, and that workflow does not exist',
     async (verb) => {
       // Act
       const out = await run([verb, 'prod-eu']);
@@ -154,7 +154,7 @@ describe('usage errors', () => {
     // Assert
     expect(out.code).toBe(2);
     expect(out.stderr).toContain(
-      '--workflow must be one of backup, restore-verify, patch, not "etcd-backup"',
+      '--workflow must be one of backup, restore-verify, patch, upgrade, not "etcd-backup"',
     );
   });
 
