@@ -139,19 +139,19 @@ export class CaretakerStack extends Stack {
         slackChannels: slackChannels(clusters),
       }).requestApproval;
     }
-    const stateMachines: Record<string, sfn.IStateMachine> = Object.fromEntries(
-      deployed.map((workflow) => {
-        const own = this.node.tryFindChild(pascalCase(workflow.name)) as { stateMachine?: sfn.IStateMachine };
-        const built =
-          own?.stateMachine ??
-          new RegisteredWorkflow(this, pascalCase(workflow.name), {
-            ...common,
-            workflow,
-            functions: sharedFunctions,
-          }).stateMachine;
-        return [workflow.name, built];
-      }),
-    );
+    // in registry order: a workflow that nests another (the upgrade's backup) finds it built
+    const stateMachines: Record<string, sfn.IStateMachine> = {};
+    for (const workflow of deployed) {
+      const own = this.node.tryFindChild(pascalCase(workflow.name)) as { stateMachine?: sfn.IStateMachine };
+      stateMachines[workflow.name] =
+        own?.stateMachine ??
+        new RegisteredWorkflow(this, pascalCase(workflow.name), {
+          ...common,
+          workflow,
+          functions: sharedFunctions,
+          stateMachines,
+        }).stateMachine;
+    }
     this.runner.allowTaskCallbacks(Object.values(stateMachines));
     if (config.slack && slack) {
       new SlackReceiver(this, 'Slack', {

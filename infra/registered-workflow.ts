@@ -1,6 +1,6 @@
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { definitionFile, pascalCase, type Workflow } from '../functions/shared/workflows';
+import { WORKFLOWS, definitionFile, pascalCase, type Workflow } from '../functions/shared/workflows';
 import {
   CaretakerFunction,
   type FunctionName,
@@ -17,14 +17,41 @@ export function registryTasks(
   functions: Readonly<Record<string, CaretakerFunction>>,
 ): Record<string, CaretakerFunction> {
   return Object.fromEntries(
-    Object.entries<string>(workflow.substitutions).map(([substitution, name]) => {
-      const fn = Object.hasOwn(functions, name) ? functions[name] : undefined;
-      if (!fn)
-        throw new Error(
-          `${workflow.name}: \${${substitution}} names ${name}, which this stack does not build`,
-        );
-      return [substitution, fn];
-    }),
+    Object.entries<string>(workflow.substitutions)
+      // a substitution that names a workflow is its state machine (a nested execution), not a function
+      .filter(([, name]) => !isWorkflowName(name))
+      .map(([substitution, name]) => {
+        const fn = Object.hasOwn(functions, name) ? functions[name] : undefined;
+        if (!fn)
+          throw new Error(
+            `${workflow.name}: \${${substitution}} names ${name}, which this stack does not build`,
+          );
+        return [substitution, fn];
+      }),
+  );
+}
+
+const isWorkflowName = (name: string) => WORKFLOWS.some((w) => w.name === name);
+
+/**
+ * The state machines a registry workflow's `${Substitutions}` start as nested executions.
+ * @throws Error naming the workflow this stack has not built (yet)
+ */
+export function registryNested(
+  workflow: Workflow,
+  stateMachines: Readonly<Record<string, sfn.IStateMachine>>,
+): Record<string, sfn.IStateMachine> {
+  return Object.fromEntries(
+    Object.entries<string>(workflow.substitutions)
+      .filter(([, name]) => isWorkflowName(name))
+      .map(([substitution, name]) => {
+        const sm = Object.hasOwn(stateMachines, name) ? stateMachines[name] : undefined;
+        if (!sm)
+          throw new Error(
+            `${workflow.name}: \${${substitution}} starts ${name}, which this stack has not built`,
+          );
+        return [substitution, sm];
+      }),
   );
 }
 
@@ -34,12 +61,14 @@ export function registryStateMachine(
   workflow: Workflow,
   projectRoot: string,
   functions: Readonly<Record<string, CaretakerFunction>>,
+  stateMachines: Readonly<Record<string, sfn.IStateMachine>> = {},
 ): sfn.StateMachine {
   return workflowStateMachine(scope, {
     projectRoot,
     definitionFile: definitionFile(workflow.name),
     tasks: registryTasks(workflow, functions),
     comment: workflow.comment,
+    nested: registryNested(workflow, stateMachines),
   });
 }
 
@@ -47,6 +76,8 @@ export interface RegisteredWorkflowProps {
   workflow: Workflow;
   projectRoot: string;
   shared: SharedEnvironment;
+  /** the workflows built before this one, by name: what its nested executions start */
+  stateMachines?: Readonly<Record<string, sfn.IStateMachine>>;
   /** functions other constructs built (with their permissions), by name */
   functions: Readonly<Record<string, CaretakerFunction>>;
 }
@@ -64,13 +95,19 @@ export class RegisteredWorkflow extends Construct {
     super(scope, id);
     const all: Record<string, CaretakerFunction> = { ...props.functions };
     for (const name of Object.values<string>(props.workflow.substitutions)) {
-      if (Object.hasOwn(all, name)) continue;
+      if (Object.hasOwn(all, name) || isWorkflowName(name)) continue;
       all[name] = this.functions[name] = new CaretakerFunction(this, pascalCase(name), {
         name: name as FunctionName,
         projectRoot: props.projectRoot,
         shared: props.shared,
       });
     }
-    this.stateMachine = registryStateMachine(this, props.workflow, props.projectRoot, all);
+    this.stateMachine = registryStateMachine(
+      this,
+      props.workflow,
+      props.projectRoot,
+      all,
+      props.stateMachines,
+    );
   }
 }

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { ArnFormat, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -17,6 +17,8 @@ export interface WorkflowStateMachineProps<K extends string> {
   /** every ${Name} the definition uses → the function it names */
   tasks: Record<K, CaretakerFunction>;
   comment: string;
+  /** every ${Name} that names another workflow's state machine → that state machine (startExecution.sync) */
+  nested?: Record<string, sfn.IStateMachine>;
 }
 
 /**
@@ -42,7 +44,10 @@ export function workflowStateMachine<K extends string>(
   const stateMachine = new sfn.StateMachine(scope, 'StateMachine', {
     stateMachineType: sfn.StateMachineType.STANDARD,
     definitionBody: sfn.DefinitionBody.fromString(definition),
-    definitionSubstitutions: checkedSubstitutions(props.definitionFile, definition, arns),
+    definitionSubstitutions: checkedSubstitutions(props.definitionFile, definition, {
+      ...arns,
+      ...Object.fromEntries(Object.entries(props.nested ?? {}).map(([k, sm]) => [k, sm.stateMachineArn])),
+    }),
     // errors only, without inputs and outputs: those carry task tokens and snapshot keys, and
     // the execution history keeps them for whoever may read it
     logs: { destination: logGroup, level: sfn.LogLevel.ERROR, includeExecutionData: false },
@@ -56,6 +61,7 @@ export function workflowStateMachine<K extends string>(
       resources: Object.values<string>(arns),
     }),
   );
+  for (const nested of Object.values(props.nested ?? {})) allowNestedExecution(stateMachine, nested);
   Validations.of(stateMachine).acknowledge({
     id: 'AwsSolutions-SF1',
     reason:
@@ -67,6 +73,48 @@ export function workflowStateMachine<K extends string>(
       'added by Step Functions for X-Ray (xray:PutTraceSegments, GetSamplingRules, …) and CloudWatch Logs delivery (logs:CreateLogDelivery, …): these APIs support only Resource "*"',
   });
   return stateMachine;
+}
+
+/**
+ * What `states:startExecution.sync` needs (Step Functions' documented policy): start the nested
+ * state machine, describe and stop its executions, and the managed EventBridge rule through
+ * which Step Functions learns that the child finished.
+ */
+function allowNestedExecution(parent: sfn.StateMachine, child: sfn.IStateMachine): void {
+  const stack = Stack.of(parent);
+  const childName = stack.splitArn(child.stateMachineArn, ArnFormat.COLON_RESOURCE_NAME).resourceName!;
+  const executions = stack.formatArn({
+    service: 'states',
+    resource: 'execution',
+    resourceName: `${childName}:*`,
+    arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+  });
+  parent.addToRolePolicy(
+    new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [child.stateMachineArn] }),
+  );
+  parent.addToRolePolicy(
+    new iam.PolicyStatement({
+      actions: ['states:DescribeExecution', 'states:StopExecution'],
+      resources: [executions],
+    }),
+  );
+  parent.addToRolePolicy(
+    new iam.PolicyStatement({
+      actions: ['events:PutTargets', 'events:PutRule', 'events:DescribeRule'],
+      resources: [
+        stack.formatArn({
+          service: 'events',
+          resource: 'rule',
+          resourceName: 'StepFunctionsGetEventsForStepFunctionsExecutionRule',
+        }),
+      ],
+    }),
+  );
+  Validations.of(parent.role).acknowledge({
+    id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:*:*]',
+    reason:
+      "a nested execution's name is only known at run time: the parent may describe and stop executions of that one child state machine only",
+  });
 }
 
 /**

@@ -165,8 +165,9 @@ describe('the Caretaker stacks', () => {
         all.filter(([id]) => !id.startsWith('AWS')).map(([, fn]) => fn),
       ];
       expect(others).toHaveLength(1);
-      // 11 shared and etcd-backup functions + 6 of restore-verify
-      expect(ours).toHaveLength(17);
+      // 11 shared and etcd-backup functions + 6 of restore-verify + 6 of upgrade-control-plane and
+      // request-approval, its approval gate
+      expect(ours).toHaveLength(24);
       for (const fn of ours) {
         expect(fn.Properties).toMatchObject({
           Runtime: 'nodejs22.x',
@@ -476,6 +477,7 @@ describe('the Caretaker stacks', () => {
                 Resource: [
                   { Ref: Match.stringLikeRegexp('EtcdBackupStateMachine') },
                   { Ref: Match.stringLikeRegexp('RestoreVerifyStateMachine') },
+                  { Ref: Match.stringLikeRegexp('UpgradeControlPlaneStateMachine') },
                 ],
               },
             ]),
