@@ -1,5 +1,5 @@
 /**
- * `npm run -s bench -- [--only bundles|backup|restore|slack] [--sizes small,large|<keys>x<valueBytes>,…] [--load-runs N]
+ * `npm run -s bench -- [--only bundles|backup|restore|slack|patch] [--sizes small,large|<keys>x<valueBytes>,…] [--load-runs N]
  *   [--etcd 3.4,3.5,3.6]`
  *
  * Prints ONE JSON document to stdout (progress goes to stderr; `-s` keeps npm's banner off stdout). No assertions: figures only,
@@ -11,6 +11,7 @@ import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { parseSizes, runBackupBench, stopActiveSandboxes } from './backup';
 import { runBundlesBench } from './bundles';
+import { runPatchBench } from './patch';
 import { runRestoreBench, stopActiveRestores } from './restore';
 import { runSlackBench } from './slack';
 import { ETCD_VERSIONS, isEtcdVersion } from '../sandbox/etcd-versions';
@@ -33,7 +34,7 @@ async function main(): Promise<number> {
     },
   });
   const only = values.only ?? process.env.BENCH_ONLY;
-  const parts = ['bundles', 'backup', 'restore', 'slack'];
+  const parts = ['bundles', 'backup', 'restore', 'slack', 'patch'];
   if (only !== undefined && !parts.includes(only)) {
     log(`bench: --only must be one of ${parts.join(', ')}, not "${only}"`);
     return 2;
@@ -81,6 +82,7 @@ async function main(): Promise<number> {
     if (run('backup')) doc.backup = await runBackupBench(sizes, log);
     if (run('restore')) doc.restore = await runRestoreBench(sizes, etcdVersions.filter(isEtcdVersion), log);
     if (run('slack')) doc.slack = await runSlackBench({ log });
+    if (run('patch')) doc.patch = await runPatchBench(log);
     (doc.machine as Record<string, unknown>).loadAvgAtEnd = loadavg()[0];
     doc.totalSeconds = Math.round((Date.now() - started) / 100) / 10;
     process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);

@@ -1,6 +1,12 @@
 import type { ClusterConfig } from '../functions/shared/domain/config';
-import { ClusterNotFoundError } from '../functions/shared/errors';
-import type { ClusterDirectory, MetricSink, Notifier } from '../functions/shared/ports';
+import { ClusterNotFoundError, InvalidInputError } from '../functions/shared/errors';
+import type {
+  AlarmStates,
+  ClusterDirectory,
+  InstanceTagger,
+  MetricSink,
+  Notifier,
+} from '../functions/shared/ports';
 
 /** the clusters of the sandbox's own configuration, where AWS would read Parameter Store */
 export function configDirectory(clusters: readonly ClusterConfig[]): ClusterDirectory {
@@ -37,6 +43,28 @@ export function memoryMetrics(): MetricSink & { records: Parameters<MetricSink['
     records,
     async record(dimensions, values) {
       records.push([dimensions, values]);
+    },
+  };
+}
+
+/** CloudWatch alarms in the sandbox: the names put in `alarming` are in ALARM */
+export function memoryAlarms(): AlarmStates & { alarming: Set<string> } {
+  const alarming = new Set<string>();
+  return { alarming, inAlarm: async (names) => names.filter((n) => alarming.has(n)) };
+}
+
+/** EC2 tags in the sandbox: what record-patch tagged, by instance (only the cluster's own) */
+export function memoryTagger(
+  owns: (cluster: string, instanceId: string) => boolean,
+): InstanceTagger & { tags: Map<string, Record<string, string>> } {
+  const tags = new Map<string, Record<string, string>>();
+  return {
+    tags,
+    async tag(cluster, instanceId, values) {
+      if (!owns(cluster, instanceId)) {
+        throw new InvalidInputError(`instanceId: ${instanceId} does not carry caretaker:cluster=${cluster}`);
+      }
+      tags.set(instanceId, { ...tags.get(instanceId), ...values });
     },
   };
 }

@@ -30,6 +30,14 @@ const SANDBOX_WORKFLOWS = new Map<string, string[]>(
   }),
 );
 const DEFAULT_WORKFLOW = 'backup';
+/** what the sandbox adds to a workflow's input: a patch run goes whenever it is started (`--now`) */
+const SANDBOX_INPUT: Partial<Record<WorkflowName, Record<string, boolean>>> = {
+  'patch-workers': { now: true },
+};
+/** every workflow's CLI flags (`--dry-run`), from the registry */
+const WORKFLOW_FLAGS = WORKFLOWS.flatMap((w) =>
+  Object.entries(w.cli?.options ?? {}).map(([flag, o]) => ({ flag, workflow: w.name, option: o })),
+);
 const COMMANDS = WORKFLOWS.map((w) => w.cli?.verb ?? w.name);
 
 const USAGE = `usage: npm run sandbox -- [workflow] [options]
@@ -51,6 +59,7 @@ ${WORKFLOWS.map((w) => {
                     and replayed requests, an approval gate pressed), Slack's API on a stand-in
 
 options:
+${WORKFLOW_FLAGS.map((f) => `  --${f.flag}${f.option.value ? ` ${f.option.value}` : ''}`.padEnd(20) + `${f.workflow}: ${f.option.description}`).join('\n')}
   --keep            leave everything running after the workflow and print the endpoints;
                     Ctrl-C stops it
   --keys N          /registry keys to seed (default 3000)
@@ -285,6 +294,10 @@ function printReport(io: Io, r: Report): void {
       io.out(`    RTO       ${v.restoreSeconds} s (restore + start until healthy, measured on the node)`);
   }
   if (r.error) io.out(`  error: ${r.error.Error}: ${r.error.Cause}`);
+  // a patch run's message is its report: plan, patched, failed, left cordoned
+  if (r.workflow === 'patch-workers' && r.notification) {
+    for (const line of r.notification.message.split('\n')) io.out(`  ${line}`);
+  }
   if (r.notification) io.out(`  notification: ${r.notification.subject}`);
 }
 
@@ -321,6 +334,7 @@ export async function runSandbox(argv: string[], io: Io = defaultIo): Promise<nu
         'no-kubernetes': { type: 'boolean' },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
+        ...Object.fromEntries(WORKFLOW_FLAGS.map((f) => [f.flag, { type: f.option.type }])),
       },
     });
   } catch (e) {
@@ -423,6 +437,17 @@ export async function runSandbox(argv: string[], io: Io = defaultIo): Promise<nu
     for (const workflow of workflows) {
       const started = Date.now();
       progress.timings.length = 0;
+      // the asked workflow's own flags become its input fields (`--dry-run` → dryRun)
+      const values = args.values as Record<string, string | boolean | undefined>;
+      const input = {
+        ...SANDBOX_INPUT[workflow as WorkflowName],
+        ...Object.fromEntries(
+          WORKFLOW_FLAGS.filter((f) => f.workflow === workflow && values[f.flag] !== undefined).map((f) => [
+            f.option.field,
+            values[f.flag]!,
+          ]),
+        ),
+      };
       const events: RunEvent[] = [];
       const onEvent = (e: RunEvent) => {
         events.push(e);
@@ -430,8 +455,8 @@ export async function runSandbox(argv: string[], io: Io = defaultIo): Promise<nu
       };
       const result =
         upgrade && workflow === 'upgrade-control-plane'
-          ? await upgrade.upgradeSandbox(sandbox, upgradeTo, onEvent)
-          : await sandbox.run(workflow, onEvent);
+          ? await upgrade.upgradeSandbox(sandbox, String(input['version'] ?? upgradeTo), onEvent, input)
+          : await sandbox.run(workflow, onEvent, input);
       if (upgrade && workflow === 'upgrade-control-plane' && sandbox.upgrades && !args.values.json) {
         const t = upgrade.upgradeTiming(events, sandbox.upgrades.timeline);
         const restarts = sandbox.upgrades.restarts.map((r) => `${r.node} ${seconds(r.downMs)}`).join(', ');

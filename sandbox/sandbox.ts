@@ -35,7 +35,7 @@ import {
 } from './kubernetes';
 import { seedFiller } from './kubernetes-workload';
 import { sandboxHandlers, type Invocable } from './handlers';
-import { configDirectory, memoryMetrics, memoryNotifier } from './local-adapters';
+import { configDirectory, memoryAlarms, memoryMetrics, memoryNotifier, memoryTagger } from './local-adapters';
 import {
   DEFAULT_UPDATES,
   followReboots,
@@ -47,7 +47,7 @@ import {
   type RebootEvent,
 } from './local-fleet';
 import { generateEtcdPki } from './pki';
-import { startLocalS3, type LocalS3 } from './s3rver';
+import { objectReader, startLocalS3, type LocalS3 } from './s3rver';
 import { TaskBroker } from './task-broker';
 import { KUBE_STAND_IN_DIR, SANDBOX_TARGET_GROUP, SandboxUpgrades } from './control-plane-upgrades';
 
@@ -196,6 +196,19 @@ export class Sandbox {
             restoreVerify: { launchTemplate: 'sandbox-scratch', scratchTtlMinutes: 30 },
             // the API servers' load balancer, through the ELBv2 stand-in (control-plane-upgrades.ts)
             ...(options.kubernetes ? { controlPlane: { targetGroupArns: [SANDBOX_TARGET_GROUP] } } : {}),
+            // worker patching: one node at a time; `patch` runs with `now` (whenever it is started)
+            // the seeded workload has PodDisruptionBudgets that allow no disruption and a bare
+            // pod (ops/toolbox): a short drain, then deletion instead of eviction, --force
+            patching: {
+              maxUnavailable: 1,
+              drain: {
+                timeoutSeconds: 20,
+                onPdbTimeout: 'disable-eviction',
+                disableEvictionAfterSeconds: 10,
+                force: true,
+              },
+              health: { readySeconds: 0 },
+            },
             ...options.clusterConfig,
           },
         ],
@@ -224,8 +237,6 @@ export class Sandbox {
 
   /** the ELBv2 stand-in, the static pods and the kubeadm stand-in's other half, with Kubernetes */
   upgrades?: SandboxUpgrades;
-  /** CloudWatch alarms the sandbox reports in ALARM (blocker alarms) */
-  readonly firingAlarms = new Set<string>();
 
   /** the Kubernetes control plane, when started with `kubernetes: true` */
   kubernetes?: KubernetesCluster;
@@ -330,7 +341,8 @@ export class Sandbox {
       callbacks: this.broker,
       approvals: this.approvals,
       targetGroups: this.upgrades?.targetGroups,
-      alarms: { inAlarm: async (names: readonly string[]) => names.filter((n) => this.firingAlarms.has(n)) },
+      alarms: this.alarms,
+      tagger: this.tagger,
       ...options.ports,
     });
   }
@@ -378,6 +390,14 @@ export class Sandbox {
     return fakes;
   }
 
+  /** CloudWatch alarms as patch-workers' blockers see them (put a name in `alarming`) */
+  readonly alarms = memoryAlarms();
+  /** EC2 tags record-patch wrote, by instance */
+  readonly tagger = memoryTagger(
+    (cluster, instanceId) =>
+      cluster === SANDBOX_CLUSTER && this.fleet.nodes.get(instanceId)?.tags['caretaker:cluster'] === cluster,
+  );
+
   /**
    * runs state-machines/<workflow>.asl.json for the sandbox cluster; `input` and `name` as a
    * trigger gives them (the Slack receiver's start)
@@ -398,7 +418,7 @@ export class Sandbox {
     return runWorkflow(
       workflow,
       { ...input, cluster: SANDBOX_CLUSTER },
-      { fakes: this.tasks(), executionName: name, onEvent, waitMs },
+      { fakes: this.tasks(), executionName: name, onEvent, waitMs, objects: objectReader(this.s3.client()) },
     );
   }
 

@@ -5,7 +5,7 @@
  * balancer really drains (2 s) and its API servers really restart.
  */
 import { decideApproval } from '../functions/shared/services/approvals';
-import type { RunEvent, RunResult } from './asl-runner';
+import type { Json, RunEvent, RunResult } from './asl-runner';
 import type { TimelineEvent } from './elbv2-target-groups';
 import { configDirectory } from './local-adapters';
 import type { Sandbox } from './sandbox';
@@ -38,11 +38,12 @@ export function upgradeSandbox(
   sandbox: Sandbox,
   version: string,
   onEvent?: (e: RunEvent) => void,
+  input: Record<string, Json> = {},
 ): Promise<RunResult> {
   return sandbox.run(
     'upgrade-control-plane',
     onEvent,
-    { version, requestedBy: 'cli:sandbox' },
+    { ...input, version, requestedBy: 'cli:sandbox' },
     undefined,
     UPGRADE_WAIT_MS,
   );

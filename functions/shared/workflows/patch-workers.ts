@@ -41,6 +41,8 @@ export interface PatchingSettings {
     onPdbTimeout: PdbTimeoutPolicy;
     /** disable-eviction: how long a second, PDB-respecting drain waits before eviction is disabled */
     disableEvictionAfterSeconds: number;
+    /** kubectl drain --force: also delete pods no controller manages (they are gone for good) */
+    force: boolean;
   };
   reboot: RebootPolicy;
   method: PatchMethod;
@@ -79,6 +81,7 @@ export const PATCHING_DEFAULTS: Omit<PatchingSettings, 'enabled'> = {
     deleteEmptyDirData: true,
     onPdbTimeout: 'fail',
     disableEvictionAfterSeconds: 900,
+    force: false,
   },
   reboot: 'if-required',
   method: 'package-manager',
@@ -145,6 +148,7 @@ export const patchWorkers = defineWorkflow({
               deleteEmptyDirData: z.boolean().optional(),
               onPdbTimeout: z.enum(['fail', 'skip-node', 'disable-eviction']).optional(),
               disableEvictionAfterSeconds: z.number().int().min(1).max(3600).optional(),
+              force: z.boolean().optional(),
             })
             .strict()
             .optional(),
