@@ -12,7 +12,7 @@ import { slackWebApi } from '../functions/shared/adapters/slack/web-api';
 import { signSlackRequest } from '../functions/shared/domain/slack-signature';
 import type { ExecutionSummary } from '../functions/shared/ports';
 import { channelsFrom, slackApprovalMessenger } from '../functions/shared/services/slack-chat';
-import { WORKFLOWS } from '../functions/shared/workflows';
+import { isDeployedFor, WORKFLOWS } from '../functions/shared/workflows';
 import type { Json, RunResult } from './asl-runner';
 import { configDirectory } from './local-adapters';
 import type { Io } from './main';
@@ -149,7 +149,10 @@ export async function runSlackSandbox(io: Io): Promise<number> {
       clusterNames: [sb.cluster.name],
       slack: api,
       starter,
-      stateMachines: Object.fromEntries(WORKFLOWS.map((w) => [w.name, fakeArn(w.name)])),
+      // as the stack deploys them: a workflow the sandbox cluster does not enable is "not available yet"
+      stateMachines: Object.fromEntries(
+        WORKFLOWS.filter((w) => isDeployedFor(w, [sb.cluster])).map((w) => [w.name, fakeArn(w.name)]),
+      ),
       ledger: dynamoRequestLedger(sb.endpoints().table, sb.dynamo.doc),
       history: {
         recent: async (_arn, prefix, limit) =>

@@ -117,7 +117,7 @@ export async function handleSlackRequest(
   }
   const form = new URLSearchParams(verified.rawBody);
   const payload = form.get('payload');
-  if (payload !== null) return handleInteraction(payload, deps);
+  if (payload !== null) return handleInteraction(payload, retry, deps);
   return handleCommand(Object.fromEntries(form), retry, deps);
 }
 
@@ -163,6 +163,10 @@ async function handleCommand(
     return ephemeral(
       `There is no cluster "${command.cluster}" here (have: ${deps.clusterNames.join(', ')}).`,
     );
+  // availability first: it says nothing about the cluster or the caller
+  if (!Object.hasOwn(deps.stateMachines, command.workflow.name)) {
+    return ephemeral(`\`${command.verb}\` is not available yet in this Caretaker (not deployed here).`);
+  }
   const allowed = await authorize(caller.userId, command.verb, cluster.name, cluster.slack, deps);
   deps.log('info', 'slack command', {
     ...audit,
@@ -171,9 +175,6 @@ async function handleCommand(
     allowed: allowed.allowed,
   });
   if (!allowed.allowed) return ephemeral(allowed.message);
-  if (!Object.hasOwn(deps.stateMachines, command.workflow.name)) {
-    return ephemeral(`\`${command.verb}\` is not available yet in this Caretaker (not deployed here).`);
-  }
   // the first delivery's time names the execution; a retry of the same trigger finds it
   const firstSeen = await deps.ledger.remember(
     `slack#${c.trigger_id}`,
@@ -285,7 +286,11 @@ async function answerRead(
   return ephemeral(lines.join('\n'));
 }
 
-async function handleInteraction(raw: string, deps: SlackReceiverDeps): Promise<HttpResponse> {
+async function handleInteraction(
+  raw: string,
+  retry: string | undefined,
+  deps: SlackReceiverDeps,
+): Promise<HttpResponse> {
   let json: unknown;
   try {
     json = JSON.parse(raw);
@@ -357,8 +362,13 @@ async function handleInteraction(raw: string, deps: SlackReceiverDeps): Promise<
     });
   } catch (e) {
     if (!(e instanceof ApprovalRefusedError)) throw e;
-    deps.log('info', 'slack approval refused', { ...audit, reason: e.refusal });
-    await tell(e.message);
+    deps.log('info', 'slack approval refused', { ...audit, reason: e.refusal, retry: retry ?? null });
+    // Slack delivering this press again: the first delivery decided it; say nothing twice
+    const again =
+      retry !== undefined &&
+      e.refusal === 'already-decided' &&
+      (await deps.approvals.get(record.approvalId))?.decidedBy === by;
+    if (!again) await tell(e.message);
   }
   return { statusCode: 200 };
 }

@@ -300,6 +300,45 @@ describe('the approval gate in the local runner', () => {
     expect(notifier.messages).toHaveLength(1);
   });
 
+  it('still waits, with the SNS message sent, when Slack cannot post the buttons', async () => {
+    const approvals = dynamoApprovalStore(TABLE, db.doc);
+    const notifier = memoryNotifier();
+    const audit = jest.fn();
+    const handler = makeHandler({
+      approvals,
+      notifier,
+      clock: { now: () => new Date() },
+      audit,
+      messenger: {
+        ask: async () => {
+          throw Object.assign(new Error('slack is down'), { name: 'SlackDown' });
+        },
+        decided: async () => undefined,
+      },
+    });
+
+    const out = (await handler(
+      {
+        taskToken: 'token-slack-down',
+        executionId: 'arn:aws:states:eu-west-1:123456789012:execution:caretaker-x:slack-down',
+        cluster: 'prod-eu',
+        workflow: 'upgrade-control-plane',
+        requestedBy: 'cli',
+        summary: 'plan',
+        timeoutSeconds: 600,
+      },
+      lambdaContext(),
+    )) as { approvalId: string };
+
+    expect(await approvals.get(out.approvalId)).toMatchObject({ status: 'pending' });
+    expect(notifier.messages).toHaveLength(1);
+    expect(audit).toHaveBeenCalledWith({
+      event: 'approval-message-not-posted',
+      approvalId: out.approvalId,
+      error: 'SlackDown',
+    });
+  });
+
   it('rejects a gate payload with a bad field before recording anything', async () => {
     const approvals = dynamoApprovalStore(TABLE, db.doc);
     const notifier = memoryNotifier();

@@ -143,6 +143,18 @@ describe('the Slack receiver: requests', () => {
     },
   );
 
+  it('answers a registry verb this deployment does not deploy with not available yet, before any authorization', async () => {
+    const restoreVerify = w.deps.stateMachines['restore-verify']!;
+    delete w.deps.stateMachines['restore-verify'];
+    try {
+      const out = await w.send(command('restore-verify quiet'));
+      expect(out.text).toBe('`restore-verify` is not available yet in this Caretaker (not deployed here).');
+      expect(w.started).toEqual([]);
+    } finally {
+      w.deps.stateMachines['restore-verify'] = restoreVerify;
+    }
+  });
+
   it('answers help with the usage line', async () => {
     const out = await w.send(command('help'));
     expect(out.text).toMatch(/^Usage: \/caretaker help \| status \[cluster\]/);
@@ -221,6 +233,30 @@ describe('the Slack receiver: rejections', () => {
       }),
     );
     expect(out.text).toMatch(/^Started/);
+  });
+
+  it('answers a failure behind the receiver (DynamoDB down) with a generic message, starting nothing', async () => {
+    const ledger = w.deps.ledger;
+    w.deps.ledger = {
+      remember: async () => {
+        throw Object.assign(new Error('connect ECONNREFUSED'), { name: 'TransientError' });
+      },
+    };
+    try {
+      const out = await w.send(command('backup prod-eu'));
+      expect(out.text).toBe(
+        'Caretaker could not do that just now; nothing was started. Try again, or use the caretaker CLI.',
+      );
+      expect(w.started).toEqual([]);
+      expect(w.logs).toContainEqual(
+        expect.objectContaining({
+          message: 'slack request failed',
+          fields: expect.objectContaining({ error: 'TransientError' }),
+        }),
+      );
+    } finally {
+      w.deps.ledger = ledger;
+    }
   });
 
   it('rejects an event that is not a function URL request', async () => {
@@ -309,6 +345,19 @@ describe('the Slack receiver: approval buttons', () => {
       }),
     ]);
     expect(await w.deps.approvals.get(record.approvalId)).toMatchObject({ status: 'approved' });
+  });
+
+  it('stays quiet when Slack delivers a press again (X-Slack-Retry-Num) that already decided', async () => {
+    const { record, settled } = await gate();
+    const body = pressBody(record.approvalId, 'caretaker_approve');
+    await w.send(signedEvent(body, { at: NOW_SECONDS }));
+    await expect(settled).resolves.toMatchObject({ decision: 'approved' });
+    w.slack.calls.length = 0;
+
+    const again = await w.send(signedEvent(body, { at: NOW_SECONDS + 3, retry: 1 }));
+
+    expect(again.statusCode).toBe(200);
+    expect(w.slack.calls).toEqual([]);
   });
 
   it('answers a press after the timeout, and changes nothing', async () => {
