@@ -133,11 +133,11 @@ describe('the Slack receiver: requests', () => {
   });
 
   it.each(['patch prod-eu --dry-run', 'upgrade prod-eu 1.35'])(
-    'answers "%s" with its permission rule now that the workflow is in the registry, starting nothing',
+    'answers "%s" with not available yet: in the registry now, but not deployed in this stack',
     async (text) => {
       const out = await w.send(command(text));
       expect(out.text).toMatch(
-        /^you may not (patch|upgrade) on prod-eu: nobody may \(slack\.allow\.(patch|upgrade) of prod-eu is not set\)$/,
+        /^`(patch|upgrade)` is not available yet in this Caretaker \(not deployed here\)\.$/,
       );
       expect(w.started).toEqual([]);
     },
