@@ -30,7 +30,15 @@ import { SnapshotBucket } from './constructs/snapshot-bucket';
 import { WorkflowStarter } from './constructs/workflow-starter';
 import { roleArn } from './role-arn';
 import { RegisteredWorkflow } from './registered-workflow';
-import { WORKFLOWS, isDeployedFor, pascalCase, scheduleOf, stackOutput } from '../functions/shared/workflows';
+import { allowUpgradeFunctions } from './constructs/upgrade-permissions';
+import {
+  WORKFLOWS,
+  isDeployedFor,
+  pascalCase,
+  scheduleOf,
+  stackOutput,
+  upgradeControlPlane,
+} from '../functions/shared/workflows';
 
 /** the repository root: functions/, state-machines/ and ssm-documents/ live under it */
 export const PROJECT_ROOT = join(__dirname, '..');
@@ -171,6 +179,8 @@ export class CaretakerStack extends Stack {
           stateMachines,
         }).stateMachine;
     }
+    const upgrade = this.node.tryFindChild(pascalCase(upgradeControlPlane.name));
+    if (upgrade instanceof RegisteredWorkflow) allowUpgradeFunctions(upgrade.functions, clusters);
     // the command completers answer the task tokens of the workflows that send node commands only
     this.runner.allowTaskCallbacks(
       deployed

@@ -1,7 +1,6 @@
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { definitionFile, pascalCase, WORKFLOWS, type Workflow } from '../functions/shared/workflows';
-import type * as sfnTypes from 'aws-cdk-lib/aws-stepfunctions';
+import { WORKFLOWS, definitionFile, pascalCase, type Workflow } from '../functions/shared/workflows';
 import {
   CaretakerFunction,
   type FunctionName,
@@ -19,7 +18,8 @@ export function registryTasks(
 ): Record<string, CaretakerFunction> {
   return Object.fromEntries(
     Object.entries<string>(workflow.substitutions)
-      .filter(([, name]) => !isWorkflow(name))
+      // a substitution that names a workflow is its state machine (a nested execution), not a function
+      .filter(([, name]) => !isWorkflowName(name))
       .map(([substitution, name]) => {
         const fn = Object.hasOwn(functions, name) ? functions[name] : undefined;
         if (!fn)
@@ -31,27 +31,24 @@ export function registryTasks(
   );
 }
 
-/** a substitution that names a registry workflow (a nested execution), not a function */
-function isWorkflow(name: string): boolean {
-  return WORKFLOWS.some((w) => w.name === name);
-}
+const isWorkflowName = (name: string) => WORKFLOWS.some((w) => w.name === name);
 
 /**
- * The state machines a workflow starts as nested executions, by substitution.
- * @throws Error naming a nested workflow this stack does not deploy
+ * The state machines a registry workflow's `${Substitutions}` start as nested executions.
+ * @throws Error naming the workflow this stack has not built (yet)
  */
-export function registryChildren(
+export function registryNested(
   workflow: Workflow,
-  stateMachines: Readonly<Record<string, sfnTypes.IStateMachine>>,
-): Record<string, sfnTypes.IStateMachine> {
+  stateMachines: Readonly<Record<string, sfn.IStateMachine>>,
+): Record<string, sfn.IStateMachine> {
   return Object.fromEntries(
     Object.entries<string>(workflow.substitutions)
-      .filter(([, name]) => isWorkflow(name))
+      .filter(([, name]) => isWorkflowName(name))
       .map(([substitution, name]) => {
         const sm = Object.hasOwn(stateMachines, name) ? stateMachines[name] : undefined;
         if (!sm)
           throw new Error(
-            `${workflow.name}: \${${substitution}} names workflow ${name}, which this stack does not deploy (yet)`,
+            `${workflow.name}: \${${substitution}} starts ${name}, which this stack has not built`,
           );
         return [substitution, sm];
       }),
@@ -64,14 +61,14 @@ export function registryStateMachine(
   workflow: Workflow,
   projectRoot: string,
   functions: Readonly<Record<string, CaretakerFunction>>,
-  stateMachines: Readonly<Record<string, sfnTypes.IStateMachine>> = {},
+  stateMachines: Readonly<Record<string, sfn.IStateMachine>> = {},
 ): sfn.StateMachine {
   return workflowStateMachine(scope, {
     projectRoot,
     definitionFile: definitionFile(workflow.name),
     tasks: registryTasks(workflow, functions),
-    children: registryChildren(workflow, stateMachines),
     comment: workflow.comment,
+    nested: registryNested(workflow, stateMachines),
   });
 }
 
@@ -79,10 +76,10 @@ export interface RegisteredWorkflowProps {
   workflow: Workflow;
   projectRoot: string;
   shared: SharedEnvironment;
+  /** the workflows built before this one, by name: what its nested executions start */
+  stateMachines?: Readonly<Record<string, sfn.IStateMachine>>;
   /** functions other constructs built (with their permissions), by name */
   functions: Readonly<Record<string, CaretakerFunction>>;
-  /** the state machines built before this one, for nested executions */
-  stateMachines?: Readonly<Record<string, sfnTypes.IStateMachine>>;
 }
 
 /**
@@ -98,7 +95,7 @@ export class RegisteredWorkflow extends Construct {
     super(scope, id);
     const all: Record<string, CaretakerFunction> = { ...props.functions };
     for (const name of Object.values<string>(props.workflow.substitutions)) {
-      if (Object.hasOwn(all, name) || isWorkflow(name)) continue;
+      if (Object.hasOwn(all, name) || isWorkflowName(name)) continue;
       all[name] = this.functions[name] = new CaretakerFunction(this, pascalCase(name), {
         name: name as FunctionName,
         projectRoot: props.projectRoot,

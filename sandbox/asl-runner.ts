@@ -295,6 +295,11 @@ export interface RunOptions {
    * exercised without waiting; the fake then just never answers
    */
   timeoutMs?: Record<string, number>;
+  /**
+   * Wait states that really wait, this many ms, by state name (all others are zero): the sandbox
+   * waits for real things (a load balancer's deregistration delay, a restarting API server)
+   */
+  waitMs?: Record<string, number>;
   /** `$$.Execution.Name`; the id is derived from it */
   executionName?: string;
   /** every event of the run as it happens (the sandbox prints progress from these) */
@@ -468,7 +473,7 @@ function startMachine(machine: AslMachine, input: Json, scope: Scope, tasks: Map
   const visit = (states: Record<string, AslState>) => {
     for (const [stateName, state] of Object.entries(states)) {
       if (state.Retry) retryIntervalOverrides[stateName] = 0;
-      if (state.Type === 'Wait') waitTimeOverrides[stateName] = 0;
+      if (state.Type === 'Wait') waitTimeOverrides[stateName] = scope.options.waitMs?.[stateName] ?? 0;
       if (state.Type === 'Map') {
         const original = JSON.parse(JSON.stringify(state)) as AslState;
         handlers[stateName] = (mapInput) => runMap(stateName, original, mapInput, scope, tasks);

@@ -111,6 +111,8 @@ export interface StartKubernetesOptions {
   workload?: boolean;
   /** how long start-up may take before it fails, default 180 s */
   timeoutMs?: number;
+  /** the version the kubelets report at first, default the API server's (a sandbox upgrade starts older) */
+  kubeletVersion?: string;
 }
 
 /** how long each phase of start-up took, in ms */
@@ -132,6 +134,8 @@ export interface ApiServer {
   /** https://127.0.0.1:<port>, the server itself (the load balancer is {@link KubernetesCluster.url}) */
   url: string;
   process: ServerProcess;
+  /** its command line, to start it again the same way (restartApiServer) */
+  args: readonly string[];
 }
 
 export interface NodeSummary {
@@ -365,16 +369,9 @@ export class KubernetesCluster {
     for (const [i, node] of controlPlane.entries()) {
       const port = ports[i]!;
       const member = options.etcd.member(i);
-      const proc = this.track(
-        startProcess(
-          `kube-apiserver ${node.name}`,
-          this.binaries.kubeApiserver,
-          apiServerArgs(pki, options.etcd, member.clientUrl, port),
-          join(dir, 'logs', `kube-apiserver-${node.name}.log`),
-          goMemoryLimit(MEMORY_LIMITS_MIB.apiServer),
-        ),
-      );
-      this.apiServers.push({ node, port, url: `https://127.0.0.1:${port}`, process: proc });
+      const args = apiServerArgs(pki, options.etcd, member.clientUrl, port);
+      const proc = this.track(this.startApiServer(node, args));
+      this.apiServers.push({ node, port, url: `https://127.0.0.1:${port}`, process: proc, args });
     }
     // the load balancer's health check: a target joins once its /readyz answers
     await Promise.all(
@@ -429,7 +426,9 @@ export class KubernetesCluster {
       ),
     );
     // as each kubelet registers its node: created once, with its status
-    await this.kubectl(['create', '-f', '-'], { input: nodesManifest(options.nodes, this.version) });
+    await this.kubectl(['create', '-f', '-'], {
+      input: nodesManifest(options.nodes, options.kubeletVersion ?? this.version),
+    });
     const stages = join(dir, 'kwok-stages.yaml');
     await writeFile(stages, kwokStages(await readFile(this.binaries.kwokStages, 'utf8')));
     this.track(
@@ -483,6 +482,36 @@ export class KubernetesCluster {
       const ready = pods.items.filter(isPodReady);
       return ready.length >= expectedPods && ready.length === pods.items.length;
     });
+  }
+
+  private startApiServer(node: KubeNode, args: readonly string[]): ServerProcess {
+    return startProcess(
+      `kube-apiserver ${node.name}`,
+      this.binaries.kubeApiserver,
+      args,
+      join(this.dir, 'logs', `kube-apiserver-${node.name}.log`),
+      goMemoryLimit(MEMORY_LIMITS_MIB.apiServer),
+    );
+  }
+
+  /**
+   * Stops the API server of `nodeName` by its PID and starts it again with the same flags, as a
+   * kubelet does when kubeadm rewrites the static pod's manifest; resolves once its /readyz
+   * answers again, with how long it was down in ms.
+   * @throws Error with its log tail when it does not come back within `timeoutMs`
+   */
+  async restartApiServer(nodeName: string, timeoutMs = 90_000): Promise<number> {
+    const api = this.apiServer(nodeName);
+    const began = Date.now();
+    await stopProcess(api.process, 3000);
+    const proc = this.startApiServer(api.node, api.args);
+    this.processes.splice(this.processes.indexOf(api.process), 1, proc);
+    api.process = proc;
+    await this.waitFor(`${proc.name} /readyz after its restart`, Date.now() + timeoutMs, [proc], async () => {
+      const r = await this.get(api.url, '/readyz');
+      return r.status === 200;
+    });
+    return Date.now() - began;
   }
 
   private track(proc: ServerProcess): ServerProcess {

@@ -42,6 +42,7 @@ const WORKFLOW_FLAGS = WORKFLOWS.flatMap((w) =>
 const COMMANDS = WORKFLOWS.map((w) => w.cli?.verb ?? w.name);
 
 const USAGE = `usage: npm run sandbox -- [workflow] [options]
+       npm run sandbox -- upgrade [<version>] [options]
 
 Brings up, on 127.0.0.1 only, a 3-member etcd cluster (TLS, kubeadm-layout certificates), a
 real Kubernetes control plane on it (KWOK playing the kubelets), S3 (s3rver), DynamoDB
@@ -83,7 +84,11 @@ next one, 1.32). Their options:
   --dry-run         stop after the preflight (or the patch plan) and report
   --deny            the sandbox's approver denies the upgrade instead of approving it
   --fail RESOURCE   LocalEks fails that update: cluster, addon/<name>, nodegroup/<name>
-                    (a node group fails with a PodEvictionFailure); repeatable`;
+                    (a node group fails with a PodEvictionFailure); repeatable
+
+upgrade [<version>] starts the cluster one minor below the Kubernetes version built here (its
+static pods and kubelets say so) and upgrades it to <version> (default: the built one), with the
+sandbox approving as the operator; the report says where the time went.`;
 
 export interface Io {
   out: (line: string) => void;
@@ -431,6 +436,11 @@ export async function runSandbox(argv: string[], io: Io = defaultIo): Promise<nu
     return 2;
   }
   const kubernetes = args.values['no-kubernetes'] !== true;
+  const upgrading = workflows.includes('upgrade-control-plane');
+  if (upgrading && !kubernetes) {
+    io.err('sandbox: upgrade needs the Kubernetes control plane; leave out --no-kubernetes');
+    return 2;
+  }
   const missing = missingTools(etcdVersion, existsSync, kubernetes);
   if (missing.length > 0) {
     io.err(
@@ -463,6 +473,10 @@ export async function runSandbox(argv: string[], io: Io = defaultIo): Promise<nu
   process.once('SIGTERM', onSignal);
   try {
     const upStarted = Date.now();
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- after the environment, as Sandbox
+    const upgrade = upgrading ? (require('./upgrade') as typeof import('./upgrade')) : undefined;
+    const built = upgrading ? kubernetesBinaries().version : '';
+    const upgradeTo = args.positionals[1] ?? built;
     sandbox = await Sandbox.start({
       keys,
       valueBytes,
@@ -471,6 +485,9 @@ export async function runSandbox(argv: string[], io: Io = defaultIo): Promise<nu
       kind,
       backupSource: backupSource as 'caretaker' | 'etcd-manager' | undefined,
       afterCommand: (r) => progress.onCommand(r),
+      ...(upgrade
+        ? { upgradeFrom: upgrade.previousMinor(built), onApprovalRequested: upgrade.approveAsOperator }
+        : {}),
     });
     io.err(`sandbox: up in ${seconds(Date.now() - upStarted)}; running ${workflows.join(', then ')}`);
     const reports: Report[] = [];
@@ -488,7 +505,24 @@ export async function runSandbox(argv: string[], io: Io = defaultIo): Promise<nu
           ]),
         ),
       };
-      const result = await sandbox.run(workflow, (e) => progress.onEvent(e), input);
+      const events: RunEvent[] = [];
+      const onEvent = (e: RunEvent) => {
+        events.push(e);
+        progress.onEvent(e);
+      };
+      const result =
+        upgrade && workflow === 'upgrade-control-plane'
+          ? await upgrade.upgradeSandbox(sandbox, String(input['version'] ?? upgradeTo), onEvent, input)
+          : await sandbox.run(workflow, onEvent, input);
+      if (upgrade && workflow === 'upgrade-control-plane' && sandbox.upgrades && !args.values.json) {
+        const t = upgrade.upgradeTiming(events, sandbox.upgrades.timeline);
+        const restarts = sandbox.upgrades.restarts.map((r) => `${r.node} ${seconds(r.downMs)}`).join(', ');
+        io.out(
+          `── upgrade to ${upgradeTo}: ${seconds(t.totalMs)} in all; Caretaker's own Wait states ${seconds(t.waitStatesMs)}; ` +
+            `nested backup ${seconds(t.backupMs)}; each node out of service ${t.perNodeMs.map((n) => seconds(n.outOfServiceMs)).join(', ')}; ` +
+            `API server restarts ${restarts} ──`,
+        );
+      }
       const report = buildReport(sandbox, workflow, result, Date.now() - started, [...progress.timings]);
       report.kubernetes = await kubernetesReport(sandbox);
       reports.push(report);

@@ -51,6 +51,7 @@ import { generateEtcdPki } from './pki';
 import { objectReader, startLocalS3, type LocalS3 } from './s3rver';
 import { TaskBroker } from './task-broker';
 import { startKopsSide, type KopsSide } from './kops';
+import { KUBE_STAND_IN_DIR, SANDBOX_TARGET_GROUP, SandboxUpgrades } from './control-plane-upgrades';
 
 export const SANDBOX_CLUSTER = 'sandbox';
 const TABLE = 'caretaker-sandbox';
@@ -65,6 +66,8 @@ export interface SandboxHooks {
   afterCommand?: (record: CommandRecord) => void;
   /** when a node goes down for a reboot (exit 194/3010, or asked) and when SSM has it Online again */
   onReboot?: (event: RebootEvent, sandbox: Sandbox) => void;
+  /** when an approval gate has been recorded and waits (the sandbox command approves it as an operator would) */
+  onApprovalRequested?: (request: Record<string, unknown>, sandbox: Sandbox) => Promise<void> | void;
 }
 
 export interface SandboxOptions extends SandboxHooks {
@@ -83,6 +86,12 @@ export interface SandboxOptions extends SandboxHooks {
    * the `keys` filler then becomes ConfigMaps the API server can read. Default false.
    */
   kubernetes?: boolean;
+  /**
+   * with Kubernetes: the version the cluster starts at (its kubeadm static pods and kubelets), so
+   * an upgrade to the built version has something to do; `previousMinor(built)` in
+   * `npm run sandbox -- upgrade`. Default: the built version, and no static pods.
+   */
+  upgradeFrom?: string;
   /** more of the sandbox cluster's config block (ChatOps: `slack`, `approval`) */
   clusterConfig?: Record<string, unknown>;
   /** more ports for the handlers (ChatOps: `chat`, `messenger`), by the names their deps use */
@@ -206,13 +215,15 @@ export class Sandbox {
             },
             // the LocalFleet "launches" scratch nodes on this machine; the name is only recorded
             restoreVerify: { launchTemplate: 'sandbox-scratch', scratchTtlMinutes: 30 },
+            // the API servers' load balancer, through the ELBv2 stand-in (control-plane-upgrades.ts)
+            ...(options.kubernetes ? { controlPlane: { targetGroupArns: [SANDBOX_TARGET_GROUP] } } : {}),
             // worker patching: one node at a time; `patch` runs with `now` (whenever it is started)
             // the seeded workload has PodDisruptionBudgets that allow no disruption and a bare
             // pod (ops/toolbox): a short drain, then deletion instead of eviction, --force
             patching: {
               maxUnavailable: 1,
               drain: {
-                timeoutSeconds: 20,
+                timeoutSeconds: 30,
                 onPdbTimeout: 'disable-eviction',
                 disableEvictionAfterSeconds: 10,
                 force: true,
@@ -228,6 +239,7 @@ export class Sandbox {
       sandbox.hooks.beforeCommand = options.beforeCommand;
       sandbox.hooks.afterCommand = options.afterCommand;
       sandbox.hooks.onReboot = options.onReboot;
+      sandbox.hooks.onApprovalRequested = options.onApprovalRequested;
       await sandbox.wire(options, started);
       await kops?.writeBackups();
       return sandbox;
@@ -248,6 +260,9 @@ export class Sandbox {
     // the recording package managers first: os-patch never reaches this machine's real apt
     return `${PACKAGE_STAND_IN_DIR}:${this.etcd.binaries.binDir}:${kube}${process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin'}`;
   }
+
+  /** the ELBv2 stand-in, the static pods and the kubeadm stand-in's other half, with Kubernetes */
+  upgrades?: SandboxUpgrades;
 
   /** the Kubernetes control plane, when started with `kubernetes: true` */
   kubernetes?: KubernetesCluster;
@@ -320,7 +335,21 @@ export class Sandbox {
     const fleet = this.fleet;
     // every machine a Debian with a few security updates pending (fleet.node(id).packages changes it)
     for (const node of fleet.nodes.values()) node.packages.setFlavor('debian').offer(DEFAULT_UPDATES);
-    if (options.kubernetes) await this.startKubernetes(started);
+    if (options.kubernetes) await this.startKubernetes(started, options.upgradeFrom);
+    if (this.kubernetes) {
+      this.upgrades = await SandboxUpgrades.start({
+        kubernetes: this.kubernetes,
+        etcd: this.etcd,
+        from: options.upgradeFrom ?? this.kubernetes.binaries.version,
+      });
+      started.push(this.upgrades);
+      // control-plane nodes: kubeadm, systemctl and the kube packages' apt first on PATH, their own API server
+      for (const spec of nodes.filter((n) => n.name.startsWith('control-plane-'))) {
+        Object.assign(spec.env, this.upgrades.nodeEnv(spec.name, PACKAGE_STAND_IN_DIR), {
+          PATH: `${KUBE_STAND_IN_DIR}:${spec.env.PATH}`,
+        });
+      }
+    }
     // the fleet runs documents by their logical names: every command of the catalog
     const documents = Object.fromEntries(COMMAND_NAMES.map((name) => [name, name]));
     // every function a registry workflow names, each given the ports it asks for by name
@@ -343,6 +372,7 @@ export class Sandbox {
       metrics: this.metrics,
       callbacks: this.broker,
       approvals: this.approvals,
+      targetGroups: this.upgrades?.targetGroups,
       alarms: this.alarms,
       tagger: this.tagger,
       ...options.ports,
@@ -363,6 +393,9 @@ export class Sandbox {
         await this.handlers['request-approval']!(
           { ...(input as object), taskToken: token },
           lambdaContext('request-approval'),
+        );
+        void Promise.resolve(this.hooks.onApprovalRequested?.(input as Record<string, unknown>, this)).catch(
+          (e: Error) => void this.broker.fail(token, 'States.TaskFailed', e.message),
         );
       } catch (e) {
         void this.broker.fail(token, 'States.TaskFailed', (e as Error).message);
@@ -406,6 +439,7 @@ export class Sandbox {
     onEvent?: (e: RunEvent) => void,
     input: Record<string, Json> = {},
     executionName?: string,
+    waitMs?: Record<string, number>,
   ): Promise<RunResult> {
     const name =
       executionName ??
@@ -416,7 +450,7 @@ export class Sandbox {
     return runWorkflow(
       workflow,
       { cluster: SANDBOX_CLUSTER, ...input },
-      { fakes: this.tasks(), executionName: name, onEvent, objects: objectReader(this.s3.client()) },
+      { fakes: this.tasks(), executionName: name, onEvent, waitMs, objects: objectReader(this.s3.client()) },
     );
   }
 
@@ -470,12 +504,16 @@ export class Sandbox {
    * role, provider id, boot id), and the admin kubeconfig of a kubeadm control-plane node under
    * each control-plane node's root, at `etc/kubernetes/admin.conf`
    */
-  private async startKubernetes(started: { stop(): Promise<void> }[]): Promise<void> {
+  private async startKubernetes(
+    started: { stop(): Promise<void> }[],
+    kubeletVersion?: string,
+  ): Promise<void> {
     this.kubernetes = await startKubernetes({
       etcd: this.etcd,
       nodes: this.fleet.kubernetesNodes(),
       dir: join(this.dir, 'kubernetes'),
       binaries: this.kubernetesBin,
+      kubeletVersion,
     });
     started.push(this.kubernetes);
     // a reboot of the fleet turns the Node NotReady, then Ready with the new boot id
@@ -499,6 +537,7 @@ export class Sandbox {
     await this.fleet?.settle();
     await this.rebootsInKubernetes?.settle();
     this.rebootsInKubernetes?.stop();
+    await this.upgrades?.stop();
     await this.kubernetes?.stop();
     await this.etcd.stop();
     await this.kops?.stop();

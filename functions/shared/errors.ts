@@ -113,6 +113,23 @@ export class CorruptObjectError extends CaretakerError {
 }
 
 /**
+ * A control-plane upgrade's preflight found a reason not to start (version skew, a member or
+ * Node not healthy, a blocker alarm in ALARM): nothing was changed. The message lists each reason.
+ */
+export class PreflightRefusedError extends CaretakerError {
+  override readonly name = 'PreflightRefusedError';
+}
+
+/**
+ * A step of a rolling control-plane change failed on one node (a gate, the upgrade command, the
+ * load balancer): the run stopped there and touched no further node. Raised by the state
+ * machine's Fail state; the cause names the node, the step, the snapshot key and the runbook section.
+ */
+export class NodeStepFailedError extends CaretakerError {
+  override readonly name = 'NodeStepFailedError';
+}
+
+/**
  * An approver denied the workflow at its approval gate (decideApproval sends it with
  * SendTaskFailure; the cause names who and why). The gate's Catch takes the deny path.
  */
@@ -138,6 +155,8 @@ export const ERROR_CLASSES = [
   CorruptObjectError,
   EksPreflightBlockedError,
   EksUpdateFailedError,
+  PreflightRefusedError,
+  NodeStepFailedError,
   ApprovalDeniedError,
 ] as const;
 

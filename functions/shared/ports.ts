@@ -268,6 +268,31 @@ export interface EksSurroundings {
   latestReleaseVersion(amiType: string, kubernetesVersion: string): Promise<string | undefined>;
 }
 
+/** one target of an ELBv2 target group: an instance id (or IP) and, when registered with one, its port */
+export interface LoadBalancerTarget {
+  targetGroupArn: string;
+  id: string;
+  port?: number;
+}
+
+/** DescribeTargetHealth's view of one target */
+export interface TargetHealth extends LoadBalancerTarget {
+  /** initial, healthy, unhealthy, unhealthy.draining, unused, draining, unavailable */
+  state: string;
+  reason?: string;
+}
+
+/** the API load balancer's target groups (ELBv2): how a control-plane node leaves and rejoins traffic */
+export interface TargetGroups {
+  /** every target of the group with its health; with `targets`, just those (an unregistered one is `unused`) */
+  describe(
+    targetGroupArn: string,
+    targets?: readonly { id: string; port?: number }[],
+  ): Promise<TargetHealth[]>;
+  deregister(targetGroupArn: string, targets: readonly { id: string; port?: number }[]): Promise<void>;
+  register(targetGroupArn: string, targets: readonly { id: string; port?: number }[]): Promise<void>;
+}
+
 /** the decision written onto a pending approval */
 export interface ApprovalDecision {
   status: Exclude<ApprovalStatus, 'pending'>;
@@ -304,6 +329,18 @@ export interface ApprovalStore {
 export interface ApprovalMessenger {
   ask(approval: Omit<ApprovalRecord, 'taskToken'>): Promise<{ channel: string; ts: string } | undefined>;
   decided(approval: Omit<ApprovalRecord, 'taskToken'>): Promise<void>;
+}
+
+/** CloudWatch alarms, as blockers: a patch run starts no node while one of them is in ALARM */
+export interface AlarmStates {
+  /** the names among `names` whose state is ALARM now; a name that does not exist is not in ALARM */
+  inAlarm(names: readonly string[]): Promise<string[]>;
+}
+
+/** EC2 tags on a cluster's own instances (the patch record); only instances with the cluster's tag */
+export interface InstanceTagger {
+  /** @throws InvalidInputError when the instance is not one of `cluster`'s */
+  tag(cluster: string, instanceId: string, tags: Record<string, string>): Promise<void>;
 }
 
 /** one chat message: `text` is the notification fallback, `blocks` the Block Kit layout */

@@ -43,6 +43,12 @@ export const FUNCTION_NAMES = [
   'check-patch-gate',
   'record-patch',
   'finish-patch',
+  'check-alarms',
+  'plan-upgrade',
+  'judge-node-gate',
+  'deregister-targets',
+  'check-targets',
+  'register-targets',
 ] as const;
 export type FunctionName = (typeof FUNCTION_NAMES)[number];
 

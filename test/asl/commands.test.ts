@@ -40,6 +40,10 @@ describe.each(commandTasks.map((t) => [`${t.workflow} › ${t.name}`, t] as cons
   });
 
   it('names its own state as the intent, so a retry never sends twice', () => {
-    expect(task.payload['state']).toBe(task.name);
+    // a check repeated in a wait loop names each round: `States.Format('<state>, check {}', …)`
+    const format = task.payload['state.$'];
+    if (typeof format === 'string')
+      expect(format.startsWith(`States.Format('${task.name}, check {}'`)).toBe(true);
+    else expect(task.payload['state']).toBe(task.name);
   });
 });

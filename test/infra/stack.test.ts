@@ -474,6 +474,7 @@ describe('the Caretaker stacks', () => {
                 Resource: [
                   { Ref: Match.stringLikeRegexp('EtcdBackupStateMachine') },
                   { Ref: Match.stringLikeRegexp('RestoreVerifyStateMachine') },
+                  { Ref: Match.stringLikeRegexp('UpgradeControlPlaneStateMachine') },
                 ],
               },
             ]),

@@ -47,6 +47,14 @@ export const roleArn = z
     'must be an IAM role ARN such as arn:aws:iam::123456789012:role/name',
   );
 
+/** an ELBv2 target group ARN (any partition) */
+export const targetGroupArn = z
+  .string()
+  .regex(
+    /^arn:aws(-[a-z]+)*:elasticloadbalancing:[a-z]{2}(-[a-z]+)+-\d:\d{12}:targetgroup\/[A-Za-z0-9-]{1,32}\/[0-9a-f]{16}$/,
+    'must be a target group ARN such as arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/k8s-api/0123456789abcdef',
+  );
+
 const tagMap = z
   .record(z.string().min(1).max(128), z.string().max(256))
   .refine((tags) => Object.keys(tags).length > 0, 'needs at least one tag');
@@ -133,7 +141,14 @@ const clusterInput = z
     name: dnsLabel,
     kind: z.enum(CLUSTER_KINDS),
     region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as eu-west-1'),
-    controlPlane: z.object({ tags: tagMap }).strict().optional(),
+    controlPlane: z
+      .object({
+        tags: tagMap.optional(),
+        /** the API load balancer's ELBv2 target groups; an upgrade takes each node out of them first */
+        targetGroupArns: z.array(targetGroupArn).max(10).optional(),
+      })
+      .strict()
+      .optional(),
     workers: z.object({ tags: tagMap }).strict().optional(),
     etcd: etcdInput.optional(),
     kubernetes: kubernetesInput.optional(),
@@ -215,6 +230,8 @@ interface ClusterBase {
   kind: ClusterKind;
   region: string;
   controlPlaneTags: Record<string, string>;
+  /** the API load balancer's target groups (controlPlane.targetGroupArns); absent: none configured */
+  controlPlaneTargetGroupArns?: string[];
   workerTags: Record<string, string>;
   /** absent for EKS: AWS runs etcd */
   etcd?: EtcdAccess;
@@ -367,6 +384,9 @@ export function parseConfig(input: unknown): CaretakerConfig {
         ...(c.controlPlane?.tags ?? { 'caretaker:role': 'control-plane' }),
         [CLUSTER_TAG]: c.name,
       },
+      ...(c.controlPlane?.targetGroupArns
+        ? { controlPlaneTargetGroupArns: c.controlPlane.targetGroupArns }
+        : {}),
       workerTags: { ...(c.workers?.tags ?? { 'caretaker:role': 'worker' }), [CLUSTER_TAG]: c.name },
       etcd: c.kind === 'eks' ? undefined : { ...ETCD_DEFAULTS[c.kind], ...c.etcd },
       kubernetes: c.kind === 'eks' ? undefined : { ...KUBERNETES_DEFAULTS[c.kind], ...c.kubernetes },

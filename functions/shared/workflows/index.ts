@@ -8,6 +8,7 @@ import { etcdBackup } from './etcd-backup';
 import { restoreVerify } from './restore-verify';
 import { eksUpgrade } from './eks-upgrade';
 import { eksPatchNodegroups } from './eks-patch-nodegroups';
+import { upgradeControlPlane } from './upgrade-control-plane';
 import { patchWorkers } from './patch-workers';
 import { remediate } from './remediate';
 import type { WorkflowDefinition } from './workflow';
@@ -17,6 +18,7 @@ export const WORKFLOWS = [
   etcdBackup,
   restoreVerify,
   patchWorkers,
+  upgradeControlPlane,
   eksUpgrade,
   eksPatchNodegroups,
   remediate,
@@ -83,5 +85,6 @@ export { etcdBackup } from './etcd-backup';
 export { restoreVerify } from './restore-verify';
 export { eksUpgrade } from './eks-upgrade';
 export { eksPatchNodegroups } from './eks-patch-nodegroups';
+export { upgradeControlPlane } from './upgrade-control-plane';
 export { patchWorkers } from './patch-workers';
 export { remediate } from './remediate';

@@ -68,8 +68,8 @@ describe('caretaker --help', () => {
     expect(out.stdout).toContain('RestoreVerifyStateMachineArn');
   });
 
-  it.each(['upgrade'])(
-    'rejects `%s`: a verb comes with its workflow, and that workflow does not exist yet',
+  it.each(['defrag'])(
+    'rejects `%s`: a verb comes with its workflow, and that workflow does not exist',
     async (verb) => {
       // Act
       const out = await run([verb, 'prod-eu']);

@@ -133,10 +133,12 @@ describe('the Slack receiver: requests', () => {
   });
 
   it.each(['patch prod-eu --dry-run', 'upgrade prod-eu 1.35'])(
-    'answers "%s" with not available yet while the workflow is not in the registry',
+    'answers "%s" with not available yet: in the registry now, but not deployed in this stack',
     async (text) => {
       const out = await w.send(command(text));
-      expect(out.text).toMatch(/^`(patch|upgrade)` is not available yet in this Caretaker\./);
+      expect(out.text).toMatch(
+        /^`(patch|upgrade)` is not available yet in this Caretaker \(not deployed here\)\.$/,
+      );
       expect(w.started).toEqual([]);
     },
   );
@@ -156,7 +158,9 @@ describe('the Slack receiver: requests', () => {
   it('answers help with the usage line', async () => {
     const out = await w.send(command('help'));
     expect(out.text).toMatch(/^Usage: \/caretaker help \| status \[cluster\]/);
-    expect(out.text).toContain('patch <cluster> [--dry-run] | upgrade <cluster> <version> [--dry-run]');
+    expect(out.text).toContain(
+      'patch <cluster> [--dry-run] [--now] | upgrade <cluster> <version> [--dry-run]',
+    );
   });
 
   it('undoes Slack smart punctuation in flags (— for --)', async () => {

@@ -14,6 +14,9 @@ import { etcdStatus } from './etcd-status';
 import { etcdMaintenance } from './etcd-maintenance';
 import { etcdRestartMember } from './etcd-restart-member';
 import { healthProbe } from './health-probe';
+import { etcdMoveLeader } from './etcd-move-leader';
+import { controlPlaneUpgrade } from './control-plane-upgrade';
+import { controlPlaneCheck } from './control-plane-check';
 import { nodeCordon } from './node-cordon';
 import { nodeDrain } from './node-drain';
 import { nodeInventory } from './node-inventory';
@@ -31,6 +34,9 @@ export const COMMANDS = {
   'etcd-maintenance': etcdMaintenance,
   'etcd-restart-member': etcdRestartMember,
   'health-probe': healthProbe,
+  'etcd-move-leader': etcdMoveLeader,
+  'control-plane-upgrade': controlPlaneUpgrade,
+  'control-plane-check': controlPlaneCheck,
   'node-inventory': nodeInventory,
   'node-cordon': nodeCordon,
   'node-drain': nodeDrain,

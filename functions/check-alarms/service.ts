@@ -1,0 +1,17 @@
+import type { AlarmStates, ClusterDirectory } from '../shared/ports';
+
+/**
+ * The cluster's blocker alarms (upgrade.blockerAlarms) in ALARM now; the preflight
+ * (plan-upgrade) refuses on any. A name CloudWatch does not know reads as not in ALARM (the
+ * AlarmStates port, shared with patch-workers).
+ */
+export async function checkAlarms(
+  input: { cluster: string },
+  deps: { clusters: ClusterDirectory; alarms: AlarmStates },
+) {
+  const cluster = await deps.clusters.get(input.cluster);
+  const names = cluster.upgrade?.blockerAlarms ?? [];
+  if (names.length === 0) return { checked: [] as string[], firing: [] as { name: string }[] };
+  const firing = (await deps.alarms.inAlarm(names)).map((name) => ({ name }));
+  return { checked: names, firing };
+}
