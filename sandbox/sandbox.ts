@@ -177,7 +177,7 @@ export class Sandbox {
             patching: {
               maxUnavailable: 1,
               drain: {
-                timeoutSeconds: 20,
+                timeoutSeconds: 30,
                 onPdbTimeout: 'disable-eviction',
                 disableEvictionAfterSeconds: 10,
                 force: true,
