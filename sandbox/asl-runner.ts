@@ -480,6 +480,9 @@ function startMachine(machine: AslMachine, input: Json, scope: Scope, tasks: Map
         state.Type = 'Task';
         state.Resource = 'arn:aws:states:::caretaker-local:map';
         for (const field of MAP_ONLY_FIELDS) delete state[field];
+        // a Map has no timeout of its own; as a Task the library would give it 60 s (and a timer
+        // past 2^31 ms fires at once): about 23 days, longer than any execution runs
+        state.TimeoutSeconds = 2_000_000;
       } else if (state.Type === 'Task') {
         const task = tasks.get(stateName);
         if (task) handlers[stateName] = taskHandler(task, scope);
