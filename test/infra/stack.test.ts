@@ -165,8 +165,9 @@ describe('the Caretaker stacks', () => {
         all.filter(([id]) => !id.startsWith('AWS')).map(([, fn]) => fn),
       ];
       expect(others).toHaveLength(1);
-      // 11 shared and etcd-backup functions + 6 of restore-verify + the health probe
-      expect(ours).toHaveLength(18);
+      // 11 shared and etcd-backup functions + 6 of restore-verify + the health probe + 6 of
+      // upgrade-control-plane and request-approval, its approval gate
+      expect(ours).toHaveLength(25);
       for (const fn of ours) {
         expect(fn.Properties).toMatchObject({
           Runtime: 'nodejs22.x',
