@@ -17,6 +17,7 @@ import { healthProbe } from './health-probe';
 import { nodeCordon } from './node-cordon';
 import { nodeDrain } from './node-drain';
 import { nodeInventory } from './node-inventory';
+import { nodePrune } from './node-prune';
 import { nodeRecord } from './node-record';
 import { nodeStatus } from './node-status';
 import { osPatch, osPatchBaseline } from './os-patch';
@@ -38,6 +39,7 @@ export const COMMANDS = {
   'node-record': nodeRecord,
   'os-patch': osPatch,
   'os-patch-baseline': osPatchBaseline,
+  'node-prune': nodePrune,
 } as const;
 export type CommandName = keyof typeof COMMANDS;
 export const COMMAND_NAMES = Object.keys(COMMANDS) as [CommandName, ...CommandName[]];
