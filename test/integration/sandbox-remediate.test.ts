@@ -35,6 +35,10 @@ describe('sandbox remediate <scenario>: a real fault, the alarm through route-al
     expect(run.input).toMatchObject({ route: 'etcd-db-size', alarmName: 'caretaker.sandbox.etcd-db-size' });
     expect(run.result?.status).toBe('SUCCEEDED');
     expect(sandbox.notifier.messages.at(-1)?.subject).toMatch(/remediate succeeded/);
+    // the real etcd-status saw the alarm, named exactly, and the health gate still let it act
+    const statuses = (run.result!.output as { statuses: { alarms: string[]; healthy: boolean }[] }).statuses;
+    expect(statuses).toHaveLength(3);
+    for (const s of statuses) expect(s).toMatchObject({ healthy: false, alarms: ['NOSPACE'] });
     // compact once, then each member defragmented on its own node, one after another, then disarm
     const maintenance = sent.filter((c) => c.documentName === 'etcd-maintenance');
     expect(maintenance.map((c) => c.action)).toEqual(['compact', 'defrag', 'defrag', 'defrag', 'disarm']);
