@@ -19,6 +19,13 @@ import {
 import { kubernetesBinaries, missingKubernetesBinaries, type NodeSummary } from './kubernetes';
 import type { CommandRecord } from './local-fleet';
 import type { Sandbox as SandboxType } from './sandbox';
+import {
+  isRemediateScenario,
+  REMEDIATE_SCENARIOS,
+  runScenario,
+  SCENARIOS,
+  type RemediateScenario,
+} from './remediate-scenarios';
 
 /** what a workflow needs run before it in a fresh sandbox: a verification needs a snapshot to verify */
 const RUN_FIRST: Partial<Record<WorkflowName, WorkflowName[]>> = { 'restore-verify': ['etcd-backup'] };
@@ -58,6 +65,8 @@ ${WORKFLOWS.map((w) => {
 }).join('\n')}
   slack             ChatOps: signed Slack requests to the real receiver (a backup, a retry, forged
                     and replayed requests, an approval gate pressed), Slack's API on a stand-in
+
+remediate scenarios (npm run sandbox -- remediate <scenario> [--dry-run]): ${REMEDIATE_SCENARIOS.join(', ')}
 
 options:
 ${WORKFLOW_FLAGS.map((f) => `  --${f.flag}${f.option.value ? ` ${f.option.value}` : ''}`.padEnd(20) + `${f.workflow}: ${f.option.description}`).join('\n')}
@@ -392,12 +401,17 @@ export async function runSandbox(argv: string[], io: Io = defaultIo): Promise<nu
       io,
     );
   }
-  // remediate starts from an alarm event, not from a schedule: its scenarios are not built yet
+  // remediate starts from an alarm event, not from a schedule: a scenario breaks the sandbox first
   if (asked === 'remediate') {
-    io.err(
-      'sandbox: remediate scenarios (db-size, member-down, node-notready, stale-backup) are not implemented yet; the runbooks run in test/asl/remediate.test.ts and their node commands against real etcd in test/integration (see docs/runbooks/remediate.md)',
-    );
-    return 2;
+    const scenario = args.positionals[1];
+    if (!isRemediateScenario(scenario)) {
+      io.err(
+        `sandbox: remediate needs a scenario: ${REMEDIATE_SCENARIOS.join(', ')}${scenario ? ` (not "${scenario}")` : ''}`,
+      );
+      return 2;
+    }
+    const dryRun = (args.values as Record<string, unknown>)['dry-run'] === true;
+    return runRemediate(scenario, { dryRun, json: args.values.json === true }, io);
   }
   const number = (name: string, raw: string | undefined, fallback: number, max: number) => {
     if (raw === undefined) return fallback;
@@ -561,6 +575,86 @@ export async function runSandbox(argv: string[], io: Io = defaultIo): Promise<nu
     await stop();
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
+  }
+}
+
+/**
+ * `remediate <scenario>`: an etcd-only sandbox (the scenarios are etcd's), broken as the scenario
+ * says, the alarm through route-alarm, the remediation run; 0 when it succeeded, else 1.
+ */
+async function runRemediate(
+  scenario: RemediateScenario,
+  options: { dryRun: boolean; json: boolean },
+  io: Io,
+): Promise<number> {
+  const missing = missingTools(DEFAULT_ETCD_VERSION, existsSync, false);
+  if (missing.length > 0) {
+    io.err(
+      `sandbox: missing ${missing.map((m) => m.path).join(', ')}; run ${[...new Set(missing.map((m) => m.remedy))].join('; ')}`,
+    );
+    return 1;
+  }
+  offlineEnvironment();
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { Sandbox } = require('./sandbox') as typeof import('./sandbox');
+  const progress = progressPrinter(options.json ? { out: () => undefined, err: io.err } : io);
+  const s = SCENARIOS[scenario];
+  io.err(`sandbox: remediate ${scenario}: ${s.summary}; starting etcd ×3, s3rver, dynalite…`);
+  let sandbox: SandboxType | undefined;
+  try {
+    sandbox = await Sandbox.start({
+      keys: 300,
+      kubernetes: false,
+      ...(s.quotaBackendBytes && { quotaBackendBytes: s.quotaBackendBytes }),
+      afterCommand: (r) => progress.onCommand(r),
+    });
+    const started = Date.now();
+    const run = await runScenario(sandbox, scenario, {
+      dryRun: options.dryRun,
+      onEvent: (e) => progress.onEvent(e),
+    });
+    if (options.json) {
+      io.out(
+        JSON.stringify(
+          {
+            ...run,
+            result: run.result && {
+              status: run.result.status,
+              output: run.result.output,
+              error: run.result.error,
+            },
+          },
+          null,
+          2,
+        ),
+      );
+    } else {
+      io.out('');
+      io.out(`── remediate ${scenario}${options.dryRun ? ' (dry run)' : ''} ──`);
+      io.out('  before:');
+      for (const l of run.before) io.out(`    ${l}`);
+      io.out(
+        `  route-alarm: ${run.routed.started ? `started ${String(run.routed.name)} (route ${String(run.routed.route)})` : `ignored: ${String(run.routed.reason)}`}`,
+      );
+      if (run.result) {
+        io.out(`  status ${run.result.status} in ${seconds(Date.now() - started)}`);
+        if (run.result.error) io.out(`  error: ${run.result.error.Error}: ${run.result.error.Cause}`);
+      }
+      const note = sandbox.notifier.messages.at(-1);
+      if (note) {
+        io.out(`  notification: ${note.subject}`);
+        for (const line of note.message.split('\n')) io.out(`    ${line}`);
+      }
+      io.out('  after:');
+      for (const l of run.after) io.out(`    ${l}`);
+    }
+    return run.result?.status === 'SUCCEEDED' ? 0 : 1;
+  } catch (e) {
+    io.err(`sandbox: ${(e as Error).stack ?? String(e)}`);
+    return 1;
+  } finally {
+    progress.stop();
+    await sandbox?.stop();
   }
 }
 

@@ -4,12 +4,13 @@
  * in aws-local-stepfunctions with every Task wired to the real handlers over local adapters.
  * Nothing listens anywhere but 127.0.0.1, and `stop()` ends every process it started.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Context } from 'aws-lambda';
 import { dynamoCommandTokenStore } from '../functions/shared/adapters/aws/dynamo-command-token-store';
+import { makeHandler as makeRouteAlarmHandler } from '../functions/route-alarm/handler';
 import { dynamoRemediationLedger } from '../functions/shared/adapters/aws/dynamo-remediation-ledger';
 import { dynamoLockStore } from '../functions/shared/adapters/aws/dynamo-lock-store';
 import { dynamoApprovalStore } from '../functions/shared/adapters/aws/dynamo-approval-store';
@@ -104,6 +105,8 @@ export interface SandboxOptions extends SandboxHooks {
   kind?: 'kubeadm' | 'kops';
   /** kops: who takes the backups, default etcd-manager (the kops default) */
   backupSource?: 'caretaker' | 'etcd-manager';
+  /** etcd's --quota-backend-bytes on every member, and the cluster's etcd.quotaBackendBytes (remediate db-size) */
+  quotaBackendBytes?: number;
 }
 
 /** how the seeded keys split across resources: roughly a small real cluster's shape */
@@ -176,7 +179,12 @@ export class Sandbox {
     try {
       const pki = await generateEtcdPki(join(dir, 'pki'));
       const binaries = etcdBinaries(options.etcdVersion ?? DEFAULT_ETCD_VERSION);
-      const etcd = await startEtcdCluster({ pki, dir: join(dir, 'etcd'), binaries });
+      const etcd = await startEtcdCluster({
+        pki,
+        dir: join(dir, 'etcd'),
+        binaries,
+        ...(options.quotaBackendBytes && { quotaBackendBytes: options.quotaBackendBytes }),
+      });
       started.push(etcd);
       // an API server cannot read placeholder values: with Kubernetes the filler is ConfigMaps
       const seeded = options.kubernetes
@@ -207,8 +215,11 @@ export class Sandbox {
               certFile: pki.healthcheckClient.cert,
               keyFile: pki.healthcheckClient.key,
               dataDir: join(dir, 'nodes'),
+              ...(options.quotaBackendBytes && { quotaBackendBytes: options.quotaBackendBytes }),
             },
             ...(kops && { kops: kops.config }),
+            // remediation with its defaults: `npm run sandbox -- remediate <scenario>` feeds it alarms
+            remediation: {},
             backup: {
               retention: { keepLast: 3, hourly: 0, daily: 0, weekly: 0, monthly: 0 },
               ...(kops && { source: options.backupSource ?? 'etcd-manager' }),
@@ -286,10 +297,13 @@ export class Sandbox {
           CARETAKER_WORK_DIR: workDir,
           // kops: crictl (the stand-in) finds etcd-manager-main-* and etcd-manager-events-* pods
           ...this.kops?.nodeEnv(i, this.nodePath),
+          // systemd played by the sandbox (serveSystemctl): etcd-restart-member really restarts the member
+          ...this.systemctlEnv(i),
         },
         online: true,
       });
     }
+    this.serveSystemctl();
     for (let i = 0; i < (options.workers ?? 2); i++) {
       nodes.push({
         instanceId: `i-0beef000000000${String(i + 1).padStart(2, '0')}`,
@@ -314,7 +328,15 @@ export class Sandbox {
       dir: join(this.dir, 'roots'),
       rebootMs: options.rebootMs,
       onReboot: (event) => this.hooks.onReboot?.(event, this),
-      beforeCommand: (record) => this.hooks.beforeCommand?.(record, this),
+      beforeCommand: (record) => {
+        // a restart answered earlier must not answer this one
+        if (record.documentName === 'etcd-restart-member') {
+          this.etcd.members.forEach((_, i) =>
+            rmSync(this.systemctlEnv(i).SYSTEMCTL_RESTART_DONE, { force: true }),
+          );
+        }
+        return this.hooks.beforeCommand?.(record, this);
+      },
       afterCommand: (record) => this.hooks.afterCommand?.(record),
       scratchEnv: (instanceId) => {
         // a fresh machine: its own empty work dir
@@ -377,6 +399,83 @@ export class Sandbox {
       tagger: this.tagger,
       ...options.ports,
     });
+  }
+
+  /** where control-plane node `i`'s systemctl stand-in (test/support/bin/systemctl) asks and is answered */
+  private systemctlEnv(i: number) {
+    const dir = join(this.dir, 'systemd', `cp-${i}`);
+    mkdirSync(dir, { recursive: true });
+    return {
+      SYSTEMCTL_LOG: join(dir, 'systemctl.log'),
+      SYSTEMCTL_RESTART_REQUEST: join(dir, 'restart-request'),
+      SYSTEMCTL_RESTART_DONE: join(dir, 'restart-done'),
+    };
+  }
+
+  private systemd?: NodeJS.Timeout;
+  /** every `systemctl` invocation on control-plane node `i`, one per line, arguments tab-separated */
+  systemctlLog(i: number): string {
+    const log = this.systemctlEnv(i).SYSTEMCTL_LOG;
+    return existsSync(log) ? readFileSync(log, 'utf8') : '';
+  }
+
+  /**
+   * Plays systemd for the control-plane nodes: when a node's `systemctl restart etcd` asks, the
+   * member's process is really stopped by PID and started again on its data dir
+   * (EtcdCluster.restartMember), then the stand-in is told it is done.
+   */
+  private serveSystemctl(): void {
+    let busy = false;
+    this.systemd = setInterval(() => {
+      if (busy) return;
+      const i = this.etcd.members.findIndex((_, n) =>
+        existsSync(this.systemctlEnv(n).SYSTEMCTL_RESTART_REQUEST),
+      );
+      if (i < 0) return;
+      busy = true;
+      const env = this.systemctlEnv(i);
+      rmSync(env.SYSTEMCTL_RESTART_REQUEST, { force: true });
+      void this.etcd
+        .restartMember(i)
+        .catch((e: unknown) =>
+          process.stderr.write(`sandbox: systemd: etcd member ${i + 1} did not restart: ${String(e)}\n`),
+        )
+        .then(() => writeFileSync(env.SYSTEMCTL_RESTART_DONE, ''))
+        .finally(() => {
+          busy = false;
+        });
+    }, 200);
+    this.systemd.unref();
+  }
+
+  /**
+   * An EventBridge alarm state change through the real route-alarm handler, as the stack wires
+   * it; the remediate execution it starts runs here (the real ASL, the real handlers).
+   * @returns what route-alarm answered, and the run when it started one
+   */
+  async routeAlarm(
+    event: unknown,
+    onEvent?: (e: RunEvent) => void,
+    override: Record<string, Json> = {},
+  ): Promise<{ routed: Record<string, unknown>; input?: Record<string, Json>; result?: RunResult }> {
+    let started: Record<string, Json> | undefined;
+    const handler = makeRouteAlarmHandler({
+      clusters: async () => [this.cluster],
+      starter: {
+        start: async (arn: string, name: string, input: unknown) => {
+          started = input as Record<string, Json>;
+          return { executionArn: `${arn}:${name}`, duplicate: false };
+        },
+      },
+      stateMachineArn: 'arn:aws:states:eu-west-1:000000000000:stateMachine:caretaker-remediate',
+      log: () => undefined,
+    });
+    const routed = (await handler(event, lambdaContext('route-alarm'))) as Record<string, unknown>;
+    if (!started) return { routed };
+    // the started execution's own input, as Step Functions would hand it over
+    const input: Record<string, Json> = { ...started, ...override };
+    delete input['cluster'];
+    return { routed, input, result: await this.run('remediate', onEvent, input) };
   }
 
   /** the fakes table for the ASL runner: every function is its real handler */
@@ -533,6 +632,7 @@ export class Sandbox {
   }
 
   private async stopAll(): Promise<void> {
+    if (this.systemd) clearInterval(this.systemd);
     this.broker.abandon('the sandbox is stopping');
     await this.fleet?.settle();
     await this.rebootsInKubernetes?.settle();

@@ -100,6 +100,8 @@ if etcdctl_tls 5s alarm list >"$work_dir/alarms" 2>"$work_dir/alarms.err"; then
   while IFS= read -r line; do
     [[ $line == *alarm:* ]] || continue
     alarm=${line##*alarm:}
+    # etcdctl ends the line with a space ("alarm:NOSPACE "): the name is up to it
+    alarm=${alarm%%[[:space:]]*}
     problems+=("alarm ${alarm} raised on member ${line%% *}")
     seen=false
     for a in "${alarms[@]+"${alarms[@]}"}"; do [[ $a == "$alarm" ]] && seen=true; done

@@ -21,6 +21,27 @@ export function toHealth(statuses: readonly Status[]): MemberHealth[] {
   );
 }
 
+/**
+ * etcd-status calls a member with a raised alarm unhealthy (etcd 3.5+'s `endpoint health` does
+ * too). For the db-size runbook NOSPACE is the very thing it repairs: a member that answers and
+ * whose only problems are NOSPACE alarms passes its health gate. Anything else (CORRUPT, no
+ * leader, unreachable, a failed status command) still forbids the defragmentation.
+ */
+export function healthyButForNospace(s: Status): boolean {
+  if ('error' in s) return false;
+  if (s.healthy) return true;
+  // each problem etcd-status found, `; `-separated; on a full cluster every one names NOSPACE
+  // (the failed health check's "Active Alarm(s): NOSPACE", the member's errors, the alarm list)
+  const problems = s.reason.split('; ').filter((p) => p.trim() !== '');
+  const alarms = s.alarms.map((a) => a.trim());
+  return (
+    alarms.length > 0 &&
+    alarms.every((a) => a === 'NOSPACE') &&
+    problems.length > 0 &&
+    problems.every((p) => p.includes('NOSPACE') && !/CORRUPT|no leader|unreachable/.test(p))
+  );
+}
+
 export type PlanInput =
   | { cluster: string; step: 'defrag'; statuses: Status[] }
   | { cluster: string; step: 'restart'; statuses: Status[]; named?: string }
@@ -39,7 +60,9 @@ export function planRemediation(input: PlanInput) {
   const describe = (m: MemberHealth) => `${m.instanceId}${m.isLeader ? ' (leader)' : ''}`;
   switch (input.step) {
     case 'defrag': {
-      const result = defragOrder(members);
+      const result = defragOrder(
+        members.map((m, i) => ({ ...m, healthy: healthyButForNospace(input.statuses[i]!) })),
+      );
       if (!('order' in result)) return { act: false, ...result, wouldDo: [] as string[] };
       const wouldDo = [
         'compact the keyspace to the current revision',

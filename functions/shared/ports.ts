@@ -432,3 +432,18 @@ export interface InstanceTagger {
   /** @throws InvalidInputError when the instance is not one of `cluster`'s */
   tag(cluster: string, instanceId: string, tags: Record<string, string>): Promise<void>;
 }
+
+/**
+ * EC2 and Auto Scaling actions on one of a cluster's own instances (remediate's node-notready
+ * runbook); only instances with the cluster's tag. Not wired into a workflow yet.
+ */
+export interface NodeReplacer {
+  /** RebootInstances; @throws InvalidInputError when the instance is not one of `cluster`'s */
+  reboot(cluster: string, instanceId: string): Promise<void>;
+  /**
+   * TerminateInstanceInAutoScalingGroup without decrementing the desired capacity, so the group
+   * launches a replacement; `replaced: false` (nothing done) when no group owns the instance
+   * @throws InvalidInputError when the instance is not one of `cluster`'s
+   */
+  replace(cluster: string, instanceId: string): Promise<{ replaced: boolean; group?: string }>;
+}

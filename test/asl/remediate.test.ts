@@ -138,6 +138,15 @@ function world(options: WorldOptions = {}) {
           reason: '',
         };
       if (command === 'etcd-snapshot') return { ...fixture.snapshot, instanceId: id };
+      if (command === 'node-prune')
+        return {
+          instanceId: id,
+          imagesPruned: true,
+          journalVacuumed: true,
+          freeBytesBefore: 1e9,
+          freeBytesAfter: 4e9,
+          bytesFreed: 3e9,
+        };
       throw new Error(`unexpected command ${String(command)}`);
     },
     // the nested backup's own steps
@@ -376,9 +385,9 @@ describe('remediate workflow: no backup within the interval', () => {
 });
 
 describe('remediate workflow: routes without a runbook here yet', () => {
-  it.each(['node-notready', 'disk-pressure'] as const)('%s escalates and changes nothing', async (route) => {
+  it('node-notready escalates and changes nothing', async () => {
     const w = world();
-    const run = await w.run(route);
+    const run = await w.run('node-notready');
 
     expect(run.status).toBe('SUCCEEDED');
     expect(run.callsTo('send-command')).toHaveLength(0);
@@ -389,5 +398,71 @@ describe('remediate workflow: routes without a runbook here yet', () => {
         remediation: expect.objectContaining({ rule: 'no-runbook' }),
       }),
     ]);
+  });
+});
+
+describe('remediate workflow: disk pressure on a node', () => {
+  const NODE = 'i-0beef00000000001';
+
+  it("prunes images and vacuums the journal on the alarm's node only, under the workers lock", async () => {
+    const w = world();
+    const run = await w.run('disk-pressure', { instanceId: NODE });
+
+    expect(run.status).toBe('SUCCEEDED');
+    expect(run.inputsTo('acquire-lock')).toEqual([expect.objectContaining({ scopes: ['workers'] })]);
+    expect(changes(run)).toEqual([`node-prune@${NODE}`]);
+    expect(obj(run.output!)['prune']).toMatchObject({ bytesFreed: 3e9 });
+    expect(w.lock.holder(CLUSTER)).toBeUndefined();
+    expect(w.outcomes.published).toEqual([expect.objectContaining({ outcome: 'Succeeded' })]);
+  });
+
+  it('a dry run says what it would run and sends nothing', async () => {
+    const w = world({ remediation: { dryRun: true } });
+    const run = await w.run('disk-pressure', { instanceId: NODE });
+
+    expect(run.status).toBe('SUCCEEDED');
+    expect(run.callsTo('send-command')).toHaveLength(0);
+    expect(w.outcomes.published).toEqual([
+      expect.objectContaining({
+        outcome: 'Succeeded',
+        remediation: expect.objectContaining({
+          dryRun: true,
+          wouldDo: [`run node-prune on ${NODE}: crictl rmi --prune, journalctl --vacuum-size=500M`],
+        }),
+      }),
+    ]);
+    expect(w.lock.holder(CLUSTER)).toBeUndefined();
+  });
+
+  it('escalates (no-node) and cleans nothing when the alarm names no instance', async () => {
+    const w = world();
+    const run = await w.run('disk-pressure');
+
+    expect(run.status).toBe('SUCCEEDED');
+    expect(run.callsTo('send-command')).toHaveLength(0);
+    expect(w.outcomes.published).toEqual([
+      expect.objectContaining({
+        outcome: 'Escalated',
+        remediation: expect.objectContaining({ rule: 'no-node' }),
+      }),
+    ]);
+    expect(w.lock.holder(CLUSTER)).toBeUndefined();
+  });
+
+  it('a failed prune fails the run after releasing the lock', async () => {
+    const w = world({
+      fakes: {
+        'send-command': () => {
+          throw Object.assign(new Error('crictl rmi --prune failed: permission denied'), {
+            name: 'CommandFailedError',
+          });
+        },
+      },
+    });
+    const run = await w.run('disk-pressure', { instanceId: NODE });
+
+    expect(run.status).toBe('FAILED');
+    expect(w.lock.holder(CLUSTER)).toBeUndefined();
+    expect(w.outcomes.published).toEqual([expect.objectContaining({ outcome: 'Failed' })]);
   });
 });

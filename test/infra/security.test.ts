@@ -534,6 +534,8 @@ describe('security review (issue 7)', () => {
           'SendNodeCordonToControlPlaneNodes',
           'SendNodeDrainToControlPlaneNodes',
           'SendNodeInventoryToControlPlaneNodes',
+          // remediate's disk-pressure cleanup, on workers only
+          'SendNodePruneToWorkerNodes',
           'SendNodeRecordToControlPlaneNodes',
           'SendNodeStatusToControlPlaneNodes',
           'SendOsPatchBaselineToNodeNodes1',

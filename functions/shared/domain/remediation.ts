@@ -69,7 +69,7 @@ export const ROUTE_INFO: Record<
   'node-notready': {
     scopes: ['workers'],
     summary:
-      'reboot the NotReady node through EC2, wait for Ready; drain and replace it through its Auto Scaling group if it stays NotReady',
+      'not built yet: escalates (no-runbook) and changes nothing; the EC2 reboot and the Auto Scaling replacement are the next step',
     defaults: { enabled: true, dryRun: false, cooldownMinutes: 60, maxAttemptsPerDay: 2 },
   },
   'stale-backup': {

@@ -243,6 +243,40 @@ describe('planRemediation', () => {
     );
   });
 
+  it('defragments members whose only problem is the NOSPACE alarm it is there to clear', () => {
+    // what etcd-status reports on a real cluster past its quota (sandbox remediate db-size)
+    const nospace = (i: number, isLeader = false) => ({
+      ...status(i, false, isLeader),
+      reason:
+        'health check failed: https://127.0.0.1:33431 is unhealthy: failed to commit proposal: Active Alarm(s): NOSPACE ; member reports errors: [memberID:11359455805741476013 alarm:NOSPACE ]; alarm NOSPACE  raised on member memberID:11359455805741476013',
+      alarms: ['NOSPACE '],
+    });
+    expect(
+      planRemediation({
+        cluster: 'prod-eu',
+        step: 'defrag',
+        statuses: [nospace(0, true), nospace(1), nospace(2)],
+      }),
+    ).toMatchObject({ act: true, order: [{}, {}, { instanceId: 'i-0000000000000000' }] });
+  });
+
+  it.each([
+    ['CORRUPT', { reason: 'alarm CORRUPT raised on member 1', alarms: ['CORRUPT'] }],
+    [
+      'NOSPACE and no leader',
+      { reason: 'member sees no leader; alarm NOSPACE raised on member 1', alarms: ['NOSPACE'] },
+    ],
+    ['unreachable', { reason: 'etcd at https://127.0.0.1:2379 is unreachable: refused', alarms: [] }],
+  ])('still refuses to defragment when a member is unhealthy for another reason: %s', (_, why) => {
+    expect(
+      planRemediation({
+        cluster: 'prod-eu',
+        step: 'defrag',
+        statuses: [status(0, true, true), { ...status(1, false), ...why }, status(2, true)],
+      }),
+    ).toMatchObject({ act: false, rule: 'every-member-healthy' });
+  });
+
   it('refuses to defragment when a member could not even report', () => {
     expect(
       planRemediation({

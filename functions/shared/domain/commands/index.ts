@@ -20,6 +20,7 @@ import { controlPlaneCheck } from './control-plane-check';
 import { nodeCordon } from './node-cordon';
 import { nodeDrain } from './node-drain';
 import { nodeInventory } from './node-inventory';
+import { nodePrune } from './node-prune';
 import { nodeRecord } from './node-record';
 import { nodeStatus } from './node-status';
 import { osPatch, osPatchBaseline } from './os-patch';
@@ -44,6 +45,7 @@ export const COMMANDS = {
   'node-record': nodeRecord,
   'os-patch': osPatch,
   'os-patch-baseline': osPatchBaseline,
+  'node-prune': nodePrune,
 } as const;
 export type CommandName = keyof typeof COMMANDS;
 export const COMMAND_NAMES = Object.keys(COMMANDS) as [CommandName, ...CommandName[]];

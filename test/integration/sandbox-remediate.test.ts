@@ -1,0 +1,76 @@
+import { runScenario, SCENARIO_QUOTA_BYTES, snapshots } from '../../sandbox/remediate-scenarios';
+import { Sandbox } from '../../sandbox/sandbox';
+
+// a loaded machine: three real etcd members, S3, DynamoDB, every node command a real script
+jest.setTimeout(300_000);
+
+// one sandbox for the file: etcd with a small quota, no Kubernetes (the scenarios are etcd's)
+let sandbox: Sandbox;
+
+beforeAll(async () => {
+  sandbox = await Sandbox.start({ keys: 300, quotaBackendBytes: SCENARIO_QUOTA_BYTES });
+});
+
+afterAll(async () => {
+  await sandbox?.stop();
+});
+
+const dbSize = async (i: number) =>
+  (
+    JSON.parse(await sandbox.etcd.client(i).run(['endpoint', 'status', '-w', 'json'])) as {
+      Status: { dbSize: number };
+    }[]
+  )[0]!.Status.dbSize;
+
+describe('sandbox remediate <scenario>: a real fault, the alarm through route-alarm, the real ASL', () => {
+  it('db-size: a cluster past its quota (NOSPACE) is compacted, defragmented one member at a time and disarmed', async () => {
+    const sent: { documentName: string; instanceId: string; action?: string }[] = [];
+    sandbox.hooks.afterCommand = (r) =>
+      sent.push({ documentName: r.documentName, instanceId: r.instanceId, action: r.parameters['Action'] });
+    const run = await runScenario(sandbox, 'db-size');
+    sandbox.hooks.afterCommand = undefined;
+
+    expect(run.before.join('\n')).toMatch(/alarm:NOSPACE/);
+    expect(run.routed).toMatchObject({ started: true, route: 'etcd-db-size', cluster: 'sandbox' });
+    expect(run.input).toMatchObject({ route: 'etcd-db-size', alarmName: 'caretaker.sandbox.etcd-db-size' });
+    expect(run.result?.status).toBe('SUCCEEDED');
+    expect(sandbox.notifier.messages.at(-1)?.subject).toMatch(/remediate succeeded/);
+    // the real etcd-status saw the alarm, named exactly, and the health gate still let it act
+    const statuses = (run.result!.output as { statuses: { alarms: string[]; healthy: boolean }[] }).statuses;
+    expect(statuses).toHaveLength(3);
+    for (const s of statuses) expect(s).toMatchObject({ healthy: false, alarms: ['NOSPACE'] });
+    // compact once, then each member defragmented on its own node, one after another, then disarm
+    const maintenance = sent.filter((c) => c.documentName === 'etcd-maintenance');
+    expect(maintenance.map((c) => c.action)).toEqual(['compact', 'defrag', 'defrag', 'defrag', 'disarm']);
+    const defragged = maintenance.filter((c) => c.action === 'defrag').map((c) => c.instanceId);
+    expect(new Set(defragged).size).toBe(3);
+    expect(await sandbox.etcd.client().run(['alarm', 'list'])).not.toMatch(/NOSPACE/);
+    for (let i = 0; i < 3; i++) expect(await dbSize(i)).toBeLessThan(SCENARIO_QUOTA_BYTES * 0.8);
+    // writes work again
+    await sandbox.etcd.client().run(['put', '/after/remediation', 'ok']);
+  });
+
+  it('member-down: the stopped member is restarted through systemctl restart etcd and is healthy again', async () => {
+    const run = await runScenario(sandbox, 'member-down');
+
+    expect(run.before.join('\n')).toMatch(/member-1: NOT healthy/);
+    expect(run.routed).toMatchObject({ started: true, route: 'etcd-member-unhealthy' });
+    expect(run.result?.status).toBe('SUCCEEDED');
+    expect(sandbox.notifier.messages.at(-1)?.subject).toMatch(/remediate succeeded/);
+    // exactly one restart, on the stopped member's node only
+    expect(sandbox.systemctlLog(1)).toBe('restart\tetcd\n');
+    expect(sandbox.systemctlLog(0)).toBe('');
+    expect(sandbox.systemctlLog(2)).toBe('');
+    for (let i = 0; i < 3; i++) expect(await sandbox.etcd.client(i).isHealthy()).toBe(true);
+  });
+
+  it('stale-backup: the nested etcd-backup runs and a real snapshot lands in S3', async () => {
+    expect(await snapshots(sandbox)).toEqual([]);
+    const run = await runScenario(sandbox, 'stale-backup');
+
+    expect(run.result?.status).toBe('SUCCEEDED');
+    const keys = await snapshots(sandbox);
+    expect(keys).toHaveLength(1);
+    expect(keys[0]).toMatch(/^sandbox\/etcd\/\d{4}\/\d{2}\/\d{2}\/\d{8}T\d{6}Z-r\d+\.db$/);
+  });
+});
