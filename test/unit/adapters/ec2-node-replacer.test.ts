@@ -76,15 +76,13 @@ describe('ec2NodeReplacer', () => {
 
   it('turns throttling into TransientError', async () => {
     ours();
-    ec2
-      .on(RebootInstancesCommand)
-      .rejects(
-        new EC2ServiceException({
-          name: 'RequestLimitExceeded',
-          $fault: 'client',
-          $metadata: { httpStatusCode: 503 },
-        }),
-      );
+    ec2.on(RebootInstancesCommand).rejects(
+      new EC2ServiceException({
+        name: 'RequestLimitExceeded',
+        $fault: 'client',
+        $metadata: { httpStatusCode: 503 },
+      }),
+    );
 
     await expect(replacer().reboot('prod-eu', ID)).rejects.toBeInstanceOf(TransientError);
   });
