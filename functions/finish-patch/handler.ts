@@ -1,5 +1,5 @@
 import * as z from '../shared/zod';
-import { powertoolsMetricSink } from '../shared/adapters/aws/powertools-metric-sink';
+import { emfMetricSink } from '../shared/adapters/aws/emf-metric-sink';
 import { s3SnapshotStore } from '../shared/adapters/aws/s3-snapshot-store';
 import { ssmClusterDirectory } from '../shared/adapters/aws/ssm-cluster-directory';
 import { executionName } from '../shared/domain/patching/keys';
@@ -19,6 +19,6 @@ export const makeHandler = (deps: DepsSource<FinishPatchDeps>) =>
 export const handler = makeHandler(() => ({
   clusters: ssmClusterDirectory(requireEnv('CLUSTER_PARAMETER_PREFIX')),
   store: s3SnapshotStore(requireEnv('SNAPSHOT_BUCKET')),
-  metrics: powertoolsMetricSink(),
+  metrics: emfMetricSink(),
   clock: { now: () => new Date() },
 }));

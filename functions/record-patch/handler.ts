@@ -1,6 +1,6 @@
 import * as z from '../shared/zod';
 import { ec2InstanceTagger } from '../shared/adapters/aws/ec2-instance-tagger';
-import { powertoolsMetricSink } from '../shared/adapters/aws/powertools-metric-sink';
+import { emfMetricSink } from '../shared/adapters/aws/emf-metric-sink';
 import { s3SnapshotStore } from '../shared/adapters/aws/s3-snapshot-store';
 import { osPatchResult } from '../shared/domain/commands/os-patch';
 import { executionName } from '../shared/domain/patching/keys';
@@ -30,6 +30,6 @@ export const makeHandler = (deps: DepsSource<RecordPatchDeps>) =>
 export const handler = makeHandler(() => ({
   tagger: ec2InstanceTagger(),
   store: s3SnapshotStore(requireEnv('SNAPSHOT_BUCKET')),
-  metrics: powertoolsMetricSink(),
+  metrics: emfMetricSink(),
   clock: { now: () => new Date() },
 }));
