@@ -20,7 +20,10 @@ describe('npm run sandbox -- slack', () => {
     expect(text).toMatch(
       /bob: \/caretaker backup sandbox \(not allowed\)\n {2}← 200 in \d+ ms: you may not backup on sandbox/,
     );
-    expect(text).toContain('`upgrade` is not available yet');
+    // upgrade is a registry workflow now, and nobody in the sandbox's config may run it from Slack
+    expect(text).toMatch(
+      /upgrade sandbox 1\.35 --dry-run\n {2}← 200 in \d+ ms: you may not upgrade on sandbox/,
+    );
     // the real workflow ran and publish-outcome posted its Block Kit to the stand-in
     expect(text).toMatch(/etcd-backup-sandbox-\S+: SUCCEEDED/);
     expect(text).toMatch(
