@@ -3,8 +3,8 @@
  * real scripts run by the LocalFleet against a real kube-apiserver (KWOK kubelets), the
  * package-manager stand-in on each worker.
  *
- * The dry run, then a real run (drain past the PodDisruptionBudget, patch, reboot, health gate,
- * uncordon, annotate) and a second run that skips both workers as patched recently. The order
+ * The dry run, then a real run (drain past the PodDisruptionBudget, patch, health gate, uncordon,
+ * annotate; the sandbox's packages need no reboot) and a second run that skips both workers as patched recently. The order
  * matters: each run starts from the cluster the one before left.
  */
 import { Sandbox } from '../../sandbox/sandbox';
@@ -61,7 +61,7 @@ describe('patch-workers in the sandbox', () => {
     expect(message).toContain('Dry run: nothing was changed. 2 of 2 worker(s) would be patched');
   });
 
-  it('patches both workers: cordon, drain, the package install, reboot, health gate, uncordon, annotation', async () => {
+  it('patches both workers: cordon, drain, the package install, health gate, uncordon, annotation', async () => {
     const result = await sandbox.run('patch-workers', undefined, { now: true });
 
     const output = result.output as {
@@ -141,5 +141,36 @@ describe('patch-workers in the sandbox', () => {
     expect(
       after.map((n) => [n.metadata.name, n.metadata.resourceVersion, n.spec.unschedulable ?? false]),
     ).toEqual(before.map((n) => [n.metadata.name, n.metadata.resourceVersion, false]));
+  });
+
+  it('a worker back from a reboot is Ready with its new boot id and its pods Ready again, as a kubelet makes them', async () => {
+    const w = workers()[0]!;
+    const bootBefore = (await nodes()).find((n) => n.metadata.name === w.name)!.status.nodeInfo.bootID;
+
+    await sandbox.fleet.reboot(w.instanceId);
+    await sandbox.rebootsInKubernetes!.settle();
+
+    expect(sandbox.rebootsInKubernetes!.errors).toEqual([]);
+    const node = (await nodes()).find((n) => n.metadata.name === w.name)!;
+    expect(node.status.nodeInfo.bootID).not.toBe(bootBefore);
+    expect(node.status.nodeInfo.bootID).toBe(sandbox.fleet.node(w.instanceId).bootId);
+    const pods = JSON.parse(
+      await sandbox.kubernetes!.kubectl([
+        'get',
+        'pods',
+        '--all-namespaces',
+        `--field-selector=spec.nodeName=${w.name}`,
+        '-o',
+        'json',
+      ]),
+    ) as {
+      items: { metadata: { name: string }; status: { conditions?: { type: string; status: string }[] } }[];
+    };
+    const ready = pods.items.map((p) => [
+      p.metadata.name.replace(/-[a-z0-9]+$/, ''),
+      p.status.conditions?.find((c) => c.type === 'Ready')?.status,
+    ]);
+    expect(ready).toContainEqual(['node-exporter', 'True']);
+    expect(ready.filter(([, status]) => status !== 'True')).toEqual([]);
   });
 });
