@@ -289,6 +289,53 @@ export class KubernetesCluster {
       JSON.stringify({ status: { nodeInfo: { bootID: bootId } } }),
     ]);
     await this.kubectl(['annotate', 'node', name, `${KWOK_NODE_ANNOTATION}=fake`, '--overwrite']);
+    await this.podsReadyAgain(name);
+  }
+
+  /**
+   * What the kubelet of a node that is back does to its pods: while the Node was not Ready the
+   * node-lifecycle controller set their Ready condition False (MarkPodsNotReady); the kubelet
+   * reports them Ready again once their containers run. KWOK makes pods Ready only when they
+   * start, never again, so this does it: once the Node is Ready, every running pod on it that
+   * is not Ready becomes Ready, checked again a node-monitor period later for a controller that
+   * marked them after the first pass.
+   * @throws KubectlError, or Error when the Node is not Ready within `timeoutMs`
+   */
+  async podsReadyAgain(name: string, timeoutMs = 60_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const node = await this.getJson<NodeObject>(['node', name]);
+      if (summarizeNode(node).ready) break;
+      if (Date.now() > deadline) throw new Error(`Node ${name} was not Ready within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    // node-monitor-period is 5 s: a second pass after it catches a late MarkPodsNotReady
+    for (const waitMs of [0, 6000]) {
+      await new Promise((r) => setTimeout(r, waitMs));
+      const pods = await this.getJson<{ items: PodObject[] }>([
+        'pods',
+        '--all-namespaces',
+        `--field-selector=spec.nodeName=${name}`,
+      ]);
+      const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+      for (const pod of pods.items) {
+        const ready = pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+        if (ready || pod.metadata.deletionTimestamp || pod.status?.phase !== 'Running') continue;
+        await this.kubectl([
+          'patch',
+          'pod',
+          '-n',
+          pod.metadata.namespace ?? 'default',
+          pod.metadata.name ?? '',
+          '--subresource=status',
+          '--type=strategic',
+          '-p',
+          JSON.stringify({
+            status: { conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: now }] },
+          }),
+        ]);
+      }
+    }
   }
 
   apiServer(nodeName: string): ApiServer {
@@ -444,6 +491,11 @@ export class KubernetesCluster {
           '--node-port=0',
           '--server-address=',
           '--node-ip=127.0.0.1',
+          // renew each Node's Lease as a kubelet does (40 s, renewed every 10 s). Without it there
+          // is no Lease and the heartbeat stage posts status only every 10 to 20 minutes: the
+          // node-lifecycle controller finds every Node NotReady after its grace period, marks every
+          // pod Ready=False, and the DaemonSet pods never turn Ready again (patching's health gate)
+          '--node-lease-duration-seconds=40',
         ],
         join(dir, 'logs', 'kwok.log'),
         // KWOK reads ~/.kwok/kwok.yaml besides --config: keep a person's own out of the sandbox
@@ -773,7 +825,7 @@ interface NodeObject {
 }
 
 interface PodObject {
-  metadata: { deletionTimestamp?: string };
+  metadata: { name?: string; namespace?: string; deletionTimestamp?: string };
   status?: { phase?: string; conditions?: { type: string; status: string }[] };
 }
 
