@@ -95,7 +95,7 @@ describe('the metrics contract: code, alarms and dashboard agree', () => {
           ],
           alarms: [],
         },
-        kubernetes: { error: '', nodesTotal: 1, notReady: [], diskPressure: [], apiServers: [] },
+        kubernetes: { error: '', nodesTotal: 1, notReady: [], diskPressure: [], apiServers: [], workers: [] },
       },
       100,
       { newestAgeSeconds: 1, verifiedAgeSeconds: 2 },
