@@ -170,7 +170,7 @@ export async function runCostBench(log: (line: string) => void) {
     before: {
       metrics: METRICS_BEFORE,
       metricsUsd: Math.round(METRICS_BEFORE * PRICES.metric * 100) / 100,
-      note: 'Succeeded, Failed, Skipped, DurationSeconds per cluster and workflow (backup, verify), SnapshotBytes, SnapshotRevision, Verified, SnapshotAgeSeconds, RestoreSeconds: now log fields, read by Logs Insights widgets',
+      note: 'Succeeded, Failed, Skipped, DurationSeconds per cluster and workflow (backup, verify), SnapshotBytes, SnapshotRevision, Verified, SnapshotAgeAtVerifySeconds, RestoreSeconds: now log fields, read by Logs Insights widgets',
     },
   };
 }
