@@ -24,7 +24,7 @@ const routeBlock = (count: (max: number) => z.ZodType<number, number>) =>
 export const remediate = defineWorkflow({
   name: 'remediate',
   summary:
-    'route a CloudWatch alarm to its runbook (etcd defragment, member restart, backup now, disk cleanup; node-notready escalates) under cooldown, attempt limits, the lock and escalation',
+    'route a CloudWatch alarm to its runbook (etcd defragment, member restart, backup now, disk cleanup, NotReady node reboot and replacement) under cooldown, attempt limits, the lock and escalation',
   comment:
     'Caretaker remediation: claim an attempt, take the lock the route needs, run the runbook the alarm names, report or escalate, unlock',
   needsEtcd: false,
@@ -37,6 +37,8 @@ export const remediate = defineWorkflow({
     PlanRemediationFunctionArn: 'plan-remediation',
     PublishOutcomeFunctionArn: 'publish-outcome',
     EtcdBackupStateMachineArn: 'etcd-backup',
+    PlanNodeRemediationFunctionArn: 'plan-node-remediation',
+    RecoverNodeFunctionArn: 'recover-node',
   },
   input: baseInput.extend({
     route: z.enum(ROUTES),
