@@ -1,4 +1,4 @@
-import { Stack, Token, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Stack, Token, Validations } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
@@ -103,6 +103,7 @@ export class RemediationFunctions extends Construct {
           service: 'autoscaling',
           resource: 'autoScalingGroup',
           resourceName: '*:autoScalingGroupName/*',
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
         }),
       ],
       conditions: tagged,
