@@ -10,9 +10,16 @@ import { join } from 'node:path';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import type { RouteName } from '../functions/shared/domain/remediation';
 import type { Json, RunEvent, RunResult } from './asl-runner';
+import { NODE_SCENARIOS } from './node-scenarios';
 import type { Sandbox } from './sandbox';
 
-export const REMEDIATE_SCENARIOS = ['db-size', 'member-down', 'stale-backup'] as const;
+export const REMEDIATE_SCENARIOS = [
+  'db-size',
+  'member-down',
+  'stale-backup',
+  'node-notready',
+  'node-notready-replace',
+] as const;
 export type RemediateScenario = (typeof REMEDIATE_SCENARIOS)[number];
 
 export const isRemediateScenario = (s: string | undefined): s is RemediateScenario =>
@@ -21,7 +28,7 @@ export const isRemediateScenario = (s: string | undefined): s is RemediateScenar
 /** the small quota db-size fills: about 16 puts of 1 MiB raise NOSPACE */
 export const SCENARIO_QUOTA_BYTES = 16 * 2 ** 20;
 
-interface Scenario {
+export interface Scenario {
   route: RouteName;
   metric: string;
   summary: string;
@@ -31,6 +38,14 @@ interface Scenario {
   breakIt(sandbox: Sandbox): Promise<string[]>;
   /** the state after the run, as lines */
   after(sandbox: Sandbox): Promise<string[]>;
+  /** the scenario needs the Kubernetes control plane and KWOK's Nodes */
+  kubernetes?: boolean;
+  /** the sandbox cluster's configuration blocks the scenario needs (Sandbox.start clusterConfig) */
+  clusterConfig?: Record<string, unknown>;
+  /** the alarm's dimensions besides the cluster (the node it is about) */
+  dimensions?: Record<string, string>;
+  /** Wait states that really wait, ms by state name (the sandbox's are zero otherwise) */
+  waitMs?: Record<string, number>;
 }
 
 const MiB = 2 ** 20;
@@ -123,6 +138,8 @@ export const SCENARIOS: Record<RemediateScenario, Scenario> = {
       ];
     },
   },
+  // node-notready: a KWOK Node made NotReady for real; EC2 and Auto Scaling stand-ins (node-scenarios.ts)
+  ...NODE_SCENARIOS,
 };
 
 /** the snapshot objects (not their manifests) in the sandbox bucket */
@@ -137,7 +154,13 @@ export async function snapshots(sandbox: Sandbox): Promise<string[]> {
  * The alarm's state-change event in the documented single-metric shape
  * (events/aws.cloudwatch/single-metric-alarm.json), for the sandbox cluster's alarm of `route`.
  */
-export function alarmEvent(cluster: string, route: RouteName, metric: string, at = new Date()): Json {
+export function alarmEvent(
+  cluster: string,
+  route: RouteName,
+  metric: string,
+  at = new Date(),
+  dimensions: Record<string, string> = {},
+): Json {
   const sample = JSON.parse(
     readFileSync(join(__dirname, '..', 'events', 'aws.cloudwatch', 'single-metric-alarm.json'), 'utf8'),
   ) as {
@@ -160,7 +183,7 @@ export function alarmEvent(cluster: string, route: RouteName, metric: string, at
   sample.detail.alarmName = name;
   sample.detail.configuration.description = `${route} on ${cluster} (sandbox)`;
   sample.detail.configuration.metrics[0]!.metricStat.metric = {
-    dimensions: { cluster },
+    dimensions: { cluster, ...dimensions },
     name: metric,
     namespace: 'Caretaker',
   };
@@ -186,9 +209,10 @@ export async function runScenario(
   const s = SCENARIOS[scenario];
   const before = await s.breakIt(sandbox);
   const { routed, input, result } = await sandbox.routeAlarm(
-    alarmEvent(sandbox.cluster.name, s.route, s.metric),
+    alarmEvent(sandbox.cluster.name, s.route, s.metric, new Date(), s.dimensions),
     options.onEvent,
     options.dryRun ? { dryRun: true } : {},
+    s.waitMs,
   );
   return { scenario, before, routed, input, result, after: await s.after(sandbox) };
 }

@@ -29,7 +29,8 @@ export const nodeInventoryKey = (cluster: string, executionName: string) =>
 /**
  * node-notready's plan from the Nodes node-inventory just listed and the cluster's remediation
  * settings (fresh from its configuration): the nodes to act on, or the rule that forbids acting,
- * plus what the per-node steps read (the wait for Ready, the drain policy patching configures).
+ * plus what the per-node steps read (the wait for Ready; the drain policy patching configures,
+ * with remediation's drainTimeoutSeconds).
  * @throws ClusterNotFoundError, InvalidInputError (remediation off, a key outside the prefix),
  *   CorruptObjectError (no or unreadable inventory)
  */
@@ -61,7 +62,8 @@ export async function planNodes(input: PlanNodeRemediationInput, deps: PlanNodeR
       pollSeconds: NODE_POLL_SECONDS,
       readyChecks: Math.max(1, Math.ceil((remediation.readyTimeoutMinutes * 60) / NODE_POLL_SECONDS)),
       drain: {
-        timeoutSeconds: drain.timeoutSeconds,
+        // a dead node's pods never finish terminating: the remediation's own, shorter wait
+        timeoutSeconds: remediation.drainTimeoutSeconds ?? drain.timeoutSeconds,
         gracePeriodSeconds: drain.gracePeriodSeconds,
         deleteEmptyDirData: drain.deleteEmptyDirData,
         force: drain.force,

@@ -671,7 +671,7 @@ describe('remediate workflow: a worker NotReady', () => {
       `status ${NODE}`,
       `status ${NODE}`,
       `cordon ${NODE} by ${owner}`,
-      `drain ${NODE} timeout 600 disableEviction false`,
+      `drain ${NODE} timeout 120 disableEviction false`,
       `replace ${INSTANCE} of ${CLUSTER}`,
     ]);
     expect(w.nodes.has(NODE)).toBe(false);
@@ -690,7 +690,7 @@ describe('remediate workflow: a worker NotReady', () => {
 
     expect(run.status).toBe('SUCCEEDED');
     expect(w.log.slice(-2)).toEqual([
-      `drain ${NODE} timeout 600 disableEviction false`,
+      `drain ${NODE} timeout 120 disableEviction false`,
       `replace ${INSTANCE} of ${CLUSTER}`,
     ]);
     expect(w.outcomes.published).toEqual([expect.objectContaining({ outcome: 'Succeeded' })]);

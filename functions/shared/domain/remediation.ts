@@ -47,6 +47,12 @@ export interface RemediationSettings {
   maxUnhealthyPercent: number;
   /** node-notready: how long a node stays NotReady after its reboot before it is drained and replaced */
   readyTimeoutMinutes: number;
+  /**
+   * node-notready: how long the drain of a node that stayed NotReady waits (the pods of a dead
+   * node never finish terminating; waiting patching's whole drain timeout buys nothing). The
+   * rest of the drain policy (grace period, emptyDir, --force) is patching's.
+   */
+  drainTimeoutSeconds?: number;
 }
 
 /** what each route does and the lock scope it takes */
@@ -88,6 +94,7 @@ export const REMEDIATION_DEFAULTS = {
   maxNodesAtOnce: 1,
   maxUnhealthyPercent: 30,
   readyTimeoutMinutes: 10,
+  drainTimeoutSeconds: 120,
 } as const;
 
 /** the prefix of the alarms the stack makes for a cluster: `caretaker.<cluster>.<route or metric>` */

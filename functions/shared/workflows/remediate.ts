@@ -91,6 +91,7 @@ export const remediate = defineWorkflow({
           maxNodesAtOnce: f.count(50).optional(),
           maxUnhealthyPercent: f.count(100).optional(),
           readyTimeoutMinutes: f.count(240).optional(),
+          drainTimeoutSeconds: f.count(3600).optional(),
         })
         .strict(),
     resolve: (block, c): RemediationSettings | undefined => {
@@ -142,6 +143,7 @@ export const remediate = defineWorkflow({
         maxNodesAtOnce: block.maxNodesAtOnce ?? REMEDIATION_DEFAULTS.maxNodesAtOnce,
         maxUnhealthyPercent: block.maxUnhealthyPercent ?? REMEDIATION_DEFAULTS.maxUnhealthyPercent,
         readyTimeoutMinutes: block.readyTimeoutMinutes ?? REMEDIATION_DEFAULTS.readyTimeoutMinutes,
+        drainTimeoutSeconds: block.drainTimeoutSeconds ?? REMEDIATION_DEFAULTS.drainTimeoutSeconds,
       };
     },
   },

@@ -179,7 +179,7 @@ describe('plan-node-remediation handler', () => {
       settings: {
         pollSeconds: 15,
         readyChecks: 8,
-        drain: { timeoutSeconds: 600, gracePeriodSeconds: -1, deleteEmptyDirData: true, force: false },
+        drain: { timeoutSeconds: 120, gracePeriodSeconds: -1, deleteEmptyDirData: true, force: false },
       },
     });
   });
