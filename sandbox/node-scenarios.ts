@@ -8,8 +8,9 @@ import type { Sandbox } from './sandbox';
 
 // --- node-notready: a real KWOK Node stops posting status -----------------------------------
 
-/** the worker the node scenarios break: the LocalFleet's first worker and its Node */
+/** the worker each node scenario breaks (two, so one sandbox runs both without a cooldown between) */
 export const NOTREADY_NODE = 'worker-1';
+export const REPLACED_NODE = 'worker-2';
 
 /**
  * What the node scenarios need of the sandbox cluster: the remediation waits one minute (four
@@ -57,14 +58,14 @@ export async function waitForReady(sandbox: Sandbox, node: string, timeoutMs = 3
   return false;
 }
 
-async function breakNode(sandbox: Sandbox, staysDown: boolean): Promise<string[]> {
-  const id = instanceOf(sandbox, NOTREADY_NODE);
+async function breakNode(sandbox: Sandbox, node: string, staysDown: boolean): Promise<string[]> {
+  const id = instanceOf(sandbox, node);
   // the kubelet stops posting status: KWOK stops playing the Node, its Ready condition goes Unknown
-  await sandbox.kubernetes!.nodeDown(NOTREADY_NODE);
+  await sandbox.kubernetes!.nodeDown(node);
   // a machine that a reboot does not cure: the reboot never ends
   if (staysDown) sandbox.fleet.stayDownOnReboot(id);
   return [
-    `${NOTREADY_NODE} (${id}) stopped posting status${staysDown ? '; a reboot will not bring it back' : ''}`,
+    `${node} (${id}) stopped posting status${staysDown ? '; a reboot will not bring it back' : ''}`,
     ...(await nodeLines(sandbox)),
   ];
 }
@@ -89,18 +90,18 @@ export const NODE_SCENARIOS: Record<'node-notready' | 'node-notready-replace', S
     clusterConfig: NODE_SCENARIO_CONFIG,
     dimensions: { node: NOTREADY_NODE },
     waitMs: NODE_WAIT_MS,
-    breakIt: (sandbox) => breakNode(sandbox, false),
+    breakIt: (sandbox) => breakNode(sandbox, NOTREADY_NODE, false),
     after: afterNode,
   },
   'node-notready-replace': {
     route: 'node-notready',
     metric: 'NodeNotReady',
-    summary: `${NOTREADY_NODE} NotReady and a reboot does not cure it; its Auto Scaling group replaces it`,
+    summary: `${REPLACED_NODE} NotReady and a reboot does not cure it; its Auto Scaling group replaces it`,
     kubernetes: true,
     clusterConfig: NODE_SCENARIO_CONFIG,
-    dimensions: { node: NOTREADY_NODE },
+    dimensions: { node: REPLACED_NODE },
     waitMs: NODE_WAIT_MS,
-    breakIt: (sandbox) => breakNode(sandbox, true),
+    breakIt: (sandbox) => breakNode(sandbox, REPLACED_NODE, true),
     after: afterNode,
   },
 };

@@ -676,6 +676,16 @@ describe('remediate workflow: a worker NotReady', () => {
     ]);
     expect(w.nodes.has(NODE)).toBe(false);
     expect(w.nodes.has('worker-new')).toBe(true);
+    // kubectl about a dead node: never with the node as subject (send-command wants a subject SSM
+    // reaches); each node's intent apart by its name in the execution id
+    const about = run
+      .inputsTo('send-command')
+      .map(obj)
+      .filter((p) => p['command'] !== 'node-inventory');
+    for (const p of about) {
+      expect(p['subject']).toBeUndefined();
+      expect(String(p['executionId'])).toContain(`/${NODE}`);
+    }
     expect(w.lock.holder(CLUSTER, 'workers')).toBeUndefined();
     const [report] = w.outcomes.published;
     expect(report).toMatchObject({ outcome: 'Succeeded' });
