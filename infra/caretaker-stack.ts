@@ -267,6 +267,7 @@ export class CaretakerStack extends Stack {
         const node = new NodePolicy(this, `NodePolicy-${cluster.name}`, {
           ...snapshots,
           patching: cluster.patching !== undefined,
+          remediation: cluster.remediation?.enabled === true,
         });
         new CfnOutput(this, `NodePolicyArn-${cluster.name}`, {
           description: `attach to the control-plane node role of ${cluster.name}`,

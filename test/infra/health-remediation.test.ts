@@ -212,6 +212,20 @@ describe('node-notready in the stack: reboot and replace only what carries the c
     ).toBe(false);
   });
 
+  it("lets the control-plane nodes write node-inventory's list under <cluster>/remediation/ only", () => {
+    const [policy] = Object.values(eu.findResources('AWS::IAM::ManagedPolicy')).filter((p) =>
+      String((p.Properties as { ManagedPolicyName?: string }).ManagedPolicyName).endsWith('-node-prod-eu'),
+    );
+    const statements = (
+      policy!.Properties as {
+        PolicyDocument: { Statement: { Sid?: string; Action: unknown; Resource: unknown }[] };
+      }
+    ).PolicyDocument.Statement;
+    const write = statements.find((s) => s.Sid === 'WriteNodeInventoryForRemediation');
+    expect(write?.Action).toBe('s3:PutObject');
+    expect(JSON.stringify(write?.Resource)).toMatch(/\/prod-eu\/remediation\/\*"/);
+  });
+
   it('wires both functions into the remediate state machine', () => {
     const [machine] = Object.values(eu.findResources('AWS::StepFunctions::StateMachine')).filter((m) =>
       JSON.stringify(m.Properties).includes('Reboot the instance through EC2'),
