@@ -10,9 +10,17 @@ import { join } from 'node:path';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import type { RouteName } from '../functions/shared/domain/remediation';
 import type { Json, RunEvent, RunResult } from './asl-runner';
+import { NODE_SCENARIOS } from './node-scenarios';
 import type { Sandbox } from './sandbox';
 
-export const REMEDIATE_SCENARIOS = ['db-size', 'member-down', 'stale-backup', 'disk-pressure'] as const;
+export const REMEDIATE_SCENARIOS = [
+  'db-size',
+  'member-down',
+  'stale-backup',
+  'node-notready',
+  'node-notready-replace',
+  'disk-pressure',
+] as const;
 export type RemediateScenario = (typeof REMEDIATE_SCENARIOS)[number];
 
 export const isRemediateScenario = (s: string | undefined): s is RemediateScenario =>
@@ -24,7 +32,7 @@ export const DISK_PRESSURE_NODE = 'worker-1';
 /** the small quota db-size fills: about 16 puts of 1 MiB raise NOSPACE */
 export const SCENARIO_QUOTA_BYTES = 16 * 2 ** 20;
 
-interface Scenario {
+export interface Scenario {
   route: RouteName;
   metric: string;
   summary: string;
@@ -36,6 +44,14 @@ interface Scenario {
   after(sandbox: Sandbox): Promise<string[]>;
   /** the alarm's event, when it is not Caretaker's own single-metric alarm on the cluster */
   event?(sandbox: Sandbox): Json;
+  /** the scenario needs the Kubernetes control plane and KWOK's Nodes */
+  kubernetes?: boolean;
+  /** the sandbox cluster's configuration blocks the scenario needs (Sandbox.start clusterConfig) */
+  clusterConfig?: Record<string, unknown>;
+  /** the alarm's dimensions besides the cluster (the node it is about) */
+  dimensions?: Record<string, string>;
+  /** Wait states that really wait, ms by state name (the sandbox's are zero otherwise) */
+  waitMs?: Record<string, number>;
 }
 
 const MiB = 2 ** 20;
@@ -144,6 +160,8 @@ export const SCENARIOS: Record<RemediateScenario, Scenario> = {
     },
     event: (sandbox) => diskPressureEvent(sandbox.cluster.name, diskPressureNode(sandbox).instanceId),
   },
+  // node-notready: a KWOK Node made NotReady for real; EC2 and Auto Scaling stand-ins (node-scenarios.ts)
+  ...NODE_SCENARIOS,
 };
 
 function diskPressureNode(sandbox: Sandbox): { name: string; instanceId: string } {
@@ -216,7 +234,13 @@ export async function snapshots(sandbox: Sandbox): Promise<string[]> {
  * The alarm's state-change event in the documented single-metric shape
  * (events/aws.cloudwatch/single-metric-alarm.json), for the sandbox cluster's alarm of `route`.
  */
-export function alarmEvent(cluster: string, route: RouteName, metric: string, at = new Date()): Json {
+export function alarmEvent(
+  cluster: string,
+  route: RouteName,
+  metric: string,
+  at = new Date(),
+  dimensions: Record<string, string> = {},
+): Json {
   const sample = JSON.parse(
     readFileSync(join(__dirname, '..', 'events', 'aws.cloudwatch', 'single-metric-alarm.json'), 'utf8'),
   ) as {
@@ -239,7 +263,7 @@ export function alarmEvent(cluster: string, route: RouteName, metric: string, at
   sample.detail.alarmName = name;
   sample.detail.configuration.description = `${route} on ${cluster} (sandbox)`;
   sample.detail.configuration.metrics[0]!.metricStat.metric = {
-    dimensions: { cluster },
+    dimensions: { cluster, ...dimensions },
     name: metric,
     namespace: 'Caretaker',
   };
@@ -265,9 +289,10 @@ export async function runScenario(
   const s = SCENARIOS[scenario];
   const before = await s.breakIt(sandbox);
   const { routed, input, result } = await sandbox.routeAlarm(
-    s.event?.(sandbox) ?? alarmEvent(sandbox.cluster.name, s.route, s.metric),
+    s.event?.(sandbox) ?? alarmEvent(sandbox.cluster.name, s.route, s.metric, new Date(), s.dimensions),
     options.onEvent,
     options.dryRun ? { dryRun: true } : {},
+    s.waitMs,
   );
   return { scenario, before, routed, input, result, after: await s.after(sandbox) };
 }

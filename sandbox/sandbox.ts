@@ -35,6 +35,7 @@ import {
   type KubernetesBinaries,
   type KubernetesCluster,
 } from './kubernetes';
+import { SandboxNodeReplacer } from './node-replacer';
 import { seedFiller } from './kubernetes-workload';
 import { sandboxHandlers, type Invocable } from './handlers';
 import { configDirectory, memoryAlarms, memoryMetrics, memoryNotifier, memoryTagger } from './local-adapters';
@@ -361,6 +362,8 @@ export class Sandbox {
       },
     });
     const fleet = this.fleet;
+    // node-notready's EC2 reboot and Auto Scaling replacement, on the fleet and the Nodes
+    this.replacer = new SandboxNodeReplacer(fleet, () => this.kubernetes);
     // every machine a Debian with a few security updates pending (fleet.node(id).packages changes it)
     for (const node of fleet.nodes.values()) node.packages.setFlavor('debian').offer(DEFAULT_UPDATES);
     if (options.kubernetes) await this.startKubernetes(started, options.upgradeFrom);
@@ -403,6 +406,7 @@ export class Sandbox {
       targetGroups: this.upgrades?.targetGroups,
       alarms: this.alarms,
       tagger: this.tagger,
+      replacer: this.replacer,
       ...options.ports,
     });
   }
@@ -477,6 +481,7 @@ export class Sandbox {
     event: unknown,
     onEvent?: (e: RunEvent) => void,
     override: Record<string, Json> = {},
+    waitMs?: Record<string, number>,
   ): Promise<{ routed: Record<string, unknown>; input?: Record<string, Json>; result?: RunResult }> {
     let started: Record<string, Json> | undefined;
     const handler = makeRouteAlarmHandler({
@@ -495,7 +500,7 @@ export class Sandbox {
     // the started execution's own input, as Step Functions would hand it over
     const input: Record<string, Json> = { ...started, ...override };
     delete input['cluster'];
-    return { routed, input, result: await this.run('remediate', onEvent, input) };
+    return { routed, input, result: await this.run('remediate', onEvent, input, undefined, waitMs) };
   }
 
   /** the fakes table for the ASL runner: every function is its real handler */
@@ -640,6 +645,9 @@ export class Sandbox {
       process.stderr.write(`sandbox: ${e.message}\n`),
     );
   }
+
+  /** EC2 RebootInstances and the Auto Scaling group's replacement, as node-notready calls them */
+  replacer!: SandboxNodeReplacer;
 
   /** the fleet's reboots as the Kubernetes Nodes show them (with `kubernetes: true`) */
   rebootsInKubernetes?: FollowedReboots;

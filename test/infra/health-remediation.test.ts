@@ -1,11 +1,13 @@
+import { Validations } from 'aws-cdk-lib';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
 import { HEALTH_METRICS, METRICS, METRICS_NAMESPACE } from '../../functions/shared/domain/metrics';
 import { summarizeProbe } from '../../functions/shared/domain/health';
 import { buildStacks, CONFIG, roleStatements, templateFor } from './build';
 import { loggedFields, type FunctionLines } from '../support/logged-fields';
 
 // the example-like deployment, with remediation on for prod-eu
-const { stacks } = buildStacks({
+const { app, stacks } = buildStacks({
   ...CONFIG,
   clusters: CONFIG.clusters.map((c) =>
     c.name === 'prod-eu'
@@ -285,5 +287,86 @@ describe('health probe and remediation in the stack', () => {
 
   it('builds one dashboard per deployment', () => {
     eu.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+  });
+});
+
+describe('node-notready in the stack: reboot and replace only what carries the cluster tag', () => {
+  const statements = () => roleStatements(eu, /RecoverNodeRole/);
+  const withAction = (action: string) =>
+    statements().filter((s) => ([] as string[]).concat(s.Action as string | string[]).includes(action));
+
+  it('lets recover-node reboot only instances tagged with a cluster that has remediation on', () => {
+    const [reboot, ...more] = withAction('ec2:RebootInstances');
+    expect(more).toHaveLength(0);
+    expect(reboot).toMatchObject({
+      Sid: 'RebootOnlyTheClustersInstances',
+      Effect: 'Allow',
+      Action: 'ec2:RebootInstances',
+      Condition: { StringEquals: { 'aws:ResourceTag/caretaker:cluster': ['prod-eu'] } },
+    });
+    expect(JSON.stringify(reboot!.Resource)).toMatch(/:instance\/\*/);
+  });
+
+  it('lets recover-node terminate (for replacement) only in Auto Scaling groups tagged with the cluster', () => {
+    const [terminate, ...more] = withAction('autoscaling:TerminateInstanceInAutoScalingGroup');
+    expect(more).toHaveLength(0);
+    expect(terminate).toMatchObject({
+      Sid: 'ReplaceOnlyInTheClustersGroups',
+      Condition: { StringEquals: { 'aws:ResourceTag/caretaker:cluster': ['prod-eu'] } },
+    });
+    expect(JSON.stringify(terminate!.Resource)).toMatch(/autoScalingGroup:\*:autoScalingGroupName\/\*/);
+    // no other way to stop or change an instance
+    const actions = statements().flatMap((s) => ([] as string[]).concat(s.Action as string | string[]));
+    expect(actions.filter((a) => /Terminate|Stop|Delete|Update|SetDesired/.test(a))).toEqual([
+      'autoscaling:TerminateInstanceInAutoScalingGroup',
+    ]);
+  });
+
+  it('lets plan-node-remediation read the node inventory under <cluster>/remediation/ only', () => {
+    const reads = roleStatements(eu, /PlanNodeRemediationRole/).filter((s) => s.Action === 's3:GetObject');
+    expect(reads).toHaveLength(1);
+    expect(JSON.stringify(reads[0]!.Resource)).toMatch(/\/prod-eu\/remediation\/\*"/);
+    expect(
+      roleStatements(eu, /PlanNodeRemediationRole/).some((s) => JSON.stringify(s.Action).includes('s3:Put')),
+    ).toBe(false);
+  });
+
+  it("lets the control-plane nodes write node-inventory's list under <cluster>/remediation/ only", () => {
+    const [policy] = Object.values(eu.findResources('AWS::IAM::ManagedPolicy')).filter((p) =>
+      String((p.Properties as { ManagedPolicyName?: string }).ManagedPolicyName).endsWith('-node-prod-eu'),
+    );
+    const statements = (
+      policy!.Properties as {
+        PolicyDocument: { Statement: { Sid?: string; Action: unknown; Resource: unknown }[] };
+      }
+    ).PolicyDocument.Statement;
+    const write = statements.find((s) => s.Sid === 'WriteNodeInventoryForRemediation');
+    expect(write?.Action).toBe('s3:PutObject');
+    expect(JSON.stringify(write?.Resource)).toMatch(/\/prod-eu\/remediation\/\*"/);
+  });
+
+  it('wires both functions into the remediate state machine', () => {
+    const [machine] = Object.values(eu.findResources('AWS::StepFunctions::StateMachine')).filter((m) =>
+      JSON.stringify(m.Properties).includes('Reboot the instance through EC2'),
+    );
+    const subs = JSON.stringify(
+      (machine!.Properties as { DefinitionSubstitutions: unknown }).DefinitionSubstitutions,
+    );
+    expect(subs).toMatch(/PlanNodeRemediationFunctionArn/);
+    expect(subs).toMatch(/RecoverNodeFunctionArn/);
+  });
+
+  it('passes cdk-nag with remediation on (every acknowledgement with its reason)', () => {
+    app.synth();
+    const report = new AwsSolutionsChecks().validateScope(app);
+    const findings = report.violations.map(
+      (v) => `${v.ruleName}: ${v.violatingResources.map((r) => r.constructPath).join(', ')}`,
+    );
+    expect(findings).toEqual([]);
+    const acks = app.node
+      .findAll()
+      .filter((c) => /RecoverNode|PlanNodeRemediation/.test(c.node.path))
+      .flatMap((c) => c.node.metadata.filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY));
+    expect(acks.length).toBeGreaterThan(0);
   });
 });

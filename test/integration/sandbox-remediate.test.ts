@@ -1,3 +1,4 @@
+import { NODE_SCENARIO_CONFIG, NOTREADY_NODE, REPLACED_NODE } from '../../sandbox/node-scenarios';
 import {
   diskPressureEvent,
   DISK_PRESSURE_NODE,
@@ -122,5 +123,72 @@ describe('sandbox remediate <scenario>: a real fault, the alarm through route-al
     expect(note.message).toContain(
       `run node-prune on ${other.instanceId}: crictl rmi --prune, journalctl --vacuum-size=500M`,
     );
+  });
+});
+
+// node-notready needs Kubernetes: its own sandbox (the one above runs etcd on a 16 MiB quota),
+// started for these two tests only
+describe('sandbox remediate node-notready: a real KWOK Node NotReady, the EC2 and Auto Scaling stand-ins', () => {
+  let k8s: Sandbox;
+
+  beforeAll(async () => {
+    k8s = await Sandbox.start({
+      kubernetes: true,
+      keys: 300,
+      workers: 2,
+      clusterConfig: NODE_SCENARIO_CONFIG,
+    });
+  });
+
+  afterAll(async () => {
+    await k8s?.stop();
+  });
+
+  it('node-notready: the NotReady worker is rebooted through EC2 and is Ready again with a new boot id', async () => {
+    const id = [...k8s.fleet.nodes.values()].find((n) => n.kubernetesNodeName === NOTREADY_NODE)!.instanceId;
+    const bootBefore = k8s.fleet.node(id).bootId;
+    const run = await runScenario(k8s, 'node-notready');
+
+    expect(run.before.join('\n')).toMatch(new RegExp(`${NOTREADY_NODE}: NotReady`));
+    expect(run.routed).toMatchObject({ started: true, route: 'node-notready' });
+    expect(run.input).toMatchObject({ node: NOTREADY_NODE });
+    expect(run.result?.status).toBe('SUCCEEDED');
+    expect(k8s.replacer.calls).toEqual([`RebootInstances InstanceIds=${id}`]);
+    // the real node-status saw the Node Ready with the boot id of the new boot
+    const status = (run.result!.output as { nodeOutcomes: { outcome: string }[] }).nodeOutcomes;
+    expect(status).toEqual([{ node: NOTREADY_NODE, instanceId: id, outcome: 'ready-after-reboot' }]);
+    expect(k8s.fleet.node(id).bootId).not.toBe(bootBefore);
+    expect(run.after.join('\n')).toMatch(
+      new RegExp(`${NOTREADY_NODE}: Ready boot ${k8s.fleet.node(id).bootId.slice(0, 8)}`),
+    );
+    expect(k8s.notifier.messages.at(-1)?.subject).toMatch(/remediate succeeded/);
+  });
+
+  it('node-notready-replace: a reboot that does not help → cordoned, drained, and the group launches a new Node', async () => {
+    k8s.replacer.calls.length = 0;
+    const id = [...k8s.fleet.nodes.values()].find((n) => n.kubernetesNodeName === REPLACED_NODE)!.instanceId;
+    const sent: string[] = [];
+    k8s.hooks.afterCommand = (r) => sent.push(`${r.documentName}@${r.instanceId}`);
+    const run = await runScenario(k8s, 'node-notready-replace');
+    expect(run.input).toMatchObject({ node: REPLACED_NODE });
+    k8s.hooks.afterCommand = undefined;
+
+    expect(run.result?.status).toBe('SUCCEEDED');
+    // cordon and drain ran for real, kubectl on the control-plane node
+    expect(sent.filter((s) => /node-(cordon|drain)/.test(s))).toEqual([
+      expect.stringMatching(/^node-cordon@i-0c0ffee/),
+      expect.stringMatching(/^node-drain@i-0c0ffee/),
+    ]);
+    expect(k8s.replacer.calls).toEqual([
+      `RebootInstances InstanceIds=${id}`,
+      `DescribeAutoScalingInstances InstanceIds=${id}`,
+      `TerminateInstanceInAutoScalingGroup InstanceId=${id} ShouldDecrementDesiredCapacity=false`,
+    ]);
+    const [launched] = k8s.replacer.launched;
+    expect(launched).toMatchObject({ replaces: id, group: 'caretaker-sandbox-workers' });
+    const after = run.after.join('\n');
+    expect(after).not.toMatch(new RegExp(`${REPLACED_NODE}:`));
+    expect(after).toMatch(new RegExp(`${launched!.node}: Ready`));
+    expect(k8s.notifier.messages.at(-1)?.subject).toMatch(/remediate succeeded/);
   });
 });
