@@ -154,3 +154,8 @@ export function runbookSection(step: string): string {
   };
   return `docs/runbooks/upgrade-control-plane.md#${anchors[step] ?? 'a-step-failed'}`;
 }
+
+/** kops: one check of the replacement instance every 30 s (the Wait state in the upgrade ASL) */
+export const REPLACEMENT_CHECK_SECONDS = 30;
+/** kops: 40 checks (20 minutes) for the Auto Scaling group's new instance to be InService and its Node Ready */
+export const REPLACEMENT_MAX_CHECKS = 40;
