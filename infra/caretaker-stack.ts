@@ -38,6 +38,7 @@ import {
   scheduleOf,
   stackOutput,
   upgradeControlPlane,
+  patchControlPlane,
 } from '../functions/shared/workflows';
 
 /** the repository root: functions/, state-machines/ and ssm-documents/ live under it */
@@ -181,6 +182,9 @@ export class CaretakerStack extends Stack {
     }
     const upgrade = this.node.tryFindChild(pascalCase(upgradeControlPlane.name));
     if (upgrade instanceof RegisteredWorkflow) allowUpgradeFunctions(upgrade.functions, clusters);
+    const patchCp = this.node.tryFindChild(pascalCase(patchControlPlane.name));
+    if (patchCp instanceof RegisteredWorkflow)
+      allowUpgradeFunctions(patchCp.functions, clusters, { kops: false });
     // the command completers answer the task tokens of the workflows that send node commands only
     this.runner.allowTaskCallbacks(
       deployed
