@@ -147,6 +147,7 @@ export function runbookSection(step: string): string {
     'deregister-from-load-balancer': 'the-node-did-not-leave-the-load-balancer',
     'cordon-and-drain': 'the-drain-did-not-finish',
     upgrade: 'the-upgrade-command-failed',
+    patch: 'the-os-patch-failed',
     gate: 'the-gate-after-the-node-failed',
     'gate-before': 'the-gate-before-the-node-failed',
     uncordon: 'the-node-stayed-cordoned',
