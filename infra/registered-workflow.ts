@@ -1,6 +1,12 @@
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { WORKFLOWS, definitionFile, definitionName, pascalCase, type Workflow } from '../functions/shared/workflows';
+import {
+  WORKFLOWS,
+  definitionFile,
+  definitionName,
+  pascalCase,
+  type Workflow,
+} from '../functions/shared/workflows';
 import {
   CaretakerFunction,
   type FunctionName,
