@@ -38,7 +38,6 @@ import {
   scheduleOf,
   stackOutput,
   upgradeControlPlane,
-  patchControlPlane,
 } from '../functions/shared/workflows';
 
 /** the repository root: functions/, state-machines/ and ssm-documents/ live under it */
@@ -176,15 +175,12 @@ export class CaretakerStack extends Stack {
         new RegisteredWorkflow(this, pascalCase(workflow.name), {
           ...common,
           workflow,
-          functions: sharedFunctions,
+          functions: { ...sharedFunctions, ...functionsOfDefinition(this, workflow) },
           stateMachines,
         }).stateMachine;
     }
     const upgrade = this.node.tryFindChild(pascalCase(upgradeControlPlane.name));
     if (upgrade instanceof RegisteredWorkflow) allowUpgradeFunctions(upgrade.functions, clusters);
-    const patchCp = this.node.tryFindChild(pascalCase(patchControlPlane.name));
-    if (patchCp instanceof RegisteredWorkflow)
-      allowUpgradeFunctions(patchCp.functions, clusters, { kops: false });
     // the command completers answer the task tokens of the workflows that send node commands only
     this.runner.allowTaskCallbacks(
       deployed
@@ -355,4 +351,13 @@ export class CaretakerStack extends Stack {
       });
     }
   }
+}
+
+/**
+ * a workflow that runs another's ASL (patch-control-plane runs upgrade-control-plane's) runs its
+ * functions too, rather than a second copy of each: the owner is built first (registry order)
+ */
+function functionsOfDefinition(scope: Construct, workflow: { definition?: string }) {
+  const owner = workflow.definition ? scope.node.tryFindChild(pascalCase(workflow.definition)) : undefined;
+  return owner instanceof RegisteredWorkflow ? owner.functions : {};
 }

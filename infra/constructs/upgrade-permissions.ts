@@ -8,14 +8,13 @@ import { nagArn } from './restore-verify-workflow';
  * builds them): read target health anywhere (DescribeTargetHealth has no resource-level
  * permissions), deregister and register targets only in the clusters' configured API target
  * groups (controlPlane.targetGroupArns), and read only the configured blocker alarms. For kops
- * clusters (`kops: true`, upgrade-control-plane only): read Auto Scaling groups, instances and
- * launch templates, and terminate instances only in groups tagged with a kops cluster of this
- * stack. patch-control-plane's functions (`kops: false`) never replace anything.
+ * clusters: read Auto Scaling groups, instances and launch templates, and terminate instances
+ * only in groups tagged with a kops cluster of this stack. patch-control-plane runs these same
+ * functions (it shares the ASL); its os-patch path never calls replace-instance.
  */
 export function allowUpgradeFunctions(
   functions: Readonly<Record<string, CaretakerFunction>>,
   clusters: readonly ClusterConfig[],
-  options: { kops: boolean } = { kops: true },
 ): void {
   const groups = [...new Set(clusters.flatMap((c) => c.controlPlaneTargetGroupArns ?? []))];
   const alarms = [
@@ -58,9 +57,7 @@ export function allowUpgradeFunctions(
       ),
     });
   }
-  const kops = options.kops
-    ? clusters.filter((c) => c.kind === 'kops' && c.upgrade?.enabled).map((c) => c.name)
-    : [];
+  const kops = clusters.filter((c) => c.kind === 'kops' && c.upgrade?.enabled).map((c) => c.name);
   if (kops.length > 0) allowKopsReplacement(functions, kops);
 }
 
