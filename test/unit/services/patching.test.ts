@@ -139,7 +139,7 @@ describe('record-patch', () => {
       outcome: 'patched',
       patchedAt: '2026-11-29T02:42:00.000Z',
       packages: 2,
-      summary: 'manager=apt,packages=2,rebooted=true',
+      summary: 'manager=apt,packages=2,rebooted=true,seconds=720',
     });
     expect(tagged).toEqual([
       [
@@ -148,7 +148,7 @@ describe('record-patch', () => {
         {
           'caretaker:patched-at': '2026-11-29T02:42:00.000Z',
           'caretaker:patched-by': RUN,
-          'caretaker:patch-summary': 'manager=apt,packages=2,rebooted=true',
+          'caretaker:patch-summary': 'manager=apt,packages=2,rebooted=true,seconds=720',
         },
       ],
     ]);
@@ -156,6 +156,13 @@ describe('record-patch', () => {
       outcome: 'patched',
       rebooted: true,
       durationSeconds: 720,
+    });
+    // the node is a field of the line (the dashboard's per-worker table), not a dimension
+    expect(metrics.records[0]![0]).toEqual({
+      cluster: 'prod-eu',
+      workflow: 'patch-workers',
+      node: 'worker-1',
+      instanceId: 'i-0beef00000000001',
     });
     expect(metrics.records[0]![1]).toMatchObject({
       NodePatchSeconds: { value: 720 },
