@@ -183,7 +183,7 @@ export class CaretakerStack extends Stack {
         new RegisteredWorkflow(this, pascalCase(workflow.name), {
           ...common,
           workflow,
-          functions: sharedFunctions,
+          functions: { ...sharedFunctions, ...functionsOfDefinition(this, workflow) },
           stateMachines,
         }).stateMachine;
     }
@@ -367,4 +367,13 @@ export class CaretakerStack extends Stack {
       });
     }
   }
+}
+
+/**
+ * a workflow that runs another's ASL (patch-control-plane runs upgrade-control-plane's) runs its
+ * functions too, rather than a second copy of each: the owner is built first (registry order)
+ */
+function functionsOfDefinition(scope: Construct, workflow: { definition?: string }) {
+  const owner = workflow.definition ? scope.node.tryFindChild(pascalCase(workflow.definition)) : undefined;
+  return owner instanceof RegisteredWorkflow ? owner.functions : {};
 }

@@ -1,6 +1,12 @@
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { WORKFLOWS, definitionFile, pascalCase, type Workflow } from '../functions/shared/workflows';
+import {
+  WORKFLOWS,
+  definitionFile,
+  definitionName,
+  pascalCase,
+  type Workflow,
+} from '../functions/shared/workflows';
 import {
   CaretakerFunction,
   type FunctionName,
@@ -65,7 +71,7 @@ export function registryStateMachine(
 ): sfn.StateMachine {
   return workflowStateMachine(scope, {
     projectRoot,
-    definitionFile: definitionFile(workflow.name),
+    definitionFile: definitionFile(definitionName(workflow)),
     tasks: registryTasks(workflow, functions),
     comment: workflow.comment,
     nested: registryNested(workflow, stateMachines),

@@ -20,7 +20,12 @@ import { randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
-import { WORKFLOWS, stateMachineSubstitution, workflowNamed } from '../functions/shared/workflows';
+import {
+  WORKFLOWS,
+  definitionName,
+  stateMachineSubstitution,
+  workflowNamed,
+} from '../functions/shared/workflows';
 
 // aws-local-stepfunctions 3 uses Promise.withResolvers (Node 22+); tests still run on Node 20
 {
@@ -86,7 +91,10 @@ export function listWorkflows(): string[] {
 
 /** the file's text, `${...}` left as written */
 export function readWorkflowText(name: string): string {
-  return readFileSync(join(STATE_MACHINES_DIR, `${name}.asl.json`), 'utf8');
+  // a registry workflow may run another's file (patch-control-plane runs upgrade-control-plane's)
+  const w = workflowNamed(name);
+  const file = w ? definitionName(w) : name;
+  return readFileSync(join(STATE_MACHINES_DIR, `${file}.asl.json`), 'utf8');
 }
 
 /** the definition as written (Resources are still `${...}`), for static checks */

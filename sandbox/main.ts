@@ -450,7 +450,8 @@ export async function runSandbox(argv: string[], io: Io = defaultIo): Promise<nu
     return 2;
   }
   const kubernetes = args.values['no-kubernetes'] !== true;
-  const upgrading = workflows.includes('upgrade-control-plane');
+  // patch-control-plane runs the upgrade's path: the same control plane, the same approver
+  const upgrading = workflows.includes('upgrade-control-plane') || workflows.includes('patch-control-plane');
   if (upgrading && !kubernetes) {
     io.err('sandbox: upgrade needs the Kubernetes control plane; leave out --no-kubernetes');
     return 2;
@@ -527,7 +528,9 @@ export async function runSandbox(argv: string[], io: Io = defaultIo): Promise<nu
       const result =
         upgrade && workflow === 'upgrade-control-plane'
           ? await upgrade.upgradeSandbox(sandbox, String(input['version'] ?? upgradeTo), onEvent, input)
-          : await sandbox.run(workflow, onEvent, input);
+          : upgrade && workflow === 'patch-control-plane'
+            ? await upgrade.patchControlPlaneSandbox(sandbox, onEvent, input)
+            : await sandbox.run(workflow, onEvent, input);
       if (upgrade && workflow === 'upgrade-control-plane' && sandbox.upgrades && !args.values.json) {
         const t = upgrade.upgradeTiming(events, sandbox.upgrades.timeline);
         const restarts = sandbox.upgrades.restarts.map((r) => `${r.node} ${seconds(r.downMs)}`).join(', ');

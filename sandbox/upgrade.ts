@@ -49,6 +49,27 @@ export function upgradeSandbox(
   );
 }
 
+/** patch-control-plane's Wait states in the sandbox, ms: the upgrade's and the patched node's return */
+export const PATCH_CONTROL_PLANE_WAIT_MS: Record<string, number> = {
+  ...UPGRADE_WAIT_MS,
+  'Give the patched node time to come back': 1000,
+};
+
+/** runs patch-control-plane (the upgrade's ASL with os-patch); started with approveAsOperator */
+export function patchControlPlaneSandbox(
+  sandbox: Sandbox,
+  onEvent?: (e: RunEvent) => void,
+  input: Record<string, Json> = {},
+): Promise<RunResult> {
+  return sandbox.run(
+    'patch-control-plane',
+    onEvent,
+    { ...input, requestedBy: 'cli:sandbox' },
+    undefined,
+    PATCH_CONTROL_PLANE_WAIT_MS,
+  );
+}
+
 export interface UpgradeTiming {
   totalMs: number;
   /** in the upgrade's own Wait states (drain, gate and health-check polling) */

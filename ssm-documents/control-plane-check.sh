@@ -62,16 +62,20 @@ fi
 log "node ${node}: exists ${node_exists}, Ready ${node_ready}, kubelet ${kubelet}"
 
 static_pods=''
-if kube get pods -n kube-system -l tier=control-plane --field-selector "spec.nodeName=${node}" \
-  -o jsonpath='{range .items[*]}{.metadata.name}{"\t"}{.spec.containers[0].image}{"\t"}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' \
-  >"$work_dir/pods" 2>"$work_dir/pods.err"; then
-  while IFS=$'\t' read -r name image ready; do
-    [[ -n $name ]] || continue
-    static_pods+="${static_pods:+,}{\"name\":$(json_str "$name"),\"image\":$(json_str "$image"),\"ready\":$([[ $ready == True ]] && echo true || echo false)}"
-  done <"$work_dir/pods"
-else
-  log "static pods of ${node}: $(first_error "$work_dir/pods.err")"
-fi
+# kubeadm labels its static pods tier=control-plane; kops labels them k8s-app=<component> only
+for selector in tier=control-plane 'k8s-app in (kube-apiserver,kube-controller-manager,kube-scheduler)'; do
+  if kube get pods -n kube-system -l "$selector" --field-selector "spec.nodeName=${node}" \
+    -o jsonpath='{range .items[*]}{.metadata.name}{"\t"}{.spec.containers[0].image}{"\t"}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' \
+    >"$work_dir/pods" 2>"$work_dir/pods.err"; then
+    while IFS=$'\t' read -r name image ready; do
+      [[ -n $name ]] || continue
+      static_pods+="${static_pods:+,}{\"name\":$(json_str "$name"),\"image\":$(json_str "$image"),\"ready\":$([[ $ready == True ]] && echo true || echo false)}"
+    done <"$work_dir/pods"
+  else
+    log "static pods of ${node}: $(first_error "$work_dir/pods.err")"
+  fi
+  [[ -z $static_pods ]] || break
+done
 
 control_plane=''
 if kube get nodes -l node-role.kubernetes.io/control-plane \

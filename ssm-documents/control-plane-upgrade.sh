@@ -3,6 +3,8 @@
 # control-plane-upgrade: one step of a kubeadm (or Kubespray) control-plane upgrade on this node.
 #   plan:  kubeadm upgrade plan (captured), the versions the cluster runs, whether the package
 #          repository offers the target; changes nothing
+#   inventory: only the versions the cluster runs (kube-apiserver images, Nodes); needs no kubeadm
+#          (kops nodes have none; patch-control-plane upgrades nothing); changes nothing
 #   apply: kubeadm at the target, `kubeadm upgrade apply <v> --yes` (the first control-plane node)
 #   node:  kubeadm at the target, `kubeadm upgrade node` (every other control-plane node)
 #   apply and node then install kubelet and kubectl at the target and restart the kubelet.
@@ -25,17 +27,23 @@ require_param Kubeconfig '^/[A-Za-z0-9._/-]*(\{hostname\}[A-Za-z0-9._/-]*)*$'
 # shellcheck source-path=SCRIPTDIR source=lib/kubectl.sh
 . "$(dirname "$0")/lib/kubectl.sh" # caretaker:inline
 
-require_param Version '^v[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,4}$'
-require_param Phase '^(plan|apply|node)$'
+require_param Phase '^(plan|inventory|apply|node)$'
+if [[ $SSM_Phase == inventory ]]; then
+  require_param Version '^(v[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,4})?$'
+else
+  require_param Version '^v[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,4}$'
+fi
 require_param PackageManager '^(auto|apt|dnf)$'
 version=$SSM_Version
 bare=${version#v}
 phase=$SSM_Phase
 instance_id=${AWS_SSM_INSTANCE_ID:-unknown}
-command -v kubeadm >/dev/null || die "kubeadm is not on PATH"
+[[ $phase == inventory ]] || command -v kubeadm >/dev/null || die "kubeadm is not on PATH"
 
 package_manager=$SSM_PackageManager
-if [[ $package_manager == auto ]]; then
+if [[ $phase == inventory ]]; then
+  package_manager=none
+elif [[ $package_manager == auto ]]; then
   if command -v apt-get >/dev/null; then
     package_manager=apt
   elif command -v dnf >/dev/null; then
@@ -82,18 +90,24 @@ json_list() {
   printf '[%s]' "$out"
 }
 
-if [[ $phase == plan ]]; then
-  kubeadm_version=$(bounded kubeadm version -o short 2>"$work_dir/kv.err") ||
-    die "kubeadm version failed: $(first_error "$work_dir/kv.err")"
-  # kubeadm's own preflight of the cluster; without a version it lists what this kubeadm can reach
-  if ! bounded kubeadm upgrade plan >"$work_dir/plan" 2>&1; then
-    cat "$work_dir/plan" >&2
-    die "kubeadm upgrade plan failed: $(first_error "$work_dir/plan")"
+if [[ $phase == plan || $phase == inventory ]]; then
+  if [[ $phase == plan ]]; then
+    kubeadm_version=$(bounded kubeadm version -o short 2>"$work_dir/kv.err") ||
+      die "kubeadm version failed: $(first_error "$work_dir/kv.err")"
+    # kubeadm's own preflight of the cluster; without a version it lists what this kubeadm can reach
+    if ! bounded kubeadm upgrade plan >"$work_dir/plan" 2>&1; then
+      cat "$work_dir/plan" >&2
+      die "kubeadm upgrade plan failed: $(first_error "$work_dir/plan")"
+    fi
+    plan_output=$(head -c 3000 "$work_dir/plan")
   fi
-  plan_output=$(head -c 3000 "$work_dir/plan")
-  kube get pods -n kube-system -l component=kube-apiserver \
-    -o jsonpath='{range .items[*]}{.spec.nodeName}{"\t"}{.spec.containers[0].image}{"\n"}{end}' \
-    >"$work_dir/apis" 2>"$work_dir/apis.err" || die "listing the kube-apiserver pods failed: $(first_error "$work_dir/apis.err")"
+  # kubeadm labels its static pod component=kube-apiserver, kops k8s-app=kube-apiserver
+  for selector in component=kube-apiserver k8s-app=kube-apiserver; do
+    kube get pods -n kube-system -l "$selector" \
+      -o jsonpath='{range .items[*]}{.spec.nodeName}{"\t"}{.spec.containers[0].image}{"\n"}{end}' \
+      >"$work_dir/apis" 2>"$work_dir/apis.err" || die "listing the kube-apiserver pods failed: $(first_error "$work_dir/apis.err")"
+    [[ -s $work_dir/apis ]] && break
+  done
   kube get nodes -l node-role.kubernetes.io/control-plane -o name >"$work_dir/cp" 2>"$work_dir/cp.err" ||
     die "listing the control-plane nodes failed: $(first_error "$work_dir/cp.err")"
   kube get nodes -o jsonpath='{range .items[*]}{.metadata.name}{"\t"}{.spec.providerID}{"\t"}{.status.nodeInfo.kubeletVersion}{"\t"}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' \
@@ -110,6 +124,11 @@ if [[ $phase == plan ]]; then
     grep -qx "node/${name}" "$work_dir/cp" && cp=true
     nodes+="${nodes:+,}{\"name\":$(json_str "$name"),\"providerID\":$(json_str "$provider"),\"kubeletVersion\":$(json_str "$kubelet"),\"ready\":$([[ $ready == True ]] && echo true || echo false),\"controlPlane\":${cp}}"
   done <"$work_dir/nodes"
+  if [[ $phase == inventory ]]; then
+    printf 'CARETAKER_RESULT {"instanceId":%s,"phase":"inventory","version":%s,"kubeadm":"","apiServers":[%s],"nodes":[%s]}\n' \
+      "$(json_str "$instance_id")" "$(json_str "$version")" "$apis" "$nodes"
+    exit 0
+  fi
   package_available=false
   available && package_available=true
   log "kubeadm ${kubeadm_version}; kubeadm ${version} in the ${package_manager} repository: ${package_available}"

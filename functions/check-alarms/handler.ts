@@ -6,7 +6,7 @@ import { createHandler, requireEnv, type DepsSource } from '../shared/handler';
 import type { AlarmStates, ClusterDirectory } from '../shared/ports';
 import { checkAlarms } from './service';
 
-export const input = z.object({ cluster: clusterName });
+export const input = z.object({ cluster: clusterName, action: z.enum(['upgrade', 'os-patch']).optional() });
 
 export const makeHandler = (deps: DepsSource<{ clusters: ClusterDirectory; alarms: AlarmStates }>) =>
   createHandler({ name: 'check-alarms', input, run: checkAlarms }, deps);

@@ -22,5 +22,5 @@ export async function findControlPlane(input: { cluster: string }, deps: FindCon
     );
   }
   // the backup workflow asks: kops with backup.source etcd-manager takes no second backup series
-  return { instances, backupSource: cluster.backup.source ?? 'caretaker' };
+  return { instances, backupSource: cluster.backup.source ?? 'caretaker', kind: cluster.kind };
 }

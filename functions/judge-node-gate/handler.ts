@@ -4,11 +4,11 @@ import { clusterName } from '../shared/domain/schemas';
 import { judgeGateCheck } from '../shared/domain/upgrade-gates';
 import { createHandler } from '../shared/handler';
 
-// version: the gate after a node checks the kubelet and static pods against it
+// version: the gate after a node checks the kubelet and static pods against it (empty: no version, an OS patch)
 export const input = z.object({
   cluster: clusterName,
   phase: z.enum(['before', 'after']),
-  version: releaseVersion.optional(),
+  version: releaseVersion.or(z.literal('')).optional(),
   check: controlPlaneCheckResult,
   // checks: how many checks came before this one (the state machine counts them)
   checks: z.number().int().min(0).optional(),

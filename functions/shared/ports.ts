@@ -446,4 +446,35 @@ export interface NodeReplacer {
    * @throws InvalidInputError when the instance is not one of `cluster`'s
    */
   replace(cluster: string, instanceId: string): Promise<{ replaced: boolean; group?: string }>;
+  /**
+   * The Auto Scaling group that owns the instance, as the group sees it now (undefined when no
+   * group owns it): what a replacement compares against and waits for
+   * @throws InvalidInputError when the instance is not one of `cluster`'s
+   */
+  groupOf(cluster: string, instanceId: string): Promise<AutoScalingGroupState | undefined>;
+  /**
+   * The group by name, its instances as it lists them now, and where each of them is reachable
+   * (private IP and DNS name, from EC2: only instances that carry the cluster tag)
+   */
+  describeGroup(cluster: string, group: string): Promise<AutoScalingGroupState>;
+}
+
+/** an Auto Scaling group's instances and launch template, as a kops replacement reads them */
+export interface AutoScalingGroupState {
+  name: string;
+  /** `lt-0abc:7`: the launch template id and the version the group launches (`$Latest`/`$Default` resolved); undefined when unreadable */
+  launchTemplate?: string;
+  instances: {
+    instanceId: string;
+    /** Pending, InService, Terminating, … (the group's LifecycleState) */
+    lifecycleState: string;
+    /** Healthy or Unhealthy, as the group judges it */
+    healthStatus: string;
+    /** `lt-0abc:6`: what this instance was launched from */
+    launchTemplate?: string;
+    privateIp?: string;
+    privateDnsName?: string;
+    /** EC2's hostname type: ip-name (ip-10-0-0-1.…) or resource-name (i-0abc.…) */
+    hostnameType?: string;
+  }[];
 }

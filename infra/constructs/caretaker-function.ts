@@ -51,6 +51,8 @@ export const FUNCTION_NAMES = [
   'deregister-targets',
   'check-targets',
   'register-targets',
+  'replace-instance',
+  'check-replacement',
 ] as const;
 export type FunctionName = (typeof FUNCTION_NAMES)[number];
 

@@ -3,7 +3,10 @@ import { createServer, type AddressInfo, type Server } from 'node:net';
 import { join } from 'node:path';
 import { checkTargets } from '../../functions/check-targets/service';
 import { deregisterTargets } from '../../functions/deregister-targets/service';
+import { checkReplacement } from '../../functions/check-replacement/service';
 import { planUpgrade } from '../../functions/plan-upgrade/service';
+import { replaceInstance } from '../../functions/replace-instance/service';
+import type { AutoScalingGroupState, NodeReplacer } from '../../functions/shared/ports';
 import { registerTargets } from '../../functions/register-targets/service';
 import { parseConfig } from '../../functions/shared/domain/config';
 import {
@@ -12,6 +15,7 @@ import {
   type MemberStatus,
 } from '../../functions/shared/domain/member-selection';
 import { judgeGateCheck, GATE_MAX_CHECKS } from '../../functions/shared/domain/upgrade-gates';
+import { REPLACEMENT_MAX_CHECKS } from '../../functions/shared/domain/control-plane-rollout';
 import { ApprovalDeniedError, CommandFailedError } from '../../functions/shared/errors';
 import { LocalTargetGroups, type TimelineEvent } from '../../sandbox/elbv2-target-groups';
 import { runWorkflow, type Fake, type Json, type JsonObject } from '../../sandbox/asl-runner';
@@ -35,17 +39,20 @@ const TO = 'v1.37.2';
 const [A, B, C] = backup.instances.map((i) => i.instanceId) as [string, string, string];
 const NAME: Record<string, string> = Object.fromEntries(backup.instances.map((i) => [i.instanceId, i.name]));
 
-const [cluster] = parseConfig({
-  clusters: [
-    {
-      name: CLUSTER,
-      kind: 'kubeadm',
-      region: 'eu-west-1',
-      controlPlane: { targetGroupArns: [TG] },
-      upgrade: { blockerAlarms: ['prod-eu-apiserver-5xx'] },
-    },
-  ],
-}).clusters;
+/** the cluster as caretaker.config.json gives it; kops and patching settings per test */
+const clusterOf = (kind: 'kubeadm' | 'kops' = 'kubeadm', extra: JsonObject = {}) =>
+  parseConfig({
+    clusters: [
+      {
+        name: CLUSTER,
+        kind,
+        region: 'eu-west-1',
+        controlPlane: { targetGroupArns: [TG] },
+        upgrade: { blockerAlarms: ['prod-eu-apiserver-5xx'] },
+        ...extra,
+      },
+    ],
+  }).clusters[0]!;
 
 /** a stand-in API server port: the target groups' health check connects to it */
 let apiServer: Server;
@@ -58,6 +65,80 @@ beforeAll(async () => {
 afterAll(async () => {
   await new Promise<void>((resolve) => apiServer.close(() => resolve()));
 });
+
+/**
+ * kops' instance groups as the NodeReplacer port sees them: one Auto Scaling group per
+ * control-plane instance (master-<az>), each launching lt-0kops:2 while its instance runs
+ * lt-0kops:1 (`kops update cluster --yes` was run). A terminated instance's group launches a
+ * replacement that is Pending on the first look and InService on the second, unless it never is.
+ */
+function kopsGroups(
+  ids: readonly string[],
+  neverInService: string | undefined,
+  joined: (old: string, fresh: string) => string,
+) {
+  const groups = new Map<string, AutoScalingGroupState>(
+    ids.map((id, i) => [
+      `master-eu-west-1${'abc'[i]}.masters.${CLUSTER}`,
+      {
+        name: `master-eu-west-1${'abc'[i]}.masters.${CLUSTER}`,
+        launchTemplate: 'lt-0kops:2',
+        instances: [
+          {
+            instanceId: id,
+            lifecycleState: 'InService',
+            healthStatus: 'Healthy',
+            launchTemplate: 'lt-0kops:1',
+          },
+        ],
+      },
+    ]),
+  );
+  const terminated: string[] = [];
+  const looks = new Map<string, number>();
+  let launched = 0;
+  const owner = (id: string) =>
+    [...groups.values()].find((g) => g.instances.some((i) => i.instanceId === id));
+  const replacer: NodeReplacer = {
+    reboot: () => Promise.reject(new Error('unexpected reboot')),
+    replace: async (_cluster, id) => {
+      const g = owner(id);
+      if (!g) return { replaced: false };
+      terminated.push(id);
+      launched += 1;
+      const fresh = `i-0f00000000000000${launched}`;
+      g.instances = [
+        ...g.instances.map((i) => (i.instanceId === id ? { ...i, lifecycleState: 'Terminating' } : i)),
+        {
+          instanceId: fresh,
+          lifecycleState: 'Pending',
+          healthStatus: 'Healthy',
+          launchTemplate: 'lt-0kops:2',
+        },
+      ];
+      looks.set(fresh, 0);
+      if (id === neverInService) looks.set(fresh, -Infinity);
+      return { replaced: true, group: g.name };
+    },
+    groupOf: async (_cluster, id) => owner(id),
+    describeGroup: async (_cluster, name) => {
+      const g = groups.get(name)!;
+      for (const i of g.instances) {
+        const n = looks.get(i.instanceId);
+        if (n === undefined || i.lifecycleState !== 'Pending') continue;
+        looks.set(i.instanceId, n + 1);
+        if (n + 1 >= 2) {
+          const old = g.instances.find((x) => x.lifecycleState === 'Terminating')!.instanceId;
+          const node = joined(old, i.instanceId);
+          Object.assign(i, { lifecycleState: 'InService', privateDnsName: node, privateIp: '10.0.0.9' });
+          g.instances = g.instances.filter((x) => x.instanceId !== old);
+        }
+      }
+      return structuredClone(g);
+    },
+  };
+  return { replacer, terminated, groups };
+}
 
 interface WorldOptions {
   /** the etcd leader at the start */
@@ -72,6 +153,13 @@ interface WorldOptions {
   gateNeverPassesOn?: string;
   /** before this node's turn, an election makes it the etcd leader */
   electionBefore?: string;
+  kind?: 'kubeadm' | 'kops';
+  /** more of the cluster's config (patching settings) */
+  config?: JsonObject;
+  /** os-patch: this node never comes back with its new boot id */
+  neverBackAfterPatch?: string;
+  /** kops: the replacement of this instance stays Pending */
+  neverInService?: string;
 }
 
 /**
@@ -102,8 +190,18 @@ function world(options: WorldOptions = {}) {
     drainMs: 0,
     timeline,
   });
-  const clusters = staticDirectory([cluster!]);
+  const clusters = staticDirectory([clusterOf(options.kind, options.config)]);
   const ids = [A, B, C];
+  const kops = kopsGroups(ids, options.neverInService, (old, fresh) => {
+    // the new instance joins at the version its launch template carries; etcd-manager re-adds its member
+    NAME[fresh] = `ip-10-0-9-${fresh.slice(-1)}.eu-west-1.compute.internal`;
+    api[fresh] = TO;
+    kubelet[fresh] = TO;
+    ids.splice(ids.indexOf(old), 1, fresh);
+    if (leader === old) leader = fresh;
+    return NAME[fresh]!;
+  });
+  const bootId: Record<string, string> = { [A]: 'boot-a-1', [B]: 'boot-b-1', [C]: 'boot-c-1' };
   const status = (id: string): Json => ({
     instanceId: id,
     healthy: id !== options.unhealthy,
@@ -148,15 +246,20 @@ function world(options: WorldOptions = {}) {
         if (options.backupFails) throw new CommandFailedError('etcd-snapshot exited 1: upload failed');
         return { ...backup.snapshot, instanceId: id };
       case 'control-plane-upgrade': {
-        if (args['phase'] === 'plan') {
+        if (args['phase'] === 'plan' || args['phase'] === 'inventory') {
+          const plan = args['phase'] === 'plan';
           return {
             instanceId: id,
-            phase: 'plan',
-            version: String(args['version']),
-            kubeadm: 'kubeadm upgrade plan',
-            kubeadmVersion: FROM,
-            planOutput: `[upgrade/versions] Cluster version: ${FROM}`,
-            packageAvailable: true,
+            phase: String(args['phase']),
+            version: String(args['version'] ?? ''),
+            kubeadm: plan ? 'kubeadm upgrade plan' : '',
+            ...(plan
+              ? {
+                  kubeadmVersion: FROM,
+                  planOutput: `[upgrade/versions] Cluster version: ${FROM}`,
+                  packageAvailable: true,
+                }
+              : {}),
             apiServers: ids.map((x) => ({
               node: NAME[x]!,
               image: `registry.k8s.io/kube-apiserver:${api[x]}`,
@@ -202,6 +305,39 @@ function world(options: WorldOptions = {}) {
       }
       case 'control-plane-check':
         return check(id, args['version'] as string | undefined);
+      case 'os-patch':
+      case 'os-patch-baseline': {
+        timeline.push({
+          at: Date.now(),
+          kind: 'kubeadm',
+          subject: id,
+          etcdLeader: leader,
+          detail: 'os-patch',
+        });
+        const before = bootId[id]!;
+        // the node reboots: a new boot id, unless it never comes back
+        if (options.neverBackAfterPatch !== id) bootId[id] = before.replace(/-1$/, '-2');
+        return {
+          manager: 'apt',
+          packages: 3,
+          changed: ['openssl', 'libssl3', 'linux-image-amd64'],
+          rebootRequired: true,
+          rebooted: true,
+          bootIdBefore: before,
+          bootIdAfter: before.replace(/-1$/, '-2'),
+        };
+      }
+      case 'node-status':
+        return {
+          node: args['node']!,
+          exists: true,
+          ready: true,
+          unschedulable: cordoned.has(id),
+          bootID: bootId[id]!,
+          kubeletVersion: kubelet[id]!,
+          daemonSetPodsReady: true,
+          daemonSetPodsNotReady: [],
+        };
       case 'etcd-move-leader': {
         const was = leader === id;
         if (was) {
@@ -235,7 +371,20 @@ function world(options: WorldOptions = {}) {
   const fakes: Record<string, Fake> = {
     'acquire-lock': lock.acquire,
     'release-lock': lock.release,
-    'find-control-plane': () => ({ instances: backup.instances }),
+    'find-control-plane': () => ({ instances: backup.instances, kind: options.kind ?? 'kubeadm' }),
+    'replace-instance': async (p) => {
+      const r = await replaceInstance(obj(p) as never, { nodes: kops.replacer });
+      timeline.push({
+        at: Date.now(),
+        kind: 'kubeadm',
+        subject: r.instanceId,
+        etcdLeader: leader,
+        detail: 'replace',
+      });
+      return r as unknown as Json;
+    },
+    'check-replacement': async (p) =>
+      (await checkReplacement(obj(p) as never, { nodes: kops.replacer })) as unknown as Json,
     'send-command': (p) => command(obj(p)),
     'pick-member': (p) =>
       pickMember(obj(p)['statuses'] as unknown as (MemberStatus | MemberFailure)[]) as unknown as Json,
@@ -245,7 +394,8 @@ function world(options: WorldOptions = {}) {
       checked: ['prod-eu-apiserver-5xx'],
       firing: options.alarm ? [{ name: 'prod-eu-apiserver-5xx' }] : [],
     }),
-    'plan-upgrade': async (p) => (await planUpgrade(obj(p) as never, { clusters })) as unknown as Json,
+    'plan-upgrade': async (p) =>
+      (await planUpgrade(obj(p) as never, { clusters, nodes: kops.replacer })) as unknown as Json,
     'judge-node-gate': (p) => judgeGateCheck(obj(p) as never) as unknown as Json,
     'deregister-targets': async (p) =>
       (await deregisterTargets(obj(p) as never, { clusters, targetGroups })) as unknown as Json,
@@ -263,7 +413,18 @@ function world(options: WorldOptions = {}) {
     },
     'publish-outcome': outcomes.publish,
   };
-  return { lock, outcomes, fakes, timeline, api, kubelet, cordoned, lbRegistered, leader: () => leader };
+  return {
+    lock,
+    outcomes,
+    fakes,
+    timeline,
+    api,
+    kubelet,
+    cordoned,
+    lbRegistered,
+    kops,
+    leader: () => leader,
+  };
 }
 
 const input = (over: JsonObject = {}): JsonObject => ({
@@ -500,5 +661,168 @@ describe('upgrade-control-plane', () => {
     expect(checks).toHaveLength(1 + GATE_MAX_CHECKS);
     expect(new Set(checks.map((p) => obj(p)['state'])).size).toBe(1 + GATE_MAX_CHECKS);
     assertOneOutAtATime(w.timeline);
+  });
+});
+
+/** the node changes (kubeadm, os-patch, a kops replacement) in order, by subject */
+const changes = (w: ReturnType<typeof world>, detail: string) =>
+  w.timeline.filter((e) => e.kind === 'kubeadm' && e.detail === detail).map((e) => e.subject);
+
+describe('patch-control-plane (the same ASL, os-patch in place of kubeadm)', () => {
+  const patchInput = (over: JsonObject = {}): JsonObject => ({
+    cluster: CLUSTER,
+    requestedBy: 'cli:bob',
+    ...over,
+  });
+
+  it('patches every control-plane node one at a time, leader last, each back with a new boot id behind its gates', async () => {
+    const w = world({ config: { patching: { scope: 'all', drain: { force: true } } } });
+
+    const run = await runWorkflow('patch-control-plane', patchInput(), { fakes: w.fakes });
+
+    expect(run.status).toBe('SUCCEEDED');
+    expect(changes(w, 'os-patch')).toEqual([B, C, A]);
+    expect(upgrades(w).filter((e) => e.detail !== 'os-patch')).toEqual([]);
+    // the patching workflow's command with the cluster's patching settings; drain.force passed on
+    const patches = run.inputsTo('send-command').filter((p) => obj(p)['command'] === 'os-patch');
+    expect(patches.map((p) => obj(p)['args'])).toEqual(
+      Array(3).fill({ method: 'package-manager', scope: 'all', reboot: 'if-required' }),
+    );
+    const drains = run.inputsTo('send-command').filter((p) => obj(p)['command'] === 'node-drain');
+    expect(drains.map((p) => obj(obj(p)['args']!)['force'])).toEqual([true, true, true]);
+    // no kubeadm: the preflight only lists versions, and the gates check no version
+    const cp = run.inputsTo('send-command').filter((p) => obj(p)['command'] === 'control-plane-upgrade');
+    expect(cp.map((p) => obj(obj(p)['args']!)['phase'])).toEqual(['inventory']);
+    const gates = run.inputsTo('judge-node-gate').filter((p) => obj(p)['phase'] === 'after');
+    expect(new Set(gates.map((p) => obj(p)['version']))).toEqual(new Set(['']));
+    expect(w.api).toEqual({ [A]: FROM, [B]: FROM, [C]: FROM });
+    expect(w.lbRegistered.sort()).toEqual([A, B, C].sort());
+    expect(w.cordoned.size).toBe(0);
+    assertOneOutAtATime(w.timeline);
+    // its own name on the lock, the approval and the report; a fresh snapshot first
+    expect(obj(run.inputsTo('acquire-lock')[0]!)['operation']).toBe('patch-control-plane');
+    expect(run.children.map((c) => [c.workflow, c.status])).toEqual([['etcd-backup', 'SUCCEEDED']]);
+    const approval = obj(run.inputsTo('request-approval')[0]!);
+    expect(approval['workflow']).toBe('patch-control-plane');
+    expect(approval['summary']).toContain(`Patch the OS of ${CLUSTER}'s control plane`);
+    expect(approval['summary']).toContain(String(backup.snapshot['key']));
+    expect(w.lock.holder(CLUSTER)).toBeUndefined();
+    expect(w.outcomes.published.at(-1)).toMatchObject({
+      workflow: 'patch-control-plane',
+      outcome: 'Succeeded',
+    });
+  });
+
+  it('stops when a rebooted node never comes back: left out of the load balancer and cordoned, named, lock released', async () => {
+    // 60 s to come back: four node-status checks 15 s apart
+    const w = world({
+      neverBackAfterPatch: C,
+      config: { patching: { health: { returnTimeoutSeconds: 60 } } },
+    });
+
+    const run = await runWorkflow('patch-control-plane', patchInput(), { fakes: w.fakes });
+
+    expect(run.status).toBe('FAILED');
+    expect(run.error?.Error).toBe('NodeStepFailedError');
+    expect(changes(w, 'os-patch')).toEqual([B, C]);
+    expect(w.lbRegistered.sort()).toEqual([A, B].sort());
+    expect(w.cordoned).toEqual(new Set([C]));
+    const statuses = run
+      .inputsTo('send-command')
+      .filter((p) => obj(p)['command'] === 'node-status' && obj(p)['instanceId'] === C);
+    expect(statuses).toHaveLength(4);
+    const cause = run.error!.Cause;
+    expect(cause).toContain(
+      `The OS patch of the control plane stopped at node ${NAME[C]} (${C}), step patch`,
+    );
+    expect(cause).toContain('the node is left out of the load balancer and cordoned');
+    expect(cause).toContain(String(backup.snapshot['key']));
+    expect(cause).toContain(
+      'docs/runbooks/upgrade-control-plane.md#the-node-did-not-come-back-after-its-patch',
+    );
+    expect(w.lock.holder(CLUSTER)).toBeUndefined();
+    expect(w.lock.holder(CLUSTER, 'workers')).toBeUndefined();
+    expect(w.outcomes.published.at(-1)).toMatchObject({
+      workflow: 'patch-control-plane',
+      outcome: 'Failed',
+      error: { Error: 'NodeStepFailedError', Cause: cause },
+    });
+    assertOneOutAtATime(w.timeline);
+  });
+});
+
+describe('upgrade-control-plane on kops (instance replacement through the Auto Scaling group)', () => {
+  it('replaces each control-plane instance in turn, gating the NEW node, and puts the new instance in the load balancer', async () => {
+    const w = world({ kind: 'kops' });
+
+    const run = await runWorkflow('upgrade-control-plane', input(), { fakes: w.fakes });
+
+    expect(run.status).toBe('SUCCEEDED');
+    // followers first, the leader last; no kubeadm anywhere
+    expect(w.kops.terminated).toEqual([B, C, A]);
+    expect(changes(w, 'replace')).toEqual([B, C, A]);
+    const cp = run.inputsTo('send-command').filter((p) => obj(p)['command'] === 'control-plane-upgrade');
+    expect(cp.map((p) => obj(obj(p)['args']!)['phase'])).toEqual(['inventory']);
+    // the gate after each node ran on the new instance, about its Node, at the target version
+    const after = run
+      .inputsTo('send-command')
+      .filter((p) => obj(p)['command'] === 'control-plane-check' && /check/.test(String(obj(p)['state'])));
+    const fresh = ['i-0f000000000000001', 'i-0f000000000000002', 'i-0f000000000000003'];
+    expect([...new Set(after.map((p) => obj(p)['instanceId']))]).toEqual(fresh);
+    expect(after.every((p) => obj(obj(p)['args']!)['version'] === TO)).toBe(true);
+    // the old instances left the load balancer; their replacements came in with the same ports
+    expect(w.lbRegistered.sort()).toEqual([...fresh].sort());
+    expect(
+      run.inputsTo('register-targets').map((p) => (obj(p)['targets'] as JsonObject[])[0]!['id']),
+    ).toEqual(fresh);
+    // a replacement coming into the load balancer ends its predecessor's time out of service
+    const predecessor = (id: string) => (fresh.includes(id) ? w.kops.terminated[fresh.indexOf(id)]! : id);
+    assertOneOutAtATime(
+      w.timeline.map((e) => (e.kind === 'register' ? { ...e, subject: predecessor(e.subject) } : e)),
+    );
+    expect(String(obj(run.inputsTo('request-approval')[0]!)['summary'])).toContain(
+      'replaced through its Auto Scaling group',
+    );
+    expect(w.lock.holder(CLUSTER)).toBeUndefined();
+  });
+
+  it('stops when a replacement never comes into service: named, the node out of the load balancer, nothing registered, lock released', async () => {
+    const w = world({ kind: 'kops', neverInService: C });
+
+    const run = await runWorkflow('upgrade-control-plane', input(), { fakes: w.fakes });
+
+    expect(run.status).toBe('FAILED');
+    expect(run.error?.Error).toBe('NodeStepFailedError');
+    expect(w.kops.terminated).toEqual([B, C]);
+    // b's replacement is in; c is out and nothing took its place; a untouched
+    expect(w.lbRegistered).not.toContain(C);
+    expect(w.lbRegistered).toContain(A);
+    expect(run.inputsTo('register-targets')).toHaveLength(1);
+    const checks = run.inputsTo('check-replacement').filter((p) => obj(p)['replaced'] === C);
+    expect(checks).toHaveLength(REPLACEMENT_MAX_CHECKS);
+    const cause = run.error!.Cause;
+    expect(cause).toContain(`The upgrade to ${TO} stopped at node ${NAME[C]} (${C}), step upgrade`);
+    expect(cause).toContain('did not bring a replacement for');
+    expect(cause).toContain('Caretaker registers nothing for the replacement');
+    expect(cause).toContain(String(backup.snapshot['key']));
+    expect(cause).toContain(
+      'docs/runbooks/upgrade-control-plane.md#the-replacement-did-not-come-into-service',
+    );
+    expect(w.lock.holder(CLUSTER)).toBeUndefined();
+    expect(w.lock.holder(CLUSTER, 'workers')).toBeUndefined();
+  });
+
+  it('refuses in the preflight when kops update cluster was not run: the instances already run their groups launch template', async () => {
+    const w = world({ kind: 'kops' });
+    for (const g of w.kops.groups.values()) g.launchTemplate = 'lt-0kops:1';
+
+    const run = await runWorkflow('upgrade-control-plane', input(), { fakes: w.fakes });
+
+    expect(run.status).toBe('FAILED');
+    expect(run.error?.Error).toBe('PreflightRefusedError');
+    expect(run.error?.Cause).toContain('Run kops update cluster --yes first');
+    expect(run.children).toEqual([]);
+    expect(w.kops.terminated).toEqual([]);
+    expect(w.lock.holder(CLUSTER)).toBeUndefined();
   });
 });

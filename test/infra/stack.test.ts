@@ -165,9 +165,9 @@ describe('the Caretaker stacks', () => {
         all.filter(([id]) => !id.startsWith('AWS')).map(([, fn]) => fn),
       ];
       expect(others).toHaveLength(1);
-      // 11 shared and etcd-backup functions + 6 of restore-verify + the health probe + 6 of
-      // upgrade-control-plane and request-approval, its approval gate
-      expect(ours).toHaveLength(25);
+      // 11 shared and etcd-backup functions + 6 of restore-verify + the health probe + 8 of
+      // upgrade-control-plane (patch-control-plane runs the same ones) and request-approval, its approval gate
+      expect(ours).toHaveLength(27);
       for (const fn of ours) {
         expect(fn.Properties).toMatchObject({
           Runtime: 'nodejs22.x',
@@ -476,6 +476,7 @@ describe('the Caretaker stacks', () => {
                   { Ref: Match.stringLikeRegexp('EtcdBackupStateMachine') },
                   { Ref: Match.stringLikeRegexp('RestoreVerifyStateMachine') },
                   { Ref: Match.stringLikeRegexp('UpgradeControlPlaneStateMachine') },
+                  { Ref: Match.stringLikeRegexp('PatchControlPlaneStateMachine') },
                 ],
               },
             ]),

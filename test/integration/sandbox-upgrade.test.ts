@@ -11,7 +11,12 @@ import type { RunEvent, RunResult } from '../../sandbox/asl-runner';
 import { previousMinor, SANDBOX_TARGET_GROUP } from '../../sandbox/control-plane-upgrades';
 import { kubernetesBinaries } from '../../sandbox/kubernetes';
 import { Sandbox } from '../../sandbox/sandbox';
-import { approveAsOperator, upgradeSandbox, upgradeTiming } from '../../sandbox/upgrade';
+import {
+  approveAsOperator,
+  patchControlPlaneSandbox,
+  upgradeSandbox,
+  upgradeTiming,
+} from '../../sandbox/upgrade';
 
 jest.setTimeout(600_000);
 
@@ -144,5 +149,56 @@ describe('upgrade-control-plane in the sandbox', () => {
     process.stderr.write(
       `sandbox upgrade ${from} → ${target}: ${JSON.stringify({ ...timing, group: SANDBOX_TARGET_GROUP.split('/')[1] })}\n`,
     );
+  });
+});
+
+describe('patch-control-plane in the sandbox, after the upgrade (the same ASL, os-patch in place of kubeadm)', () => {
+  let patch: RunResult;
+  let timelineFrom: number;
+  beforeAll(async () => {
+    timelineFrom = sandbox.upgrades!.timeline.length;
+    patch = await patchControlPlaneSandbox(sandbox);
+  });
+
+  it('patches each control-plane node once, one at a time, each out of the load balancer, and changes no version', async () => {
+    if (patch.status !== 'SUCCEEDED') throw new Error(JSON.stringify(patch.error));
+    const sent = patch.inputsTo('send-command') as Record<string, unknown>[];
+    const patched = sent.filter((p) => p['command'] === 'os-patch').map((p) => p['instanceId']);
+    expect([...patched].sort()).toEqual(
+      controlPlane()
+        .map((n) => n.instanceId)
+        .sort(),
+    );
+    expect(sent.filter((p) => p['command'] === 'control-plane-upgrade').map((p) => p['args'])).toEqual([
+      { phase: 'inventory' },
+    ]);
+    // each node left the load balancer and came back, never two out at once
+    const timeline = sandbox.upgrades!.timeline.slice(timelineFrom);
+    const out = new Set<string>();
+    for (const e of timeline) {
+      if (e.kind === 'deregister') out.add(e.subject);
+      if (e.kind === 'register') out.delete(e.subject);
+      expect(out.size).toBeLessThanOrEqual(1);
+      expect(e.kind).not.toBe('kubeadm');
+    }
+    expect(timeline.filter((e) => e.kind === 'deregister').map((e) => e.subject)).toEqual(patched);
+    expect(sandbox.kubernetes!.loadBalancer.registered.sort()).toEqual(
+      controlPlane()
+        .map((n) => n.instanceId)
+        .sort(),
+    );
+    const nodes = await sandbox.kubernetes!.nodeSummaries();
+    for (const n of controlPlane()) {
+      expect(nodes.find((x) => x.name === n.name)).toMatchObject({
+        ready: true,
+        unschedulable: false,
+        kubeletVersion: target,
+      });
+    }
+    expect(patch.children.map((c) => [c.workflow, c.status])).toEqual([['etcd-backup', 'SUCCEEDED']]);
+    expect(await sandbox.locks.holders('sandbox', ['control-plane', 'workers'])).toEqual([
+      undefined,
+      undefined,
+    ]);
   });
 });

@@ -147,6 +147,7 @@ export function runbookSection(step: string): string {
     'deregister-from-load-balancer': 'the-node-did-not-leave-the-load-balancer',
     'cordon-and-drain': 'the-drain-did-not-finish',
     upgrade: 'the-upgrade-command-failed',
+    patch: 'the-os-patch-failed',
     gate: 'the-gate-after-the-node-failed',
     'gate-before': 'the-gate-before-the-node-failed',
     uncordon: 'the-node-stayed-cordoned',
@@ -154,3 +155,8 @@ export function runbookSection(step: string): string {
   };
   return `docs/runbooks/upgrade-control-plane.md#${anchors[step] ?? 'a-step-failed'}`;
 }
+
+/** kops: one check of the replacement instance every 30 s (the Wait state in the upgrade ASL) */
+export const REPLACEMENT_CHECK_SECONDS = 30;
+/** kops: 40 checks (20 minutes) for the Auto Scaling group's new instance to be InService and its Node Ready */
+export const REPLACEMENT_MAX_CHECKS = 40;

@@ -13,12 +13,18 @@ import {
   takeOutProblems,
   type RolloutNode,
 } from './control-plane-rollout';
-import { checkSkew, parseReported } from './kubernetes-version';
+import { checkSkew, compareVersions, parseReported, type KubernetesVersion } from './kubernetes-version';
 import type { MemberFailure, MemberStatus } from './member-selection';
+
+/** what the run does to each node: upgrade Kubernetes (kubeadm, or kops' instance replacement) or patch the OS */
+export type ControlPlaneAction = 'upgrade' | 'os-patch';
 
 export interface PreflightFacts {
   cluster: string;
   kind: ClusterKind;
+  /** absent = upgrade (upgrade-control-plane); os-patch = patch-control-plane */
+  action?: ControlPlaneAction;
+  /** the target release; empty for os-patch */
   version: string;
   instances: readonly { instanceId: string; name?: string; privateIp?: string }[];
   statuses: readonly (MemberStatus | MemberFailure)[];
@@ -61,19 +67,18 @@ const isFailure = (s: MemberStatus | MemberFailure): s is MemberFailure => 'erro
 export function assessPreflight(f: PreflightFacts): PreflightPlan {
   const problems: string[] = [];
   const warnings: string[] = [];
-  if (f.kind === 'kops') {
-    problems.push(
-      'kops clusters: instance replacement through the Auto Scaling group after `kops update cluster --yes` is planned but not built yet; use `kops rolling-update cluster --instance-group-roles=control-plane`',
-    );
-  }
+  const patching = f.action === 'os-patch';
   const nodes = f.plan.nodes ?? [];
   const controlPlane = nodes.filter((n) => n.controlPlane);
   const apiServers = (f.plan.apiServers ?? []).map((a) => ({ node: a.node, version: imageTag(a.image) }));
-  const skew = checkSkew({
-    target: f.version,
-    controlPlane: apiServers,
-    kubelets: nodes.map((n) => ({ node: n.name, version: n.kubeletVersion })),
-  });
+  // an OS patch changes no Kubernetes version: no skew to check, the target is what runs now
+  const skew = patching
+    ? { problems: [], upToDate: [] as string[], from: oldest(apiServers), target: undefined }
+    : checkSkew({
+        target: f.version,
+        controlPlane: apiServers,
+        kubelets: nodes.map((n) => ({ node: n.name, version: n.kubeletVersion })),
+      });
   problems.push(...skew.problems);
   if (controlPlane.length === 0) problems.push('the API server lists no control-plane Node');
   for (const n of controlPlane.filter((x) => !x.ready))
@@ -124,7 +129,10 @@ export function assessPreflight(f: PreflightFacts): PreflightPlan {
     );
   }
 
-  const rollout = problems.length > 0 || f.kind === 'eks' ? [] : planRollout(f.kind, 'upgrade', candidates);
+  const rollout =
+    problems.length > 0 || f.kind === 'eks'
+      ? []
+      : planRollout(f.kind, patching ? 'patch' : 'upgrade', candidates);
   const planned = rollout.map((n) => ({
     ...n,
     ...(byInstance.get(n.instanceId)?.privateIp
@@ -133,13 +141,26 @@ export function assessPreflight(f: PreflightFacts): PreflightPlan {
     kubeadmPhase: n.first ? ('apply' as const) : ('node' as const),
   }));
   const from = skew.from?.text ?? 'unknown';
-  const to = skew.target?.text ?? f.version;
+  const to = patching ? from : (skew.target?.text ?? f.version);
+  const what = (n: (typeof planned)[number]): string =>
+    n.action === 'os-patch'
+      ? 'os-patch, reboot if required'
+      : n.action === 'replace-instance'
+        ? 'replaced through its Auto Scaling group'
+        : `kubeadm upgrade ${n.kubeadmPhase}`;
+  const steps = planned.map((n) => `${n.position}. ${n.name} (${n.instanceId}, ${what(n)})`).join('; ');
   const summary =
     problems.length > 0
-      ? `Upgrade of ${f.cluster} to ${to} refused:\n- ${problems.join('\n- ')}`
-      : `Upgrade ${f.cluster} from ${from} to ${to}, one node at a time: ${planned
-          .map((n) => `${n.position}. ${n.name} (${n.instanceId}, kubeadm upgrade ${n.kubeadmPhase})`)
-          .join('; ')}.` + (warnings.length ? ` Warning: ${warnings.join('; ')}.` : '');
+      ? patching
+        ? `OS patch of ${f.cluster}'s control plane refused:\n- ${problems.join('\n- ')}`
+        : `Upgrade of ${f.cluster} to ${to} refused:\n- ${problems.join('\n- ')}`
+      : (patching
+          ? `Patch the OS of ${f.cluster}'s control plane (Kubernetes ${from} unchanged), one node at a time: ${steps}.`
+          : `Upgrade ${f.cluster} from ${from} to ${to}, one node at a time: ${steps}.`) +
+        (f.kind === 'kops' && !patching
+          ? ' kops: each instance is terminated in its Auto Scaling group, which launches the replacement from the launch template `kops update cluster --yes` wrote.'
+          : '') +
+        (warnings.length ? ` Warning: ${warnings.join('; ')}.` : '');
   // a notification's note takes 1000 characters; the approval adds the snapshot key to it
   const clipped = summary.length > 900 ? `${summary.slice(0, 890)} …` : summary;
   return {
@@ -153,6 +174,14 @@ export function assessPreflight(f: PreflightFacts): PreflightPlan {
     // a refusal keeps every reason; a plan fits a notification
     summary: problems.length > 0 ? summary : clipped,
   };
+}
+
+/** the oldest API server version, where a patch leaves the control plane */
+function oldest(apiServers: readonly { version: string }[]): KubernetesVersion | undefined {
+  return apiServers
+    .map((a) => parseReported(a.version))
+    .filter((v): v is KubernetesVersion => v !== undefined)
+    .sort(compareVersions)[0];
 }
 
 export interface GateVerdict {

@@ -4,7 +4,7 @@
  * Not imported by any Lambda (it pulls zod's JSON Schema support).
  */
 import { toJSONSchema } from 'zod';
-import { WORKFLOWS, definitionFile, stackOutput, stateMachineSubstitution } from './index';
+import { WORKFLOWS, definitionFile, definitionName, stackOutput, stateMachineSubstitution } from './index';
 
 export const BEGIN = '<!-- workflows:begin (generated from functions/shared/workflows by `npm run docs`) -->';
 export const END = '<!-- workflows:end -->';
@@ -34,7 +34,7 @@ export function renderWorkflowContracts(): string {
   );
   for (const w of WORKFLOWS) {
     lines.push(
-      `| ${w.name} | [${definitionFile(w.name)}](../${definitionFile(w.name)}) | ${w.cli ? `\`caretaker ${w.cli.verb}\`` : '—'} | \`${w.config.key}\` | per cluster, from \`${w.config.key}.schedule\` | \`${stackOutput(w.name)}\` / \`\${${stateMachineSubstitution(w.name)}}\` |`,
+      `| ${w.name} | [${definitionFile(definitionName(w))}](../${definitionFile(definitionName(w))}) | ${w.cli ? `\`caretaker ${w.cli.verb}\`` : '—'} | \`${w.config.key}\` | per cluster, from \`${w.config.key}.schedule\` | \`${stackOutput(w.name)}\` / \`\${${stateMachineSubstitution(w.name)}}\` |`,
     );
   }
   for (const w of WORKFLOWS) {

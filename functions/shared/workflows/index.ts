@@ -9,6 +9,7 @@ import { restoreVerify } from './restore-verify';
 import { eksUpgrade } from './eks-upgrade';
 import { eksPatchNodegroups } from './eks-patch-nodegroups';
 import { upgradeControlPlane } from './upgrade-control-plane';
+import { patchControlPlane } from './patch-control-plane';
 import { patchWorkers } from './patch-workers';
 import { remediate } from './remediate';
 import type { WorkflowDefinition } from './workflow';
@@ -19,6 +20,7 @@ export const WORKFLOWS = [
   restoreVerify,
   patchWorkers,
   upgradeControlPlane,
+  patchControlPlane,
   eksUpgrade,
   eksPatchNodegroups,
   remediate,
@@ -86,5 +88,6 @@ export { restoreVerify } from './restore-verify';
 export { eksUpgrade } from './eks-upgrade';
 export { eksPatchNodegroups } from './eks-patch-nodegroups';
 export { upgradeControlPlane } from './upgrade-control-plane';
+export { patchControlPlane } from './patch-control-plane';
 export { patchWorkers } from './patch-workers';
 export { remediate } from './remediate';

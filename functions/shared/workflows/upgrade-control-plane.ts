@@ -12,6 +12,8 @@ export interface ControlPlaneDrain {
   timeoutSeconds: number;
   gracePeriodSeconds: number;
   deleteEmptyDirData: boolean;
+  /** patching.drain.force: also delete pods no controller manages, as patch-workers does */
+  force: boolean;
   disableEviction: boolean;
   onBlocked: PatchingSettings['drain']['onPdbTimeout'];
 }
@@ -33,13 +35,14 @@ const release = z
 
 const alarmName = z.string().min(1).max(255);
 
-function drainFrom(raw: Readonly<Record<string, unknown>>): ControlPlaneDrain {
+export function drainFrom(raw: Readonly<Record<string, unknown>>): ControlPlaneDrain {
   const patching = raw['patching'] as { drain?: Partial<PatchingSettings['drain']> } | undefined;
   const d = { ...PATCHING_DEFAULTS.drain, ...patching?.drain };
   return {
     timeoutSeconds: d.timeoutSeconds,
     gracePeriodSeconds: d.gracePeriodSeconds,
     deleteEmptyDirData: d.deleteEmptyDirData,
+    force: d.force,
     disableEviction: false,
     onBlocked: d.onPdbTimeout,
   };
@@ -68,6 +71,8 @@ export const upgradeControlPlane = defineWorkflow({
     DeregisterTargetsFunctionArn: 'deregister-targets',
     CheckTargetsFunctionArn: 'check-targets',
     RegisterTargetsFunctionArn: 'register-targets',
+    ReplaceInstanceFunctionArn: 'replace-instance',
+    CheckReplacementFunctionArn: 'check-replacement',
     RequestApprovalFunctionArn: 'request-approval',
     PublishOutcomeFunctionArn: 'publish-outcome',
     EtcdBackupStateMachineArn: 'etcd-backup',

@@ -92,6 +92,11 @@ export interface WorkflowDefinition<
   /** what the outcome message adds after a failure: what was undone, what is left */
   outcome: { afterFailure: string };
   cli?: { verb: string; summary: string; options?: Readonly<Record<string, CliOption>> };
+  /**
+   * the ASL file this workflow runs when it shares another's (patch-control-plane runs
+   * upgrade-control-plane's, its input choosing the node action); absent = its own name
+   */
+  definition?: string;
 }
 
 /** keeps the literal types of a definition (its name, config key, settings) */
@@ -122,6 +127,11 @@ export function stateMachineSubstitution(workflow: string): string {
 
 /** the state machine's ARN output of a `Caretaker-<region>` stack */
 export const stackOutput = stateMachineSubstitution;
+
+/** the name of the ASL file a workflow runs: its `definition`, else its own name */
+export function definitionName(workflow: { name: string; definition?: string }): string {
+  return workflow.definition ?? workflow.name;
+}
 
 /** state-machines/<name>.asl.json, relative to the repository root */
 export function definitionFile(workflow: string): string {

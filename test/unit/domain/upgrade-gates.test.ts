@@ -139,7 +139,7 @@ describe('assessPreflight', () => {
     );
   });
 
-  it('refuses when every node already runs the target, and kops, whose replacement is not built', () => {
+  it('refuses when every node already runs the target', () => {
     const up = plan({
       apiServers: names.map((n) => ({ node: n, image: 'registry.k8s.io/kube-apiserver:v1.37.2' })),
       nodes: plan().nodes!.map((n) => ({ ...n, kubeletVersion: 'v1.37.2' })),
@@ -148,9 +148,31 @@ describe('assessPreflight', () => {
     expect(assessPreflight(facts({ plan: up })).problems).toEqual([
       'every control-plane node already runs v1.37.2: nothing to upgrade',
     ]);
-    expect(assessPreflight(facts({ kind: 'kops' })).problems[0]).toMatch(
-      /^kops clusters: instance replacement/,
+  });
+
+  it('plans kops nodes as instance replacements through their Auto Scaling groups', () => {
+    const p = assessPreflight(facts({ kind: 'kops' }));
+
+    expect(p.problems).toEqual([]);
+    expect(p.nodes.map((n) => n.action)).toEqual([
+      'replace-instance',
+      'replace-instance',
+      'replace-instance',
+    ]);
+    expect(p.summary).toContain('replaced through its Auto Scaling group');
+    expect(p.summary).toContain('kops update cluster --yes');
+  });
+
+  it('plans an OS patch without a version: no skew checked, every node os-patch, the version unchanged', () => {
+    const p = assessPreflight(
+      facts({ action: 'os-patch', version: '', plan: plan({ packageAvailable: undefined }) }),
     );
+
+    expect(p.problems).toEqual([]);
+    expect(p.nodes.map((n) => n.action)).toEqual(['os-patch', 'os-patch', 'os-patch']);
+    expect(p.from).toBe(p.to);
+    expect(p.summary).toMatch(/^Patch the OS of .*'s control plane \(Kubernetes v1\.\d+\.\d+ unchanged\)/);
+    expect(p.summary).toContain('os-patch, reboot if required');
   });
 
   it('warns, not refuses, when no target groups are configured', () => {

@@ -17,7 +17,8 @@ export const controlPlaneCheck = defineCommand({
   target: 'control-plane',
   subject: 'self',
   needs: ['etcd', 'kubernetes'],
-  args: z.object({ node: nodeName, version: releaseVersion.optional() }).strict(),
+  // an empty version (patch-control-plane) checks no versions, like none
+  args: z.object({ node: nodeName, version: releaseVersion.or(z.literal('')).optional() }).strict(),
   result: controlPlaneCheckResult,
   executionTimeoutSeconds: 180,
   deliveryTimeoutSeconds: DEFAULT_DELIVERY_TIMEOUT_SECONDS,

@@ -9,9 +9,10 @@ export const releaseVersion = z
 /** control-plane-upgrade's CARETAKER_RESULT */
 export const controlPlaneUpgradeResult = z.object({
   instanceId,
-  phase: z.enum(['plan', 'apply', 'node']),
-  version: releaseVersion,
-  /** the kubeadm command run: `kubeadm upgrade apply v1.37.2 --yes`, `kubeadm upgrade node`, `kubeadm upgrade plan v1.37.2` */
+  phase: z.enum(['plan', 'inventory', 'apply', 'node']),
+  /** empty for an inventory without a target (patch-control-plane) */
+  version: releaseVersion.or(z.literal('')),
+  /** the kubeadm command run: `kubeadm upgrade apply v1.37.2 --yes`, `kubeadm upgrade node`, `kubeadm upgrade plan v1.37.2`; empty for inventory */
   kubeadm: z.string(),
   /** plan: kubeadm's report, clipped to its first 3000 characters */
   planOutput: z.string().optional(),
