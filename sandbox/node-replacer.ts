@@ -16,7 +16,7 @@ import type { LocalFleet } from './local-fleet';
 /** the Auto Scaling group the sandbox's workers belong to, unless a test takes one out */
 export const SANDBOX_WORKER_GROUP = 'caretaker-sandbox-workers';
 
-export class SandboxNodeReplacer implements NodeReplacer {
+export class SandboxNodeReplacer implements Pick<NodeReplacer, 'reboot' | 'replace'> {
   /** the calls as EC2 / Auto Scaling would get them, in order */
   readonly calls: string[] = [];
   /** which group owns each instance (the Auto Scaling stand-in); empty for an instance of none */

@@ -1,7 +1,8 @@
 import type { NodeReplacer } from '../shared/ports';
 
 export interface RecoverNodeDeps {
-  replacer: NodeReplacer;
+  /** remediation only reboots and replaces; the kops upgrade's group reads are not its business */
+  replacer: Pick<NodeReplacer, 'reboot' | 'replace'>;
 }
 
 export type RecoverNodeInput =

@@ -215,7 +215,7 @@ describe('plan-node-remediation handler', () => {
 });
 
 describe('recover-node handler', () => {
-  function replacer(group?: string): NodeReplacer & { calls: string[] } {
+  function replacer(group?: string): Pick<NodeReplacer, 'reboot' | 'replace'> & { calls: string[] } {
     const calls: string[] = [];
     return {
       calls,
