@@ -28,5 +28,7 @@ export async function planUpgrade(
     packageManager: settings?.packageManager ?? 'auto',
     drain: settings?.drain,
     targetGroups: cluster.controlPlaneTargetGroupArns?.length ?? 0,
+    // after the control plane: the workers' kubelets, through a nested patch-workers run
+    workers: settings?.workers ?? cluster.kind !== 'kops',
   };
 }

@@ -25,6 +25,8 @@ export interface UpgradeSettings {
   /** how kubeadm, kubelet and kubectl are installed on the control-plane nodes */
   packageManager: 'auto' | 'apt' | 'dnf';
   drain: ControlPlaneDrain;
+  /** after the control plane, upgrade the workers' kubelets (a nested patch-workers run); kops: false */
+  workers: boolean;
 }
 
 const release = z
@@ -71,11 +73,14 @@ export const upgradeControlPlane = defineWorkflow({
     RequestApprovalFunctionArn: 'request-approval',
     PublishOutcomeFunctionArn: 'publish-outcome',
     EtcdBackupStateMachineArn: 'etcd-backup',
+    PatchWorkersStateMachineArn: 'patch-workers',
   },
   input: baseInput.extend({
     version: release,
     /** stop after the preflight and report the plan; nothing is changed */
     dryRun: z.boolean().optional(),
+    /** false: leave the workers' kubelets (default: the config's upgrade.workers) */
+    workers: z.boolean().optional(),
   }),
   config: {
     key: 'upgrade',
@@ -86,9 +91,15 @@ export const upgradeControlPlane = defineWorkflow({
           approvalBetweenNodes: z.boolean().optional(),
           blockerAlarms: z.array(alarmName).max(100).optional(),
           packageManager: z.enum(['auto', 'apt', 'dnf']).optional(),
+          workers: z.boolean().optional(),
         })
         .strict(),
     resolve: (block, c): UpgradeSettings | undefined => {
+      if (c.kind === 'kops' && block?.workers === true) {
+        c.problems.push(
+          `${c.at}.upgrade.workers: kops replaces its workers itself (kops rolling-update cluster); remove it or set it to false`,
+        );
+      }
       if (c.kind === 'eks') {
         if (block)
           c.problems.push(
@@ -102,6 +113,8 @@ export const upgradeControlPlane = defineWorkflow({
         blockerAlarms: block?.blockerAlarms ?? [],
         packageManager: block?.packageManager ?? 'auto',
         drain: drainFrom(c.raw),
+        // kops replaces its workers itself (kops rolling-update cluster)
+        workers: block?.workers ?? c.kind !== 'kops',
       };
     },
   },
