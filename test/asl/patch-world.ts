@@ -282,7 +282,10 @@ export class PatchWorld {
         // kubeadm upgrade node, kubelet and kubectl at the version, kubelet restart: no reboot
         if (!n) throw new CommandFailedError(`no node has instance ${instanceId}`);
         if (n.patchMs) await sleep(n.patchMs);
-        if (n.patchFails) throw new CommandFailedError('kubeadm upgrade node failed: unable to fetch the kubeadm-config ConfigMap');
+        if (n.patchFails)
+          throw new CommandFailedError(
+            'kubeadm upgrade node failed: unable to fetch the kubeadm-config ConfigMap',
+          );
         const bare = String(a['version']).replace(/^v/, '');
         const changed = ['kubeadm', 'kubelet', 'kubectl'].map((p) => `${p}=${bare}-*`);
         n.installed.push(...changed);
