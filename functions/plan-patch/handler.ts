@@ -14,7 +14,11 @@ export const input = z.object({
   dryRun: z.boolean().optional(),
   /** null from the ASL when the run patches the OS */
   kubernetesVersion: releaseVersion.nullish().transform((v) => v ?? undefined),
-  apiServerVersion: z.string().max(100).nullish().transform((v) => v ?? undefined),
+  apiServerVersion: z
+    .string()
+    .max(100)
+    .nullish()
+    .transform((v) => v ?? undefined),
 });
 
 export const makeHandler = (deps: DepsSource<PlanPatchDeps>) =>

@@ -73,7 +73,12 @@ export async function preparePatch(input: PreparePatchInput, deps: PreparePatchD
       ...(next ? { nextStart: next.toISOString() } : {}),
     },
     settings: {
-      command: kubelet !== undefined ? 'kubelet-upgrade' : p.method === 'patch-baseline' ? 'os-patch-baseline' : 'os-patch',
+      command:
+        kubelet !== undefined
+          ? 'kubelet-upgrade'
+          : p.method === 'patch-baseline'
+            ? 'os-patch-baseline'
+            : 'os-patch',
       /** null: an OS patch; a release: the kubelet upgrade the health gate checks for */
       kubernetesVersion: kubelet ?? null,
       packageManager: cluster.upgrade?.packageManager ?? 'auto',

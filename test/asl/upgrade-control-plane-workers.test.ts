@@ -180,7 +180,8 @@ function world(upgradeBlock: Record<string, unknown> = {}) {
   const patchFakes = workers.fakes();
   const fakes: Record<string, Fake> = {
     ...patchFakes,
-    'send-command': (p) => (isControlPlane(obj(p)) ? controlPlane(obj(p)) : patchFakes['send-command']!(p)),
+    'send-command': (p, call) =>
+      isControlPlane(obj(p)) ? controlPlane(obj(p)) : patchFakes['send-command']!(p, call),
     'find-control-plane': () => ({ instances: backup.instances }),
     'pick-member': (p) =>
       pickMember(obj(p)['statuses'] as unknown as (MemberStatus | MemberFailure)[]) as unknown as Json,

@@ -261,7 +261,8 @@ export const patchWorkers = defineWorkflow({
         field: 'kubernetesVersion',
         type: 'string',
         value: 'VERSION',
-        description: "upgrade the workers' kubelets to this release (such as v1.37.2) instead of patching the OS",
+        description:
+          "upgrade the workers' kubelets to this release (such as v1.37.2) instead of patching the OS",
       },
     },
   },
