@@ -117,9 +117,7 @@ export class CaretakerStack extends Stack {
         topic: this.notifications.topic,
       });
     }
-    // a cluster with control-plane upgrades runs patch-workers too (the upgrade nests it for the
-    // workers' kubelets), so its state machine and prefix grants are there
-    const patched = clusters.filter((c) => c.patching || c.upgrade?.enabled);
+    const patched = clusters.filter((c) => c.patching);
     if (patched.length > 0) {
       this.patchWorkers = new PatchWorkersWorkflow(this, 'PatchWorkers', {
         ...common,

@@ -29,6 +29,6 @@ export async function planUpgrade(
     drain: settings?.drain,
     targetGroups: cluster.controlPlaneTargetGroupArns?.length ?? 0,
     // after the control plane: the workers' kubelets, through a nested patch-workers run
-    workers: settings?.workers ?? cluster.kind !== 'kops',
+    workers: settings?.workers ?? false,
   };
 }

@@ -60,6 +60,8 @@ function world(upgradeBlock: Record<string, unknown> = {}) {
         kind: 'kubeadm',
         region: 'eu-west-1',
         controlPlane: { targetGroupArns: [TG] },
+        // the workers' kubelets go through patch-workers: the cluster has a patching block
+        patching: {},
         upgrade: upgradeBlock,
       },
     ],

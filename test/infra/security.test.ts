@@ -534,6 +534,8 @@ describe('security review (issue 7)', () => {
           'SendNodeCordonToControlPlaneNodes',
           'SendNodeDrainToControlPlaneNodes',
           'SendNodeInventoryToControlPlaneNodes',
+          // the workers' kubelet upgrade (patch-workers with kubernetesVersion), on workers only
+          'SendKubeletUpgradeToWorkerNodes',
           // remediate's disk-pressure cleanup, on workers only
           'SendNodePruneToWorkerNodes',
           'SendNodeRecordToControlPlaneNodes',

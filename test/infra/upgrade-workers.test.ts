@@ -1,55 +1,51 @@
 /**
- * upgrade-control-plane starts patch-workers for the workers' kubelets: its state machine is
- * there wherever upgrades are (even without a patching block), and the upgrade's role may start
- * and watch exactly the backup and the patch run, nothing else.
+ * upgrade-control-plane starts patch-workers for the workers' kubelets: where a cluster has a
+ * patching block the upgrade's role may start and watch exactly the backup and the patch run;
+ * where none has, patch-workers is not deployed and the upgrade's definition gets an ARN that
+ * names nothing, with no grant (no cluster there upgrades its workers: upgrade.workers is false).
  */
 import type { Template } from 'aws-cdk-lib/assertions';
 import { buildStacks, CONFIG, roleStatements, templateFor } from './build';
 
-let eu: Template;
-
-beforeAll(() => {
-  // CONFIG's eu-west-1 clusters have no patching block, and upgrades on by default
-  const { stacks } = buildStacks();
-  eu = templateFor(stacks, 'eu-west-1');
-});
+const substitution = (t: Template, name: string) => {
+  const [, upgrade] = Object.entries(t.findResources('AWS::StepFunctions::StateMachine')).find(([id]) =>
+    id.startsWith('UpgradeControlPlaneStateMachine'),
+  )!;
+  return JSON.stringify(
+    (upgrade as { Properties: { DefinitionSubstitutions: Record<string, unknown> } }).Properties
+      .DefinitionSubstitutions[name],
+  );
+};
+const starts = (t: Template) =>
+  roleStatements(t, /UpgradeControlPlaneStateMachineRole/)
+    .filter((st) => st.Action === 'states:StartExecution')
+    .map((st) => JSON.stringify(st.Resource))
+    .sort();
 
 describe("the upgrade's nested patch-workers run", () => {
-  it('starts the etcd-backup and patch-workers state machines as nested executions, and only those', () => {
-    const starts = roleStatements(eu, /UpgradeControlPlaneStateMachineRole/).filter(
-      (st) => st.Action === 'states:StartExecution',
-    );
+  it('with a patching block: starts the etcd-backup and patch-workers state machines, and only those', () => {
+    const { stacks } = buildStacks({
+      ...CONFIG,
+      clusters: CONFIG.clusters.map((c) => (c.name === 'prod-eu' ? { ...c, patching: {} } : c)),
+    });
+    const eu = templateFor(stacks, 'eu-west-1');
 
-    expect(starts.map((st) => JSON.stringify(st.Resource)).sort()).toEqual([
+    expect(starts(eu)).toEqual([
       expect.stringMatching(/"Ref":"EtcdBackupStateMachine/),
       expect.stringMatching(/"Ref":"PatchWorkersStateMachine/),
     ]);
+    expect(substitution(eu, 'PatchWorkersStateMachineArn')).toMatch(/"Ref":"PatchWorkersStateMachine/);
   });
 
-  it('gets the patch-workers state machine as a definition substitution', () => {
-    const machines = eu.findResources('AWS::StepFunctions::StateMachine');
-    const upgrade = Object.entries(machines).find(([id]) => id.startsWith('UpgradeControlPlaneStateMachine'));
-    const subs = (upgrade![1] as { Properties: { DefinitionSubstitutions: Record<string, unknown> } })
-      .Properties.DefinitionSubstitutions;
-    expect(JSON.stringify(subs['PatchWorkersStateMachineArn'])).toMatch(/"Ref":"PatchWorkersStateMachine/);
-  });
+  it('without any patching block: no patch-workers, an ARN naming nothing, and no grant for it', () => {
+    const { stacks } = buildStacks();
+    const eu = templateFor(stacks, 'eu-west-1');
 
-  it('builds patch-workers where upgrades are on but no cluster has a patching block, with no schedule', () => {
     const machines = Object.keys(eu.findResources('AWS::StepFunctions::StateMachine'));
-    expect(machines.some((id) => id.startsWith('PatchWorkersStateMachine'))).toBe(true);
-    const schedules = JSON.stringify(eu.findResources('AWS::Scheduler::Schedule'));
-    expect(schedules).not.toMatch(/PatchWorkers/);
-  });
-
-  it('builds no patch-workers where neither upgrades nor patching are on', () => {
-    const { stacks } = buildStacks({
-      ...CONFIG,
-      clusters: CONFIG.clusters.map((c) => (c.kind === 'eks' ? c : { ...c, upgrade: { enabled: false } })),
-    });
-    const machines = Object.keys(
-      templateFor(stacks, 'eu-west-1').findResources('AWS::StepFunctions::StateMachine'),
-    );
     expect(machines.some((id) => id.startsWith('PatchWorkersStateMachine'))).toBe(false);
-    expect(machines.some((id) => id.startsWith('UpgradeControlPlaneStateMachine'))).toBe(false);
+    expect(substitution(eu, 'PatchWorkersStateMachineArn')).toContain(
+      ':stateMachine:caretaker-patch-workers-not-deployed',
+    );
+    expect(starts(eu)).toEqual([expect.stringMatching(/"Ref":"EtcdBackupStateMachine/)]);
   });
 });

@@ -77,15 +77,7 @@ export function scheduleOf(
 /** is the workflow deployed in a stack with these clusters? */
 export function isDeployedFor(workflow: Workflow, clusters: readonly WorkflowSettings[]): boolean {
   const deployedFor = (workflow as { deployedFor?: (s: unknown[]) => boolean }).deployedFor;
-  if (!deployedFor || deployedFor(clusters.map((c) => settingsOf(workflow, c)))) return true;
-  // a workflow a deployed workflow starts as a nested execution (upgrade-control-plane starts
-  // patch-workers) is deployed with it
-  return WORKFLOWS.some(
-    (w) =>
-      w.name !== workflow.name &&
-      Object.values<string>(w.substitutions).includes(workflow.name) &&
-      isDeployedFor(w, clusters),
-  );
+  return deployedFor ? deployedFor(clusters.map((c) => settingsOf(workflow, c))) : true;
 }
 
 export * from './workflow';

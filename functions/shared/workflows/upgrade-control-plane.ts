@@ -25,7 +25,10 @@ export interface UpgradeSettings {
   /** how kubeadm, kubelet and kubectl are installed on the control-plane nodes */
   packageManager: 'auto' | 'apt' | 'dnf';
   drain: ControlPlaneDrain;
-  /** after the control plane, upgrade the workers' kubelets (a nested patch-workers run); kops: false */
+  /**
+   * after the control plane, upgrade the workers' kubelets (a nested patch-workers run); default:
+   * true when the cluster has a patching block (false on kops)
+   */
   workers: boolean;
 }
 
@@ -95,6 +98,11 @@ export const upgradeControlPlane = defineWorkflow({
         })
         .strict(),
     resolve: (block, c): UpgradeSettings | undefined => {
+      if (block?.workers === true && c.kind !== 'kops' && c.raw['patching'] === undefined) {
+        c.problems.push(
+          `${c.at}.upgrade.workers: the workers' kubelets are upgraded through patch-workers, which needs a patching block (\`"patching": {}\` takes every default)`,
+        );
+      }
       if (c.kind === 'kops' && block?.workers === true) {
         c.problems.push(
           `${c.at}.upgrade.workers: kops replaces its workers itself (kops rolling-update cluster); remove it or set it to false`,
@@ -113,8 +121,9 @@ export const upgradeControlPlane = defineWorkflow({
         blockerAlarms: block?.blockerAlarms ?? [],
         packageManager: block?.packageManager ?? 'auto',
         drain: drainFrom(c.raw),
+        // the workers go through patch-workers, deployed where a cluster has a patching block;
         // kops replaces its workers itself (kops rolling-update cluster)
-        workers: block?.workers ?? c.kind !== 'kops',
+        workers: block?.workers ?? (c.kind !== 'kops' && c.raw['patching'] !== undefined),
       };
     },
   },

@@ -93,7 +93,13 @@ describe('planPatch with kubernetesVersion', () => {
 
 const [kubeadm, kops] = parseConfig({
   clusters: [
-    { name: 'prod-eu', kind: 'kubeadm', region: 'eu-west-1', upgrade: { packageManager: 'dnf' } },
+    {
+      name: 'prod-eu',
+      kind: 'kubeadm',
+      region: 'eu-west-1',
+      patching: {},
+      upgrade: { packageManager: 'dnf' },
+    },
     {
       name: 'kops-eu',
       kind: 'kops',
@@ -169,23 +175,25 @@ describe('plan-patch with kubernetesVersion', () => {
 });
 
 describe('the upgrade block: workers', () => {
-  it("upgrades the workers' kubelets by default, but not on kops", () => {
+  const one = (c: Record<string, unknown>) =>
+    parseConfig({ clusters: [{ name: 'c', region: 'eu-west-1', ...c }] }).clusters[0]!;
+
+  it("upgrades the workers' kubelets by default where the cluster has a patching block, never on kops", () => {
     expect(kubeadm!.upgrade?.workers).toBe(true);
+    expect(one({ kind: 'kubespray' }).upgrade?.workers).toBe(false);
+    expect(one({ kind: 'kubeadm', patching: {}, upgrade: { workers: false } }).upgrade?.workers).toBe(false);
     expect(kops!.upgrade?.workers).toBe(false);
   });
 
-  it('rejects workers: true on kops, naming the field', () => {
+  it('rejects workers: true without a patching block, and on kops, naming the field', () => {
+    expect(() => one({ kind: 'kubeadm', upgrade: { workers: true } })).toThrow(
+      /upgrade\.workers: the workers' kubelets are upgraded through patch-workers, which needs a patching block/,
+    );
     expect(() =>
-      parseConfig({
-        clusters: [
-          {
-            name: 'kops-eu',
-            kind: 'kops',
-            region: 'eu-west-1',
-            kops: { stateStore: 's3://kops-state/kops-eu.example.com' },
-            upgrade: { workers: true },
-          },
-        ],
+      one({
+        kind: 'kops',
+        kops: { stateStore: 's3://kops-state/kops-eu.example.com' },
+        upgrade: { workers: true },
       }),
     ).toThrow(/upgrade\.workers: kops replaces its workers itself/);
   });
