@@ -74,10 +74,12 @@ describe('upgrade-control-plane in the sandbox', () => {
     ]);
     expect(images.trim().split('\n')).toHaveLength(9);
     for (const image of images.trim().split('\n')) expect(image.endsWith(`:${target}`)).toBe(true);
-    // the workers' kubelets are not part of this run
-    expect(nodes.filter((n) => n.name.startsWith('worker-')).every((n) => n.kubeletVersion === from)).toBe(
-      true,
-    );
+    // then the workers' kubelets, through patch-workers' sliding window: Ready, uncordoned, at the target
+    const workers = nodes.filter((n) => n.name.startsWith('worker-'));
+    expect(workers.length).toBeGreaterThan(0);
+    for (const w of workers) {
+      expect(w).toMatchObject({ ready: true, unschedulable: false, kubeletVersion: target });
+    }
   });
 
   it('ran kubeadm upgrade apply on the first node and upgrade node on the others, exactly, then the kubelet', () => {
@@ -108,6 +110,33 @@ describe('upgrade-control-plane in the sandbox', () => {
     }
   });
 
+  it("upgraded each worker's kubelet with exactly kubeadm's worker steps and the pinned packages, one worker at a time", () => {
+    const bare = target.slice(1);
+    const workers = sandbox.fleet.kubernetesNodes().filter((n) => n.role === 'worker');
+    for (const w of workers) {
+      const log = readFileSync(join(w.root, 'var', 'log', 'kube-stand-in.log'), 'utf8')
+        .trim()
+        .split('\n');
+      expect(log).toEqual([
+        'apt-mark\tunhold\tkubeadm',
+        `apt-get\tinstall\t-y\t-q\tkubeadm=${bare}-*`,
+        'apt-mark\thold\tkubeadm',
+        'kubeadm\tupgrade\tnode',
+        'apt-mark\tunhold\tkubelet\tkubectl',
+        `apt-get\tinstall\t-y\t-q\tkubelet=${bare}-*\tkubectl=${bare}-*`,
+        'apt-mark\thold\tkubelet\tkubectl',
+        'systemctl\tdaemon-reload',
+        'systemctl\trestart\tkubelet',
+      ]);
+    }
+    // kubeadm then the kubelet on each, and one worker done before the next began (maxUnavailable 1)
+    const steps = sandbox.upgrades!.workerSteps;
+    expect(steps.map((s) => s.step)).toEqual(workers.flatMap(() => ['kubeadm', 'kubelet']));
+    expect(new Set(steps.map((s) => s.node)).size).toBe(workers.length);
+    for (let i = 0; i < steps.length; i += 2) expect(steps[i]!.node).toBe(steps[i + 1]!.node);
+    for (const s of steps) expect(s.version).toBe(target);
+  });
+
   it('never had two control-plane nodes out of service, upgraded each only while out of the load balancer, and never the etcd leader', () => {
     const timeline = sandbox.upgrades!.timeline;
     const out = new Set<string>();
@@ -132,7 +161,10 @@ describe('upgrade-control-plane in the sandbox', () => {
   });
 
   it('took a fresh snapshot under its lock first, released the lock, and says where the time went', async () => {
-    expect(run.children.map((c) => [c.workflow, c.status])).toEqual([['etcd-backup', 'SUCCEEDED']]);
+    expect(run.children.map((c) => [c.workflow, c.status])).toEqual([
+      ['etcd-backup', 'SUCCEEDED'],
+      ['patch-workers', 'SUCCEEDED'],
+    ]);
     expect(await sandbox.locks.holders('sandbox', ['control-plane', 'workers'])).toEqual([
       undefined,
       undefined,
@@ -141,6 +173,7 @@ describe('upgrade-control-plane in the sandbox', () => {
     expect(timing.perNodeMs).toHaveLength(3);
     expect(timing.waitStatesMs).toBeGreaterThan(0);
     expect(timing.waitStatesMs).toBeLessThan(timing.totalMs);
+    expect(timing.workersMs).toBeGreaterThan(0);
     process.stderr.write(
       `sandbox upgrade ${from} → ${target}: ${JSON.stringify({ ...timing, group: SANDBOX_TARGET_GROUP.split('/')[1] })}\n`,
     );
