@@ -23,9 +23,10 @@ export interface PreparePatchInput {
 
 /**
  * a run started by a parent workflow (the control-plane upgrade, approved by a person) ignores
- * the maintenance window: it may start nodes for this long
+ * the maintenance window: it may start nodes for this long (inside patch-workers' own execution
+ * timeout, 26 hours, so a long run ends Paused and reported rather than timed out)
  */
-export const UNWINDOWED_RUN_HOURS = 7 * 24;
+export const UNWINDOWED_RUN_HOURS = 24;
 
 /** how often the wait loops look at a node (node-status) */
 export const POLL_SECONDS = 15;
