@@ -47,6 +47,9 @@ beforeAll(async () => {
     },
   });
   pids = sandbox.pids;
+  // the seeded workload's PodDisruptionBudgets allow no disruption: each worker's drain would sit
+  // out its 30 s timeout first (test/integration/sandbox-patch.test.ts covers that path)
+  await sandbox.kubernetes!.kubectl(['delete', 'pdb', '--all', '--all-namespaces']);
   run = await upgradeSandbox(sandbox, target, (e) => events.push(e));
 });
 
