@@ -217,6 +217,8 @@ export class CaretakerStack extends Stack {
         this.notifications.publishOutcome,
         ...(this.restoreVerify ? [this.restoreVerify.recordVerification] : []),
       ],
+      probeLogs: this.health.probe,
+      patchLogs: this.patchWorkers ? [this.patchWorkers.recordPatch] : [],
     });
 
     // every function may read the clusters' (non-secret) resolved configuration

@@ -12,11 +12,14 @@ import type { RouteName } from '../functions/shared/domain/remediation';
 import type { Json, RunEvent, RunResult } from './asl-runner';
 import type { Sandbox } from './sandbox';
 
-export const REMEDIATE_SCENARIOS = ['db-size', 'member-down', 'stale-backup'] as const;
+export const REMEDIATE_SCENARIOS = ['db-size', 'member-down', 'stale-backup', 'disk-pressure'] as const;
 export type RemediateScenario = (typeof REMEDIATE_SCENARIOS)[number];
 
 export const isRemediateScenario = (s: string | undefined): s is RemediateScenario =>
   (REMEDIATE_SCENARIOS as readonly string[]).includes(s ?? '');
+
+/** the worker the disk-pressure scenario's alarm names */
+export const DISK_PRESSURE_NODE = 'worker-1';
 
 /** the small quota db-size fills: about 16 puts of 1 MiB raise NOSPACE */
 export const SCENARIO_QUOTA_BYTES = 16 * 2 ** 20;
@@ -31,6 +34,8 @@ interface Scenario {
   breakIt(sandbox: Sandbox): Promise<string[]>;
   /** the state after the run, as lines */
   after(sandbox: Sandbox): Promise<string[]>;
+  /** the alarm's event, when it is not Caretaker's own single-metric alarm on the cluster */
+  event?(sandbox: Sandbox): Json;
 }
 
 const MiB = 2 ** 20;
@@ -123,7 +128,81 @@ export const SCENARIOS: Record<RemediateScenario, Scenario> = {
       ];
     },
   },
+  'disk-pressure': {
+    route: 'disk-pressure',
+    metric: 'disk_used_percent',
+    summary: `the root volume of ${DISK_PRESSURE_NODE} above 90% (a CloudWatch agent alarm routed by its tags)`,
+    async breakIt(sandbox) {
+      const node = diskPressureNode(sandbox);
+      return [
+        `${node.name} (${node.instanceId}): disk_used_percent 93.4 ≥ 90, alarm tagged caretaker:route=disk-pressure`,
+        ...toolLines(sandbox),
+      ];
+    },
+    async after(sandbox) {
+      return toolLines(sandbox);
+    },
+    event: (sandbox) => diskPressureEvent(sandbox.cluster.name, diskPressureNode(sandbox).instanceId),
+  },
 };
+
+function diskPressureNode(sandbox: Sandbox): { name: string; instanceId: string } {
+  const node = [...sandbox.fleet.nodes.values()].find((n) => n.name === DISK_PRESSURE_NODE);
+  if (!node) throw new Error(`the sandbox has no ${DISK_PRESSURE_NODE}`);
+  return { name: node.name, instanceId: node.instanceId };
+}
+
+/** what node-prune ran on the worker: the crictl and journalctl stand-ins' recorded invocations */
+function toolLines(sandbox: Sandbox): string[] {
+  const lines: string[] = [];
+  for (const tool of ['crictl', 'journalctl'] as const) {
+    const log = sandbox.workerToolLog(DISK_PRESSURE_NODE, tool).trim();
+    lines.push(
+      `  ${tool} on ${DISK_PRESSURE_NODE}: ${
+        log === ''
+          ? 'never run'
+          : log
+              .split('\n')
+              .map((l) => `${tool} ${l.replace(/\t/g, ' ')}`)
+              .join('; ')
+      }`,
+    );
+  }
+  return lines;
+}
+
+/**
+ * A CloudWatch agent's disk alarm on one worker in the documented single-metric shape with an
+ * instance dimension (events/aws.cloudwatch/single-metric-instance-alarm.json), routed by its
+ * tags `caretaker:cluster` and `caretaker:route`.
+ */
+export function diskPressureEvent(cluster: string, instanceId: string, at = new Date()): Json {
+  const sample = JSON.parse(
+    readFileSync(
+      join(__dirname, '..', 'events', 'aws.cloudwatch', 'single-metric-instance-alarm.json'),
+      'utf8',
+    ),
+  ) as {
+    id: string;
+    time: string;
+    resources: string[];
+    detail: {
+      alarmName: string;
+      alarmTags: Record<string, string>;
+      configuration: { metrics: { metricStat: { metric: { dimensions: Record<string, string> } } }[] };
+      state: { timestamp: string };
+    };
+  };
+  const name = `${cluster}-worker-disk-full`;
+  sample.id = randomUUID();
+  sample.time = at.toISOString().replace(/\.\d+Z$/, 'Z');
+  sample.resources = [`arn:aws:cloudwatch:eu-west-1:123456789012:alarm:${name}`];
+  sample.detail.alarmName = name;
+  sample.detail.alarmTags = { 'caretaker:cluster': cluster, 'caretaker:route': 'disk-pressure' };
+  sample.detail.configuration.metrics[0]!.metricStat.metric.dimensions.InstanceId = instanceId;
+  sample.detail.state.timestamp = at.toISOString().replace('Z', '+0000');
+  return sample as unknown as Json;
+}
 
 /** the snapshot objects (not their manifests) in the sandbox bucket */
 export async function snapshots(sandbox: Sandbox): Promise<string[]> {
@@ -186,7 +265,7 @@ export async function runScenario(
   const s = SCENARIOS[scenario];
   const before = await s.breakIt(sandbox);
   const { routed, input, result } = await sandbox.routeAlarm(
-    alarmEvent(sandbox.cluster.name, s.route, s.metric),
+    s.event?.(sandbox) ?? alarmEvent(sandbox.cluster.name, s.route, s.metric),
     options.onEvent,
     options.dryRun ? { dryRun: true } : {},
   );

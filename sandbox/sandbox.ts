@@ -309,7 +309,13 @@ export class Sandbox {
         instanceId: `i-0beef000000000${String(i + 1).padStart(2, '0')}`,
         name: `worker-${i + 1}`,
         tags: { ...this.cluster.workerTags, Name: `worker-${i + 1}` },
-        env: { ...this.s3.cliEnv, CARETAKER_AWS_CLI: AWS_CLI, PATH: this.nodePath },
+        env: {
+          ...this.s3.cliEnv,
+          CARETAKER_AWS_CLI: AWS_CLI,
+          PATH: this.nodePath,
+          // node-prune's crictl and journalctl are the recording stand-ins of test/support/bin
+          ...this.workerToolsEnv(`worker-${i + 1}`),
+        },
         online: true,
       });
     }
@@ -416,6 +422,20 @@ export class Sandbox {
       SYSTEMCTL_RESTART_REQUEST: join(dir, 'restart-request'),
       SYSTEMCTL_RESTART_DONE: join(dir, 'restart-done'),
     };
+  }
+
+  /** where worker `name`'s crictl and journalctl stand-ins (test/support/bin) record their invocations */
+  private workerToolsEnv(name: string) {
+    const dir = join(this.dir, 'tools', name);
+    mkdirSync(dir, { recursive: true });
+    return { CRICTL_LOG: join(dir, 'crictl.log'), JOURNALCTL_LOG: join(dir, 'journalctl.log') };
+  }
+
+  /** every `crictl` or `journalctl` invocation on worker `name`, one per line, arguments tab-separated */
+  workerToolLog(name: string, tool: 'crictl' | 'journalctl'): string {
+    const env = this.workerToolsEnv(name);
+    const log = tool === 'crictl' ? env.CRICTL_LOG : env.JOURNALCTL_LOG;
+    return existsSync(log) ? readFileSync(log, 'utf8') : '';
   }
 
   private systemd?: NodeJS.Timeout;

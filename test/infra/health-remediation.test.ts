@@ -2,13 +2,19 @@ import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { HEALTH_METRICS, METRICS, METRICS_NAMESPACE } from '../../functions/shared/domain/metrics';
 import { summarizeProbe } from '../../functions/shared/domain/health';
 import { buildStacks, CONFIG, roleStatements, templateFor } from './build';
+import { loggedFields, type FunctionLines } from '../support/logged-fields';
 
 // the example-like deployment, with remediation on for prod-eu
 const { stacks } = buildStacks({
   ...CONFIG,
   clusters: CONFIG.clusters.map((c) =>
     c.name === 'prod-eu'
-      ? { ...c, remediation: { alarms: [{ namePrefix: 'team-prod-', route: 'disk-pressure' }] } }
+      ? {
+          ...c,
+          remediation: { alarms: [{ namePrefix: 'team-prod-', route: 'disk-pressure' }] },
+          // patching on: the dashboard's per-worker patch table is read too
+          patching: {},
+        }
       : c,
   ),
 });
@@ -95,7 +101,7 @@ describe('the metrics contract: code, alarms and dashboard agree', () => {
           ],
           alarms: [],
         },
-        kubernetes: { error: '', nodesTotal: 1, notReady: [], diskPressure: [], apiServers: [] },
+        kubernetes: { error: '', nodesTotal: 1, notReady: [], diskPressure: [], apiServers: [], workers: [] },
       },
       100,
       { newestAgeSeconds: 1, verifiedAgeSeconds: 2 },
@@ -105,6 +111,119 @@ describe('the metrics contract: code, alarms and dashboard agree', () => {
         .filter((k) => Object.hasOwn(METRICS, k))
         .sort(),
     ).toEqual(Object.keys(HEALTH_METRICS).sort());
+  });
+});
+
+/** the dashboard body as JSON with every `{ Ref: id }` kept as `@@id@@` (other tokens "X") */
+function dashboardBodyWithRefs(t: Template): {
+  widgets: { type: string; properties: { title?: string; query?: string } }[];
+} {
+  const [dash] = Object.values(t.findResources('AWS::CloudWatch::Dashboard'));
+  const body = (dash!.Properties as { DashboardBody: unknown }).DashboardBody;
+  const parts = (body as { 'Fn::Join': [string, unknown[]] })['Fn::Join']?.[1] ?? [body];
+  return JSON.parse(
+    parts
+      .map((p) =>
+        typeof p === 'string' ? p : (p as { Ref?: string }).Ref ? `@@${(p as { Ref: string }).Ref}@@` : 'X',
+      )
+      .join(''),
+  );
+}
+
+/** log group logical id → the function (folder name) that writes to it */
+function logGroupWriters(t: Template): Map<string, string> {
+  const writers = new Map<string, string>();
+  for (const fn of Object.values(t.findResources('AWS::Lambda::Function'))) {
+    const p = fn.Properties as { Description?: string; LoggingConfig?: { LogGroup?: { Ref?: string } } };
+    const ref = p.LoggingConfig?.LogGroup?.Ref;
+    const name = /^Caretaker (\S+)$/.exec(p.Description ?? '')?.[1];
+    if (ref && name) writers.set(ref, name);
+  }
+  return writers;
+}
+
+const QUERY_WORDS = new Set(
+  [
+    'fields',
+    'filter',
+    'stats',
+    'sort',
+    'limit',
+    'display',
+    'parse',
+    'dedup',
+    'by',
+    'as',
+    'and',
+    'or',
+    'not',
+  ].concat(['asc', 'desc', 'like', 'in', 'SOURCE']),
+);
+
+/**
+ * The log fields a Logs Insights query reads: its identifiers, less the commands, keywords,
+ * functions (a name before "("), aliases (a name after "as"), @-fields, numbers and literals.
+ */
+export function queriedFields(query: string): string[] {
+  const text = query.replace(/'[^']*'/g, ' ').replace(/"[^"]*"/g, ' ');
+  const aliases = new Set([...text.matchAll(/\bas\s+([A-Za-z_][\w.]*)/g)].map((m) => m[1]!));
+  const fields = new Set<string>();
+  for (const m of text.matchAll(/(?<![@\w.])([A-Za-z_][\w.]*)(\s*\()?/g)) {
+    const [, name, call] = m;
+    if (call || QUERY_WORDS.has(name!) || aliases.has(name!)) continue;
+    fields.add(name!);
+  }
+  return [...fields].sort();
+}
+
+describe('the log contract: every Logs Insights widget reads fields its functions really log', () => {
+  const body = dashboardBodyWithRefs(eu);
+  const writers = logGroupWriters(eu);
+  const logWidgets = body.widgets.filter((w) => w.type === 'log');
+  let logged: Record<string, FunctionLines>;
+
+  beforeAll(async () => {
+    logged = await loggedFields();
+  });
+
+  it('finds the query fields of a query', () => {
+    expect(
+      queriedFields(
+        "SOURCE 'g' | filter cluster = 'prod-eu' and ispresent(NodePatchSeconds)\n| stats latest(@timestamp) as lastPatched, latest(PackagesChanged) as packages by node, instanceId\n| sort lastPatched asc",
+      ),
+    ).toEqual(['NodePatchSeconds', 'PackagesChanged', 'cluster', 'instanceId', 'node']);
+  });
+
+  it('has the log widgets the issue asks for: snapshot size and RTO, days since each worker was patched, last patch per worker', () => {
+    const titles = logWidgets.map((w) => w.properties.title);
+    expect(titles).toEqual(
+      expect.arrayContaining([
+        'prod-eu: snapshot size, last verification and its RTO (log fields)',
+        'prod-eu: days since each worker was patched (newest probe)',
+        'prod-eu: last patch of each worker (record-patch)',
+      ]),
+    );
+  });
+
+  it('queries, in each log widget, only fields that the functions writing to its log groups log', () => {
+    expect(logWidgets.length).toBeGreaterThan(0);
+    for (const w of logWidgets) {
+      const sources = [...w.properties.query!.matchAll(/SOURCE '@@([^@]+)@@'/g)].map((m) =>
+        writers.get(m[1]!),
+      );
+      expect(sources.length).toBeGreaterThan(0);
+      for (const s of sources) expect(logged[s!]).toBeDefined();
+      const available = new Set(sources.flatMap((s) => [...logged[s!]!.fields]));
+      const missing = queriedFields(w.properties.query!).filter((f) => !available.has(f));
+      expect({ widget: w.properties.title, missing }).toEqual({ widget: w.properties.title, missing: [] });
+    }
+  });
+
+  it('has each catalogued metric published only by the function the catalog names', () => {
+    for (const [fn, lines] of Object.entries(logged)) {
+      for (const name of lines.published)
+        expect({ name, by: fn }).toEqual({ name, by: METRICS[name]!.publishedBy });
+    }
   });
 });
 

@@ -1,4 +1,10 @@
-import { runScenario, SCENARIO_QUOTA_BYTES, snapshots } from '../../sandbox/remediate-scenarios';
+import {
+  diskPressureEvent,
+  DISK_PRESSURE_NODE,
+  runScenario,
+  SCENARIO_QUOTA_BYTES,
+  snapshots,
+} from '../../sandbox/remediate-scenarios';
 import { Sandbox } from '../../sandbox/sandbox';
 
 // a loaded machine: three real etcd members, S3, DynamoDB, every node command a real script
@@ -72,5 +78,49 @@ describe('sandbox remediate <scenario>: a real fault, the alarm through route-al
     const keys = await snapshots(sandbox);
     expect(keys).toHaveLength(1);
     expect(keys[0]).toMatch(/^sandbox\/etcd\/\d{4}\/\d{2}\/\d{2}\/\d{8}T\d{6}Z-r\d+\.db$/);
+  });
+
+  const worker = (name: string) => [...sandbox.fleet.nodes.values()].find((n) => n.name === name)!;
+
+  it('disk-pressure: the worker the alarm names runs node-prune through SSM, exactly crictl rmi --prune and journalctl --vacuum-size=500M', async () => {
+    const sent: { documentName: string; instanceId: string }[] = [];
+    sandbox.hooks.afterCommand = (r) => sent.push({ documentName: r.documentName, instanceId: r.instanceId });
+    const run = await runScenario(sandbox, 'disk-pressure');
+    sandbox.hooks.afterCommand = undefined;
+
+    const node = worker(DISK_PRESSURE_NODE);
+    expect(run.routed).toMatchObject({ started: true, route: 'disk-pressure', cluster: 'sandbox' });
+    expect(run.input).toMatchObject({ route: 'disk-pressure', instanceId: node.instanceId });
+    expect(run.result?.status).toBe('SUCCEEDED');
+    expect(sandbox.notifier.messages.at(-1)?.subject).toMatch(/remediate succeeded/);
+    // one command, the prune, on that worker only
+    expect(sent).toEqual([{ documentName: 'node-prune', instanceId: node.instanceId }]);
+    // the stand-ins recorded exactly what the script ran, once each, on that worker
+    expect(sandbox.workerToolLog(DISK_PRESSURE_NODE, 'crictl')).toBe('rmi\t--prune\n');
+    expect(sandbox.workerToolLog(DISK_PRESSURE_NODE, 'journalctl')).toBe('--vacuum-size=500M\n');
+    expect(sandbox.workerToolLog('worker-2', 'crictl')).toBe('');
+    expect(sandbox.workerToolLog('worker-2', 'journalctl')).toBe('');
+    expect(run.after.join('\n')).toMatch(/crictl on worker-1: crictl rmi --prune/);
+  });
+
+  it('disk-pressure --dry-run: says what it would run on the node and runs nothing', async () => {
+    const other = worker('worker-2');
+    const sent: string[] = [];
+    sandbox.hooks.afterCommand = (r) => sent.push(r.documentName);
+    const run = await sandbox.routeAlarm(diskPressureEvent('sandbox', other.instanceId), undefined, {
+      dryRun: true,
+    });
+    sandbox.hooks.afterCommand = undefined;
+
+    expect(run.routed).toMatchObject({ started: true, route: 'disk-pressure' });
+    expect(run.result?.status).toBe('SUCCEEDED');
+    expect(sent).toEqual([]);
+    expect(sandbox.workerToolLog('worker-2', 'crictl')).toBe('');
+    expect(sandbox.workerToolLog('worker-2', 'journalctl')).toBe('');
+    const note = sandbox.notifier.messages.at(-1)!;
+    expect(note.message).toMatch(/Dry run: nothing was changed/);
+    expect(note.message).toContain(
+      `run node-prune on ${other.instanceId}: crictl rmi --prune, journalctl --vacuum-size=500M`,
+    );
   });
 });
