@@ -40,16 +40,18 @@ export function registryTasks(
 const isWorkflowName = (name: string) => WORKFLOWS.some((w) => w.name === name);
 
 /**
- * The state machines a registry workflow's `${Substitutions}` start as nested executions.
+ * The state machines a registry workflow's `${Substitutions}` start as nested executions (those
+ * this stack does not deploy aside: registryAbsentNested).
  * @throws Error naming the workflow this stack has not built (yet)
  */
 export function registryNested(
   workflow: Workflow,
   stateMachines: Readonly<Record<string, sfn.IStateMachine>>,
 ): Record<string, sfn.IStateMachine> {
+  const absent = registryAbsentNested(workflow, stateMachines);
   return Object.fromEntries(
     Object.entries<string>(workflow.substitutions)
-      .filter(([, name]) => isWorkflowName(name))
+      .filter(([substitution, name]) => isWorkflowName(name) && !Object.hasOwn(absent, substitution))
       .map(([substitution, name]) => {
         const sm = Object.hasOwn(stateMachines, name) ? stateMachines[name] : undefined;
         if (!sm)
@@ -58,6 +60,26 @@ export function registryNested(
           );
         return [substitution, sm];
       }),
+  );
+}
+
+/**
+ * The nested workflows a registry workflow names that this stack does not deploy: those earlier
+ * in the registry than the workflow itself and not built (the stack builds in registry order, so
+ * one built later is still an error of registryNested). Substitution → workflow name.
+ */
+export function registryAbsentNested(
+  workflow: Workflow,
+  stateMachines: Readonly<Record<string, sfn.IStateMachine>>,
+): Record<string, string> {
+  const order = WORKFLOWS.map((w) => w.name as string);
+  return Object.fromEntries(
+    Object.entries<string>(workflow.substitutions).filter(
+      ([, name]) =>
+        isWorkflowName(name) &&
+        !Object.hasOwn(stateMachines, name) &&
+        order.indexOf(name) < order.indexOf(workflow.name),
+    ),
   );
 }
 
@@ -75,6 +97,7 @@ export function registryStateMachine(
     tasks: registryTasks(workflow, functions),
     comment: workflow.comment,
     nested: registryNested(workflow, stateMachines),
+    absentNested: registryAbsentNested(workflow, stateMachines),
   });
 }
 

@@ -6,6 +6,8 @@
  * `kubeadm upgrade apply|node` it restarts that node's real kube-apiserver and moves its static
  * pods to the target images; on `systemctl restart kubelet` the node's kubelet (KWOK) reports
  * the installed version. Every step goes into one timeline with the etcd leader at that moment.
+ * Workers get the same stand-in for their kubelet upgrade (kubelet-upgrade, after the control
+ * plane): their steps go to `workerSteps`.
  * Only one Kubernetes version is built here (tools/build.sh): the API server restarts on the
  * same binary, and the version the cluster "runs" is what its static pods and kubelets report.
  */
@@ -47,6 +49,8 @@ export class SandboxUpgrades {
   readonly targetGroups: LocalTargetGroups;
   /** per node: how long its API server was down while kubeadm "restarted" it, ms */
   readonly restarts: { node: string; downMs: number }[] = [];
+  /** the workers' kubelet upgrades (kubeadm upgrade node, kubelet restart), apart from the control plane's timeline */
+  readonly workerSteps: { at: number; node: string; step: 'kubeadm' | 'kubelet'; version: string }[] = [];
 
   private constructor(
     private readonly options: SandboxUpgradesOptions,
@@ -98,6 +102,19 @@ export class SandboxUpgrades {
     };
   }
 
+  /** what a worker's scripts need for kubelet-upgrade: the kubeadm/kubelet stand-in's other half */
+  workerEnv(nodeName: string, pkgStandInDir: string): Record<string, string> {
+    return {
+      CARETAKER_SANDBOX_CONTROL: this.url,
+      CARETAKER_NODE_NAME: nodeName,
+      CARETAKER_KUBE_INSTALLED: this.options.from.replace(/^v/, ''),
+      CARETAKER_KUBE_AVAILABLE: [this.options.from, this.options.kubernetes.binaries.version]
+        .map((v) => v.replace(/^v/, ''))
+        .join(' '),
+      CARETAKER_PKG_STAND_IN_DIR: pkgStandInDir,
+    };
+  }
+
   /** the instance id of the member that leads etcd now ('' when none answers) */
   async etcdLeader(): Promise<string> {
     const { etcd, kubernetes } = this.options;
@@ -116,8 +133,10 @@ export class SandboxUpgrades {
     const node = url.searchParams.get('node') ?? '';
     const version = url.searchParams.get('version') ?? '';
     const k = this.options.kubernetes;
-    const api = k.apiServer(node);
     if (!parseRelease(version)) throw new Error(`not a version: ${version}`);
+    if (!k.apiServers.some((a) => a.node.name === node))
+      return this.handleWorker(url.pathname, node, version);
+    const api = k.apiServer(node);
     if (url.pathname === '/kubeadm') {
       const phase = url.searchParams.get('phase') ?? '';
       this.timeline.push({
@@ -152,6 +171,31 @@ export class SandboxUpgrades {
       return `kubelet on ${node} reports ${version}`;
     }
     throw new Error(`unknown request ${url.pathname}`);
+  }
+
+  /**
+   * a worker: `kubeadm upgrade node` only rewrites its kubelet's configuration (nothing restarts);
+   * `systemctl restart kubelet` makes its Node (KWOK) report the installed version
+   */
+  private async handleWorker(path: string, node: string, version: string): Promise<string> {
+    if (path === '/kubeadm') {
+      this.workerSteps.push({ at: Date.now(), node, step: 'kubeadm', version });
+      return `kubelet configuration of ${node} at ${version}`;
+    }
+    if (path === '/kubelet') {
+      await this.options.kubernetes.kubectl([
+        'patch',
+        'node',
+        node,
+        '--subresource=status',
+        '--type=merge',
+        '-p',
+        JSON.stringify({ status: { nodeInfo: { kubeletVersion: version } } }),
+      ]);
+      this.workerSteps.push({ at: Date.now(), node, step: 'kubelet', version });
+      return `kubelet on ${node} reports ${version}`;
+    }
+    throw new Error(`unknown request ${path}`);
   }
 
   /** the node's mirror pods at `version`, replaced as a kubelet replaces them after a manifest change */

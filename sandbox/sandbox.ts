@@ -380,6 +380,12 @@ export class Sandbox {
           PATH: `${KUBE_STAND_IN_DIR}:${spec.env.PATH}`,
         });
       }
+      // workers: the same stand-ins for their kubelet upgrade (kubelet-upgrade, after the control plane)
+      for (const spec of nodes.filter((n) => n.name.startsWith('worker-'))) {
+        Object.assign(spec.env, this.upgrades.workerEnv(spec.name, PACKAGE_STAND_IN_DIR), {
+          PATH: `${KUBE_STAND_IN_DIR}:${spec.env.PATH}`,
+        });
+      }
     }
     // the fleet runs documents by their logical names: every command of the catalog
     const documents = Object.fromEntries(COMMAND_NAMES.map((name) => [name, name]));

@@ -17,6 +17,9 @@ export const UPGRADE_WAIT_MS: Record<string, number> = {
   'Give the load balancer time to check the node': 1000,
 };
 
+/** the upgrade's state that runs patch-workers for the workers' kubelets */
+const WORKERS_STATE = "Upgrade the workers' kubelets in the patching sliding window";
+
 /** who approves in the sandbox: not the requester (self-approval is refused by default) */
 export const SANDBOX_APPROVER = 'cli:sandbox-operator';
 
@@ -78,6 +81,8 @@ export interface UpgradeTiming {
   perNodeMs: { node: string; outOfServiceMs: number }[];
   /** the nested backup */
   backupMs: number;
+  /** the nested patch-workers run of the workers' kubelets (0 when it did not run) */
+  workersMs: number;
 }
 
 /** where a run's time went, from its events and the sandbox's timeline */
@@ -89,6 +94,8 @@ export function upgradeTiming(
   const entered = new Map<string, number>();
   let backupStart = 0;
   let backupMs = 0;
+  let workersStart = 0;
+  let workersMs = 0;
   for (const e of events) {
     const name = e.state?.name ?? '';
     const key = `${e.index ?? ''}|${name}`;
@@ -99,6 +106,10 @@ export function upgradeTiming(
       backupStart = e.timestamp;
     if (e.type === 'StateExited' && name === 'Take a fresh snapshot under this lock')
       backupMs = e.timestamp - backupStart;
+    if (e.workflow === undefined && name === WORKERS_STATE) {
+      if (e.type === 'StateEntered') workersStart = e.timestamp;
+      if (e.type === 'StateExited') workersMs = e.timestamp - workersStart;
+    }
   }
   const perNodeMs: UpgradeTiming['perNodeMs'] = [];
   for (const out of timeline.filter((t) => t.kind === 'deregister')) {
@@ -106,7 +117,7 @@ export function upgradeTiming(
     if (back) perNodeMs.push({ node: out.subject, outOfServiceMs: back.at - out.at });
   }
   const times = events.map((e) => e.timestamp);
-  return { totalMs: Math.max(...times) - Math.min(...times), waitStatesMs, perNodeMs, backupMs };
+  return { totalMs: Math.max(...times) - Math.min(...times), waitStatesMs, perNodeMs, backupMs, workersMs };
 }
 
 export { previousMinor } from './control-plane-upgrades';

@@ -40,38 +40,21 @@ phase=$SSM_Phase
 instance_id=${AWS_SSM_INSTANCE_ID:-unknown}
 [[ $phase == inventory ]] || command -v kubeadm >/dev/null || die "kubeadm is not on PATH"
 
-package_manager=$SSM_PackageManager
+# choose_package_manager, install_kubernetes_packages (see lib/kubernetes-packages.sh)
+# shellcheck source-path=SCRIPTDIR source=lib/kubernetes-packages.sh
+. "$(dirname "$0")/lib/kubernetes-packages.sh" # caretaker:inline
 if [[ $phase == inventory ]]; then
   package_manager=none
-elif [[ $package_manager == auto ]]; then
-  if command -v apt-get >/dev/null; then
-    package_manager=apt
-  elif command -v dnf >/dev/null; then
-    package_manager=dnf
-  else
-    die "neither apt-get nor dnf is on PATH: set upgrade.packageManager, or upgrade this node by hand"
-  fi
+else
+  choose_package_manager "$SSM_PackageManager"
 fi
 
 work_dir=$(mktemp -d "${CARETAKER_WORK_DIR:-/var/tmp}/caretaker-cp-upgrade.XXXXXX")
 trap 'rm -rf -- "$work_dir"; kubectl_cleanup' EXIT
 kubectl_init
 
-# install <package>...: each at the target version, held there (apt) or excluded again (dnf)
-packages=()
-install() {
-  local p specs=()
-  if [[ $package_manager == apt ]]; then
-    for p in "$@"; do specs+=("${p}=${bare}-*"); done
-    bounded apt-mark unhold "$@" >&2
-    bounded apt-get install -y -q "${specs[@]}" >&2 || die "apt-get install ${specs[*]} failed"
-    bounded apt-mark hold "$@" >&2
-  else
-    for p in "$@"; do specs+=("${p}-${bare}"); done
-    bounded dnf install -y -q --disableexcludes=kubernetes "${specs[@]}" >&2 || die "dnf install ${specs[*]} failed"
-  fi
-  packages+=("${specs[@]}")
-}
+# install <package>...: each at the target version (lib/kubernetes-packages.sh)
+install() { install_kubernetes_packages "$bare" "$@"; }
 
 # available: does the package repository offer kubeadm at the target? (pkgs.k8s.io has one
 # repository per minor: the node's source must point at the target's minor)
@@ -158,4 +141,4 @@ bounded systemctl daemon-reload >&2 || die "systemctl daemon-reload failed"
 bounded systemctl restart kubelet >&2 || die "systemctl restart kubelet failed"
 printf 'CARETAKER_RESULT {"instanceId":%s,"phase":%s,"version":%s,"kubeadm":%s,"packages":%s,"kubeletRestarted":true}\n' \
   "$(json_str "$instance_id")" "$(json_str "$phase")" "$(json_str "$version")" \
-  "$(json_str "${kubeadm_command[*]}")" "$(json_list "${packages[@]}")"
+  "$(json_str "${kubeadm_command[*]}")" "$(json_list "${kubernetes_packages[@]}")"

@@ -57,6 +57,13 @@ bounded "$kubectl_bin" --kubeconfig="$kubeconfig" --cache-dir="$kubectl_cache" -
   get nodes -o "go-template=$(node_entry_template)" >"$work_dir/nodes" 2>"$work_dir/nodes.err" ||
   die "listing the Nodes failed: $(first_error "$work_dir/nodes.err")"
 
+# the API server's own version: a kubelet upgrade (patch-workers with kubernetesVersion) may not
+# go past it; empty when /version does not answer (the plan then refuses a kubelet upgrade)
+api_server_version=$(bounded "$kubectl_bin" --kubeconfig="$kubeconfig" --cache-dir="$kubectl_cache" --request-timeout=30s \
+  get --raw /version 2>"$work_dir/version.err" |
+  sed -n 's/.*"gitVersion": *"\([^"]*\)".*/\1/p' | head -n 1) ||
+  log "reading the API server's /version failed: $(first_error "$work_dir/version.err")"
+
 if [[ -n $selector ]]; then
   log "listing the pods matching ${selector}"
   bounded "$kubectl_bin" --kubeconfig="$kubeconfig" --cache-dir="$kubectl_cache" --request-timeout=60s \
@@ -85,4 +92,5 @@ bounded "$aws_cli" s3api put-object --bucket "$bucket" --key "$key" --body "$wor
   cat "$work_dir/upload.err" >&2
   die "upload of s3://${bucket}/${key} failed: $(first_error "$work_dir/upload.err")"
 }
-printf 'CARETAKER_RESULT {"key":%s,"nodes":%s}\n' "$(json_str "$key")" "$count"
+printf 'CARETAKER_RESULT {"key":%s,"nodes":%s,"apiServerVersion":%s}\n' "$(json_str "$key")" "$count" \
+  "$(json_str "${api_server_version:-}")"

@@ -70,5 +70,7 @@ export async function planUpgrade(
         : cluster.kind === 'kops'
           ? 'kops: Caretaker does not run kops update cluster --yes (your step); each instance is refused for replacement when it already runs its Auto Scaling group’s launch template version.'
           : 'kubeadm upgrade plan was captured in the preflight.',
+    // after the control plane: the workers' kubelets, through a nested patch-workers run
+    workers: input.action === 'os-patch' ? false : (settings?.workers ?? false),
   };
 }

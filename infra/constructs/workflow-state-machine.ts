@@ -19,6 +19,13 @@ export interface WorkflowStateMachineProps<K extends string> {
   comment: string;
   /** every ${Name} that names another workflow's state machine → that state machine (startExecution.sync) */
   nested?: Record<string, sfn.IStateMachine>;
+  /**
+   * every ${Name} that names a workflow this stack does not deploy → that workflow's name: the
+   * definition gets an ARN that names no state machine and the role no grant (the ASL never
+   * reaches it there: upgrade-control-plane starts patch-workers only for a cluster with a
+   * patching block)
+   */
+  absentNested?: Record<string, string>;
 }
 
 /**
@@ -47,6 +54,17 @@ export function workflowStateMachine<K extends string>(
     definitionSubstitutions: checkedSubstitutions(props.definitionFile, definition, {
       ...arns,
       ...Object.fromEntries(Object.entries(props.nested ?? {}).map(([k, sm]) => [k, sm.stateMachineArn])),
+      ...Object.fromEntries(
+        Object.entries(props.absentNested ?? {}).map(([k, name]) => [
+          k,
+          Stack.of(scope).formatArn({
+            service: 'states',
+            resource: 'stateMachine',
+            resourceName: `caretaker-${name}-not-deployed`,
+            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+          }),
+        ]),
+      ),
     }),
     // errors only, without inputs and outputs: those carry task tokens and snapshot keys, and
     // the execution history keeps them for whoever may read it

@@ -60,6 +60,10 @@ export interface SimNode {
   /** packages the stand-in installed on it */
   installed: string[];
   reboots: number;
+  /** what its kubelet reports (kubelet-upgrade moves it to the target) */
+  kubeletVersion: string;
+  /** kubelet-upgrade succeeds but the kubelet keeps reporting its old version */
+  kubeletStuck?: boolean;
 }
 
 export interface SentCommand {
@@ -76,6 +80,8 @@ export interface WorldOptions {
   patching?: Record<string, unknown>;
   /** the time the Lambdas see (default IN_WINDOW) */
   now?: string;
+  /** every worker's kubelet version at the start (default v1.37.2) */
+  kubeletVersion?: string;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -96,6 +102,8 @@ export class PatchWorld {
   /** nodes in flight now, and the most ever (cordoned by the run at once) */
   inFlight = 0;
   maxInFlight = 0;
+  /** what the API server's /version says (node-inventory's apiServerVersion) */
+  apiServerVersion = 'v1.37.2';
 
   constructor(options: WorldOptions = {}) {
     this.now = new Date(options.now ?? IN_WINDOW);
@@ -119,6 +127,7 @@ export class PatchWorld {
         rebootRequired: i % 2 === 0,
         installed: [],
         reboots: 0,
+        kubeletVersion: options.kubeletVersion ?? 'v1.37.2',
       });
     }
   }
@@ -161,7 +170,7 @@ export class PatchWorld {
       unschedulable: n.unschedulable,
       ...(n.cordonedBy ? { cordonedBy: n.cordonedBy } : {}),
       ready: n.ready,
-      kubeletVersion: 'v1.37.2',
+      kubeletVersion: n.kubeletVersion,
       bootID: n.bootID,
       heldByPods: n.heldByPods,
     };
@@ -175,7 +184,7 @@ export class PatchWorld {
       unschedulable: n.unschedulable,
       ...(n.cordonedBy ? { cordonedBy: n.cordonedBy } : {}),
       bootID: n.bootID,
-      kubeletVersion: 'v1.37.2',
+      kubeletVersion: n.kubeletVersion,
       daemonSetPodsReady: !n.daemonSetsBroken && n.ready,
       daemonSetPodsNotReady: n.daemonSetsBroken ? ['kube-system/node-exporter-x1'] : [],
     };
@@ -191,7 +200,7 @@ export class PatchWorld {
       case 'node-inventory': {
         const list = [...this.nodes.values()].map((x) => this.inventoryNode(x));
         await this.store.putJson(String(a['key']), list);
-        return { key: String(a['key']), nodes: list.length };
+        return { key: String(a['key']), nodes: list.length, apiServerVersion: this.apiServerVersion };
       }
       case 'node-cordon': {
         if (!n) throw new CommandFailedError(`node ${nodeName} not found`);
@@ -267,6 +276,31 @@ export class PatchWorld {
           rebooted: reboot,
           bootIdBefore,
           bootIdAfter: n.bootID,
+        };
+      }
+      case 'kubelet-upgrade': {
+        // kubeadm upgrade node, kubelet and kubectl at the version, kubelet restart: no reboot
+        if (!n) throw new CommandFailedError(`no node has instance ${instanceId}`);
+        if (n.patchMs) await sleep(n.patchMs);
+        if (n.patchFails)
+          throw new CommandFailedError(
+            'kubeadm upgrade node failed: unable to fetch the kubeadm-config ConfigMap',
+          );
+        const bare = String(a['version']).replace(/^v/, '');
+        const changed = ['kubeadm', 'kubelet', 'kubectl'].map((p) => `${p}=${bare}-*`);
+        n.installed.push(...changed);
+        if (!n.kubeletStuck) n.kubeletVersion = String(a['version']);
+        return {
+          manager: 'apt',
+          packages: 3,
+          changed,
+          rebootRequired: false,
+          rebooted: false,
+          bootIdBefore: n.bootID,
+          bootIdAfter: n.bootID,
+          version: String(a['version']),
+          kubeadm: 'kubeadm upgrade node',
+          kubeletRestarted: true,
         };
       }
       case 'node-status':

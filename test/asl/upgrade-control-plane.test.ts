@@ -48,7 +48,8 @@ const clusterOf = (kind: 'kubeadm' | 'kops' = 'kubeadm', extra: JsonObject = {})
         kind,
         region: 'eu-west-1',
         controlPlane: { targetGroupArns: [TG] },
-        upgrade: { blockerAlarms: ['prod-eu-apiserver-5xx'] },
+        // the workers' kubelets (a nested patch-workers run): test/asl/upgrade-control-plane-workers.test.ts
+        upgrade: { blockerAlarms: ['prod-eu-apiserver-5xx'], workers: false },
         ...extra,
       },
     ],
@@ -412,6 +413,15 @@ function world(options: WorldOptions = {}) {
       return { approvalId: 'apr-x', decision: 'approved', by: 'cli:alice', at: '2026-11-25T06:10:00Z' };
     },
     'publish-outcome': outcomes.publish,
+    // the nested patch-workers of the workers' kubelets: never reached here (upgrade.workers false)
+    ...Object.fromEntries(
+      ['prepare-patch', 'plan-patch', 'check-patch-gate', 'record-patch', 'finish-patch'].map((n) => [
+        n,
+        () => {
+          throw new Error(`${n}: the workers' kubelets are not upgraded in these tests`);
+        },
+      ]),
+    ),
   };
   return {
     lock,

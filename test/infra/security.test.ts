@@ -511,7 +511,11 @@ describe('security review (issue 7)', () => {
     ])(
       'in %s, every SendCommand grant on instances names a catalog command and the tags of its target kind',
       (_r, t) => {
-        const onInstances = Object.values(resources(t(), 'AWS::IAM::Policy'))
+        // CDK moves what does not fit the role's inline policy into managed overflow policies
+        const onInstances = [
+          ...Object.values(resources(t(), 'AWS::IAM::Policy')),
+          ...Object.values(resources(t(), 'AWS::IAM::ManagedPolicy')),
+        ]
           .flatMap((p) => policyStatements(p))
           .filter(
             (s) =>
@@ -531,6 +535,8 @@ describe('security review (issue 7)', () => {
         // each command a cluster of the stack can run has its statement: the etcd ones only where
         // there is etcd; the node commands (patching) in both stacks
         const nodeCommands = [
+          // the workers' kubelet upgrade (patch-workers with kubernetesVersion), on workers only
+          'SendKubeletUpgradeToWorkerNodes',
           'SendNodeCordonToControlPlaneNodes',
           'SendNodeDrainToControlPlaneNodes',
           'SendNodeInventoryToControlPlaneNodes',

@@ -36,8 +36,25 @@ beforeAll(async () => {
     keys: 300,
     upgradeFrom: from,
     onApprovalRequested: approveAsOperator,
+    // the workers' kubelets after the control plane: both workers at once, and the seeded
+    // workload's PodDisruptionBudgets (which allow no disruption) given up on quickly
+    clusterConfig: {
+      patching: {
+        maxUnavailable: 2,
+        drain: {
+          timeoutSeconds: 30,
+          onPdbTimeout: 'disable-eviction',
+          disableEvictionAfterSeconds: 1,
+          force: true,
+        },
+        health: { readySeconds: 0 },
+      },
+    },
   });
   pids = sandbox.pids;
+  // the seeded workload's PodDisruptionBudgets allow no disruption: each worker's drain would sit
+  // out its 30 s timeout first (test/integration/sandbox-patch.test.ts covers that path)
+  await sandbox.kubernetes!.kubectl(['delete', 'pdb', '--all', '--all-namespaces']);
   run = await upgradeSandbox(sandbox, target, (e) => events.push(e));
 });
 
@@ -79,10 +96,12 @@ describe('upgrade-control-plane in the sandbox', () => {
     ]);
     expect(images.trim().split('\n')).toHaveLength(9);
     for (const image of images.trim().split('\n')) expect(image.endsWith(`:${target}`)).toBe(true);
-    // the workers' kubelets are not part of this run
-    expect(nodes.filter((n) => n.name.startsWith('worker-')).every((n) => n.kubeletVersion === from)).toBe(
-      true,
-    );
+    // then the workers' kubelets, through patch-workers' sliding window: Ready, uncordoned, at the target
+    const workers = nodes.filter((n) => n.name.startsWith('worker-'));
+    expect(workers.length).toBeGreaterThan(0);
+    for (const w of workers) {
+      expect(w).toMatchObject({ ready: true, unschedulable: false, kubeletVersion: target });
+    }
   });
 
   it('ran kubeadm upgrade apply on the first node and upgrade node on the others, exactly, then the kubelet', () => {
@@ -113,6 +132,36 @@ describe('upgrade-control-plane in the sandbox', () => {
     }
   });
 
+  it("upgraded each worker's kubelet with exactly kubeadm's worker steps and the pinned packages, each worker once", () => {
+    const bare = target.slice(1);
+    const workers = sandbox.fleet.kubernetesNodes().filter((n) => n.role === 'worker');
+    for (const w of workers) {
+      const log = readFileSync(join(w.root, 'var', 'log', 'kube-stand-in.log'), 'utf8')
+        .trim()
+        .split('\n');
+      expect(log).toEqual([
+        'apt-mark\tunhold\tkubeadm',
+        `apt-get\tinstall\t-y\t-q\tkubeadm=${bare}-*`,
+        'apt-mark\thold\tkubeadm',
+        'kubeadm\tupgrade\tnode',
+        'apt-mark\tunhold\tkubelet\tkubectl',
+        `apt-get\tinstall\t-y\t-q\tkubelet=${bare}-*\tkubectl=${bare}-*`,
+        'apt-mark\thold\tkubelet\tkubectl',
+        'systemctl\tdaemon-reload',
+        'systemctl\trestart\tkubelet',
+      ]);
+    }
+    // on each worker kubeadm's step, then the restarted kubelet (the workers in the window side by side)
+    const steps = sandbox.upgrades!.workerSteps;
+    expect(new Set(steps.map((s) => s.node)).size).toBe(workers.length);
+    for (const w of workers) {
+      expect(steps.filter((s) => s.node === w.name).map((s) => [s.step, s.version])).toEqual([
+        ['kubeadm', target],
+        ['kubelet', target],
+      ]);
+    }
+  });
+
   it('never had two control-plane nodes out of service, upgraded each only while out of the load balancer, and never the etcd leader', () => {
     const timeline = sandbox.upgrades!.timeline;
     const out = new Set<string>();
@@ -137,7 +186,10 @@ describe('upgrade-control-plane in the sandbox', () => {
   });
 
   it('took a fresh snapshot under its lock first, released the lock, and says where the time went', async () => {
-    expect(run.children.map((c) => [c.workflow, c.status])).toEqual([['etcd-backup', 'SUCCEEDED']]);
+    expect(run.children.map((c) => [c.workflow, c.status])).toEqual([
+      ['etcd-backup', 'SUCCEEDED'],
+      ['patch-workers', 'SUCCEEDED'],
+    ]);
     expect(await sandbox.locks.holders('sandbox', ['control-plane', 'workers'])).toEqual([
       undefined,
       undefined,
@@ -146,6 +198,7 @@ describe('upgrade-control-plane in the sandbox', () => {
     expect(timing.perNodeMs).toHaveLength(3);
     expect(timing.waitStatesMs).toBeGreaterThan(0);
     expect(timing.waitStatesMs).toBeLessThan(timing.totalMs);
+    expect(timing.workersMs).toBeGreaterThan(0);
     process.stderr.write(
       `sandbox upgrade ${from} → ${target}: ${JSON.stringify({ ...timing, group: SANDBOX_TARGET_GROUP.split('/')[1] })}\n`,
     );

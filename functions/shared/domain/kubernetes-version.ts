@@ -130,3 +130,35 @@ export function checkSkew(input: SkewInput): SkewVerdict {
     .map((a) => a.node);
   return { problems, target, from, upToDate };
 }
+
+/**
+ * Checks a kubelet upgrade of the workers to `target` against the skew policy: a well-formed
+ * release of the API server's major version, never newer than the API server (a kubelet may not
+ * be newer than kube-apiserver).
+ * @returns one line per reason the kubelet upgrade is refused; empty = allowed
+ */
+export function checkKubeletTarget(target: string, apiServerVersion: string): string[] {
+  const t = parseRelease(target);
+  if (!t) return [`kubernetesVersion: "${target}" is not a Kubernetes release such as v1.37.2`];
+  const api = parseReported(apiServerVersion);
+  if (!api) {
+    return [
+      `the API server's version could not be read ("${apiServerVersion}"): a kubelet upgrade to ${t.text} needs it to respect the version skew policy`,
+    ];
+  }
+  if (t.major !== api.major) {
+    return [`kubernetesVersion ${t.text}: the API server runs ${api.text}, another major version`];
+  }
+  if (compareVersions(t, api) > 0) {
+    return [
+      `kubernetesVersion ${t.text} is newer than the API server (${api.text}): a kubelet may not be newer than kube-apiserver; upgrade the control plane first (caretaker upgrade)`,
+    ];
+  }
+  return [];
+}
+
+/** does a kubelet reporting `reported` already run `target` or newer? false when unreadable */
+export function kubeletAtOrPast(reported: string | undefined, target: KubernetesVersion): boolean {
+  const v = reported === undefined ? undefined : parseReported(reported);
+  return v !== undefined && compareVersions(v, target) >= 0;
+}

@@ -1,5 +1,7 @@
 import * as z from '../zod';
 import { parseCron } from '../domain/patching/window';
+import { releaseVersion } from '../domain/commands/control-plane-schemas';
+import { executionId } from '../domain/schemas';
 import { baseInput, defineWorkflow } from './workflow';
 
 /** why the window's start cannot be computed, or undefined */
@@ -122,6 +124,16 @@ export const patchWorkers = defineWorkflow({
     dryRun: z.boolean().optional(),
     /** a manual run outside the maintenance window: the run gets one window's length from now */
     now: z.boolean().optional(),
+    /**
+     * upgrade the workers' kubelet and kubectl to this release (kubeadm upgrade node, packages,
+     * kubelet restart) instead of patching the OS; never newer than the API server
+     */
+    kubernetesVersion: releaseVersion.optional(),
+    /**
+     * the execution whose lease this run works under (set by upgrade-control-plane, which holds
+     * the worker lock); such a run ignores the maintenance window: a person approved the upgrade
+     */
+    parentOwner: executionId.optional(),
   }),
   config: {
     key: 'patching',
@@ -244,6 +256,13 @@ export const patchWorkers = defineWorkflow({
         field: 'now',
         type: 'boolean',
         description: 'run outside the maintenance window, for one window length from now',
+      },
+      'kubernetes-version': {
+        field: 'kubernetesVersion',
+        type: 'string',
+        value: 'VERSION',
+        description:
+          "upgrade the workers' kubelets to this release (such as v1.37.2) instead of patching the OS",
       },
     },
   },

@@ -27,6 +27,11 @@ export interface UpgradeSettings {
   /** how kubeadm, kubelet and kubectl are installed on the control-plane nodes */
   packageManager: 'auto' | 'apt' | 'dnf';
   drain: ControlPlaneDrain;
+  /**
+   * after the control plane, upgrade the workers' kubelets (a nested patch-workers run); default:
+   * true when the cluster has a patching block (false on kops)
+   */
+  workers: boolean;
 }
 
 const release = z
@@ -76,11 +81,14 @@ export const upgradeControlPlane = defineWorkflow({
     RequestApprovalFunctionArn: 'request-approval',
     PublishOutcomeFunctionArn: 'publish-outcome',
     EtcdBackupStateMachineArn: 'etcd-backup',
+    PatchWorkersStateMachineArn: 'patch-workers',
   },
   input: baseInput.extend({
     version: release,
     /** stop after the preflight and report the plan; nothing is changed */
     dryRun: z.boolean().optional(),
+    /** false: leave the workers' kubelets (default: the config's upgrade.workers) */
+    workers: z.boolean().optional(),
   }),
   config: {
     key: 'upgrade',
@@ -91,9 +99,20 @@ export const upgradeControlPlane = defineWorkflow({
           approvalBetweenNodes: z.boolean().optional(),
           blockerAlarms: z.array(alarmName).max(100).optional(),
           packageManager: z.enum(['auto', 'apt', 'dnf']).optional(),
+          workers: z.boolean().optional(),
         })
         .strict(),
     resolve: (block, c): UpgradeSettings | undefined => {
+      if (block?.workers === true && c.kind !== 'kops' && c.raw['patching'] === undefined) {
+        c.problems.push(
+          `${c.at}.upgrade.workers: the workers' kubelets are upgraded through patch-workers, which needs a patching block (\`"patching": {}\` takes every default)`,
+        );
+      }
+      if (c.kind === 'kops' && block?.workers === true) {
+        c.problems.push(
+          `${c.at}.upgrade.workers: kops replaces its workers itself (kops rolling-update cluster); remove it or set it to false`,
+        );
+      }
       if (c.kind === 'eks') {
         if (block)
           c.problems.push(
@@ -107,6 +126,9 @@ export const upgradeControlPlane = defineWorkflow({
         blockerAlarms: block?.blockerAlarms ?? [],
         packageManager: block?.packageManager ?? 'auto',
         drain: drainFrom(c.raw),
+        // the workers go through patch-workers, deployed where a cluster has a patching block;
+        // kops replaces its workers itself (kops rolling-update cluster)
+        workers: block?.workers ?? (c.kind !== 'kops' && c.raw['patching'] !== undefined),
       };
     },
   },

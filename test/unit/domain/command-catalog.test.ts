@@ -25,6 +25,7 @@ const ARGS: Record<string, unknown> = {
   'etcd-restore-verify': { key: 'prod-eu/etcd/2026/11/25/20261125T060041Z-r48219.db' },
   'etcd-maintenance': { action: 'defrag' },
   'control-plane-upgrade': { version: 'v1.37.2', phase: 'apply' },
+  'kubelet-upgrade': { version: 'v1.37.2' },
   'control-plane-check': { node: 'ip-10-0-1-12.eu-west-1.compute.internal', version: 'v1.37.2' },
   'node-inventory': { key: 'prod-eu/patch/exec-1/inventory.json', podSelector: 'app=batch' },
   'node-cordon': { node: 'ip-10-0-1-23.eu-west-1.compute.internal', action: 'cordon', owner: 'patch-exec-1' },

@@ -24,6 +24,7 @@ import { nodePrune } from './node-prune';
 import { nodeRecord } from './node-record';
 import { nodeStatus } from './node-status';
 import { osPatch, osPatchBaseline } from './os-patch';
+import { kubeletUpgrade } from './kubelet-upgrade';
 import { commandDeadlineSeconds, type CommandContext, type CommandSpec, type NodeKind } from './spec';
 
 export * from './spec';
@@ -46,6 +47,7 @@ export const COMMANDS = {
   'os-patch': osPatch,
   'os-patch-baseline': osPatchBaseline,
   'node-prune': nodePrune,
+  'kubelet-upgrade': kubeletUpgrade,
 } as const;
 export type CommandName = keyof typeof COMMANDS;
 export const COMMAND_NAMES = Object.keys(COMMANDS) as [CommandName, ...CommandName[]];

@@ -28,7 +28,12 @@ export type InventoryNode = z.infer<typeof inventoryNode>;
 export const inventoryList = z.array(inventoryNode);
 
 /** node-inventory's CARETAKER_RESULT; the list itself is in S3 under `key` */
-export const nodeInventoryResult = z.object({ key: z.string(), nodes: z.number().int().nonnegative() });
+export const nodeInventoryResult = z.object({
+  key: z.string(),
+  nodes: z.number().int().nonnegative(),
+  /** the API server's gitVersion (`v1.37.2`); empty when /version did not answer */
+  apiServerVersion: z.string().default(''),
+});
 export type NodeInventoryResult = z.infer<typeof nodeInventoryResult>;
 
 /**

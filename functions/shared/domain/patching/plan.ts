@@ -4,6 +4,7 @@
  * and the node-inventory command's Nodes); the time is an argument.
  */
 import type { CountOrPercent, PatchingSettings } from '../../workflows/patch-workers';
+import { kubeletAtOrPast, parseRelease } from '../kubernetes-version';
 import { PATCH_SUMMARY_ANNOTATION } from '../commands/kubernetes-access';
 
 export const PATCHED_AT = 'caretaker.io/patched-at';
@@ -55,6 +56,7 @@ export type SkipReason =
   | 'not-ready'
   | 'cordoned-by-someone-else'
   | 'patched-recently'
+  | 'at-version'
   | 'no-node'
   | 'no-instance';
 
@@ -127,6 +129,11 @@ export interface PlanRequest {
   now: Date;
   /** this run's cordon owner (the execution name): a node it cordoned itself is still its own */
   owner: string;
+  /**
+   * a kubelet upgrade to this release (`v1.37.2`) instead of an OS patch: nodes whose kubelet
+   * already reports it (or newer) are skipped, and patchedWithinDays does not apply
+   */
+  kubernetesVersion?: string;
 }
 
 /**
@@ -146,6 +153,7 @@ export function planPatch(req: PlanRequest): PatchPlan {
   let neverPatched = 0;
   let oldestMs: number | undefined;
   const recentMs = now.getTime() - settings.patchedWithinDays * DAY_MS;
+  const target = req.kubernetesVersion === undefined ? undefined : parseRelease(req.kubernetesVersion);
 
   for (const n of req.nodes) {
     const fromProvider = parseProviderId(n.providerID);
@@ -188,7 +196,9 @@ export function planPatch(req: PlanRequest): PatchPlan {
       );
     } else if (!n.ready) {
       skip('not-ready', 'the Node is not Ready');
-    } else if (!Number.isNaN(patchedMs) && patchedMs > recentMs) {
+    } else if (target && kubeletAtOrPast(n.kubeletVersion, target)) {
+      skip('at-version', `its kubelet reports ${n.kubeletVersion}, already ${target.text} or newer`);
+    } else if (!target && !Number.isNaN(patchedMs) && patchedMs > recentMs) {
       skip('patched-recently', `patched at ${patchedAt}, within ${settings.patchedWithinDays} days`);
     } else {
       const seconds = lastPatchSeconds(n.annotations);
