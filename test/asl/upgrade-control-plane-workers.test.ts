@@ -184,7 +184,7 @@ function world(upgradeBlock: Record<string, unknown> = {}) {
     ...patchFakes,
     'send-command': (p, call) =>
       isControlPlane(obj(p)) ? controlPlane(obj(p)) : patchFakes['send-command']!(p, call),
-    'find-control-plane': () => ({ instances: backup.instances }),
+    'find-control-plane': () => ({ instances: backup.instances, kind: 'kubeadm' }),
     'pick-member': (p) =>
       pickMember(obj(p)['statuses'] as unknown as (MemberStatus | MemberFailure)[]) as unknown as Json,
     'verify-upload': () => backup.upload,
@@ -203,6 +203,15 @@ function world(upgradeBlock: Record<string, unknown> = {}) {
       by: 'cli:alice',
       at: '2026-11-29T02:40:00Z',
     }),
+    // kops' instance replacement: never reached on this kubeadm cluster
+    ...Object.fromEntries(
+      ['replace-instance', 'check-replacement'].map((n) => [
+        n,
+        () => {
+          throw new Error(`${n}: a kubeadm cluster's nodes are upgraded in place`);
+        },
+      ]),
+    ),
   };
   const run = (input: JsonObject = {}) =>
     runWorkflow(

@@ -407,8 +407,9 @@ describe('restore-verify configuration variants', () => {
     expect(JSON.stringify(solo.findResources('AWS::CloudWatch::Alarm'))).not.toContain('Verified');
     expect(Object.keys(solo.toJSON().Resources).filter((id) => id.startsWith('RestoreVerify'))).toEqual([]);
     solo.resourceCountIs('AWS::Scheduler::Schedule', 1);
-    // etcd-backup and upgrade-control-plane (deployed for every self-managed cluster, started by hand)
-    solo.resourceCountIs('AWS::StepFunctions::StateMachine', 2);
+    // etcd-backup, upgrade-control-plane and patch-control-plane (deployed for every self-managed
+    // cluster, started by hand)
+    solo.resourceCountIs('AWS::StepFunctions::StateMachine', 3);
     expect(Object.keys(solo.findOutputs('*'))).not.toContain('RestoreVerifyStateMachineArn');
   });
 
@@ -424,8 +425,8 @@ describe('restore-verify configuration variants', () => {
       ],
     });
     const off = templateFor(stacks, 'eu-west-1');
-    // etcd-backup, restore-verify and upgrade-control-plane
-    off.resourceCountIs('AWS::StepFunctions::StateMachine', 3);
+    // etcd-backup, restore-verify, upgrade-control-plane and patch-control-plane
+    off.resourceCountIs('AWS::StepFunctions::StateMachine', 4);
     const json = JSON.stringify(off.findResources('AWS::Scheduler::Schedule'));
     expect(json).not.toContain('restore-verify');
     expect(JSON.stringify(off.findResources('AWS::CloudWatch::Alarm'))).not.toContain('Verified');

@@ -683,6 +683,11 @@ describe('security review (issue 7)', () => {
       UpgradeControlPlaneDeregisterTargetsRole: ['elasticloadbalancing:DescribeTargetHealth', ...XRAY],
       UpgradeControlPlaneRegisterTargetsRole: XRAY,
       UpgradeControlPlaneStateMachineRole: STATE_MACHINE,
+      // kops' instance replacement: the Auto Scaling and EC2 reads only where the stack has a kops cluster
+      UpgradeControlPlaneReplaceInstanceRole: XRAY,
+      UpgradeControlPlaneCheckReplacementRole: XRAY,
+      // patch-control-plane runs the upgrade's ASL and functions with its own state machine
+      PatchControlPlaneStateMachineRole: STATE_MACHINE,
     };
 
     /** role (logical id without its hash) or managed policy name → the actions it allows on "*" */

@@ -48,7 +48,7 @@ describe('prepare-patch', () => {
         clock: fixedClock('2026-11-30T12:00:00Z'),
       },
     );
-    expect(out.window).toEqual({ open: false, nextStart: '2026-12-06T02:00:00.000Z' });
+    expect(out.window).toEqual({ open: false, ignored: false, nextStart: '2026-12-06T02:00:00.000Z' });
   });
 
   it('fails with NoInstancesFoundError when no control-plane node is there to run kubectl', async () => {

@@ -159,7 +159,7 @@ describe('the Slack receiver: requests', () => {
     const out = await w.send(command('help'));
     expect(out.text).toMatch(/^Usage: \/caretaker help \| status \[cluster\]/);
     expect(out.text).toContain(
-      'patch <cluster> [--dry-run] [--now] | upgrade <cluster> <version> [--dry-run]',
+      'patch <cluster> [--dry-run] [--now] [--kubernetes-version VERSION] | upgrade <cluster> <version> [--dry-run] | patch-control-plane <cluster> [--dry-run]',
     );
   });
 
