@@ -28,11 +28,9 @@ require_param Kubeconfig '^/[A-Za-z0-9._/-]*(\{hostname\}[A-Za-z0-9._/-]*)*$'
 . "$(dirname "$0")/lib/kubectl.sh" # caretaker:inline
 
 require_param Phase '^(plan|inventory|apply|node)$'
-if [[ $SSM_Phase == inventory ]]; then
-  require_param Version '^(v[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,4})?$'
-else
-  require_param Version '^v[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,4}$'
-fi
+require_param Version '^(v[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,4})?$'
+# only the read-only inventory phase may go without a version
+[[ $SSM_Phase == inventory || -n $SSM_Version ]] || die "Version is required for phase $SSM_Phase (a version such as v1.37.2)"
 require_param PackageManager '^(auto|apt|dnf)$'
 version=$SSM_Version
 bare=${version#v}
