@@ -1,8 +1,10 @@
 import {
   manifestKeyFor,
+  parseAnySnapshotKey,
   parseSnapshotKey,
   snapshotPrefix,
   type SnapshotRef,
+  type SnapshotSeries,
 } from '../shared/domain/snapshot-key';
 import {
   etcdManagerBackupsPrefix,
@@ -37,7 +39,7 @@ export async function pickSnapshot(input: { cluster: string; key?: string }, dep
   const givenBackup = input.key === undefined ? undefined : parseEtcdManagerKey(input.key);
   if (givenBackup) return pickEtcdManagerBackup(input.cluster, givenBackup, deps);
   // a given key is checked before any AWS call: a bad one costs no Parameter Store read
-  const given = input.key === undefined ? undefined : parseSnapshotKey(input.key);
+  const given = input.key === undefined ? undefined : parseAnySnapshotKey(input.key);
   if (input.key !== undefined && (!given || given.cluster !== input.cluster)) {
     throw new InvalidInputError(`key: "${input.key}" is not a snapshot key of cluster ${input.cluster}`);
   }
@@ -56,19 +58,28 @@ export async function pickSnapshot(input: { cluster: string; key?: string }, dep
     if (!(await deps.store.head(given.key))) throw new InvalidInputError(`key: ${given.key} does not exist`);
     return found(given);
   }
-  const newest = (await deps.store.list(snapshotPrefix(cluster.name)))
-    .map((o) => parseSnapshotKey(o.key))
-    .filter((r): r is SnapshotRef => r !== undefined && r.cluster === cluster.name)
-    .sort((a, b) => b.takenAt.getTime() - a.takenAt.getTime())[0];
-  if (!newest) return { found: false as const, reason: `cluster ${cluster.name} has no snapshot yet` };
-  const judged = (await deps.store.getTags(newest.key))[VERIFIED_TAG];
-  if (judged !== undefined) {
-    return {
-      found: false as const,
-      reason: `the newest snapshot ${newest.key} was already verified (${VERIFIED_TAG}=${judged})`,
-    };
+  // main first; kops' events series too when Caretaker takes it (etcd.events): each series is
+  // listed and judged on its own, and each run verifies the newest snapshot not judged yet
+  const series: SnapshotSeries[] = cluster.etcd?.events ? ['main', 'events'] : ['main'];
+  const why: string[] = [];
+  for (const s of series) {
+    const newest = (await deps.store.list(snapshotPrefix(cluster.name, s)))
+      .map((o) => parseSnapshotKey(o.key, s))
+      .filter((r): r is SnapshotRef => r !== undefined && r.cluster === cluster.name)
+      .sort((a, b) => b.takenAt.getTime() - a.takenAt.getTime())[0];
+    const label = s === 'main' ? 'snapshot' : 'events snapshot';
+    if (!newest) {
+      why.push(`cluster ${cluster.name} has no ${label} yet`);
+      continue;
+    }
+    const judged = (await deps.store.getTags(newest.key))[VERIFIED_TAG];
+    if (judged !== undefined) {
+      why.push(`the newest ${label} ${newest.key} was already verified (${VERIFIED_TAG}=${judged})`);
+      continue;
+    }
+    return found(newest);
   }
-  return found(newest);
+  return { found: false as const, reason: why.join('; ') };
 }
 
 /**

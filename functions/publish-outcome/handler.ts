@@ -30,6 +30,15 @@ export const input = z.object({
       skippedLocked: z.array(z.string()),
       kept: z.number(),
       note: z.string().optional(),
+      /** kops: the events etcd's own series, pruned by the same retention */
+      events: z
+        .object({
+          deleted: z.array(z.string()),
+          skippedLocked: z.array(z.string()),
+          kept: z.number(),
+          note: z.string().optional(),
+        })
+        .optional(),
     })
     .optional(),
   heldBy: z

@@ -24,6 +24,13 @@ export interface PublishDeps {
 export const SLACK_ATTEMPTS = 3;
 const SLACK_BACKOFF_MS = [250, 1000];
 
+interface Pruned {
+  deleted: string[];
+  skippedLocked: string[];
+  kept: number;
+  note?: string;
+}
+
 export interface OutcomeInput {
   cluster: string;
   workflow: string;
@@ -31,7 +38,7 @@ export interface OutcomeInput {
   executionId: string;
   startedAt: string;
   snapshot?: { key: string; size: number; sha256: string; revision: number; totalKeys?: number };
-  pruned?: { deleted: string[]; skippedLocked: string[]; kept: number; note?: string };
+  pruned?: Pruned & { events?: Pruned };
   heldBy?: { owner: string; operation: string; acquiredAt: string; expiresAt: string; scope?: string };
   verification?: {
     key: string;
@@ -96,15 +103,12 @@ export function describeOutcome(i: OutcomeInput, seconds: number): { subject: st
       `Snapshot: ${i.snapshot.key} (${i.snapshot.size} bytes, revision ${i.snapshot.revision}, sha256 ${i.snapshot.sha256})`,
     );
   }
-  if (i.pruned) {
-    lines.push(
-      `Retention: kept ${i.pruned.kept}, deleted ${i.pruned.deleted.length}` +
-        (i.pruned.skippedLocked.length
-          ? `, skipped ${i.pruned.skippedLocked.length} under Object Lock`
-          : '') +
-        (i.pruned.note ? ` (${i.pruned.note})` : ''),
-    );
-  }
+  const retention = (label: string, p: Pruned) =>
+    `${label}: kept ${p.kept}, deleted ${p.deleted.length}` +
+    (p.skippedLocked.length ? `, skipped ${p.skippedLocked.length} under Object Lock` : '') +
+    (p.note ? ` (${p.note})` : '');
+  if (i.pruned) lines.push(retention('Retention', i.pruned));
+  if (i.pruned?.events) lines.push(retention('Retention of the events series', i.pruned.events));
   if (i.verification) {
     const v = i.verification;
     lines.push(
