@@ -152,7 +152,7 @@ describe('etcd-backup workflow with the events etcd as a second series (kops, et
     expect(snapshots.map((p) => obj(p)['args'] ?? null)).toEqual([null, { series: 'events' }]);
     // the same node: its etcd-manager-events pod sits beside the picked main member
     expect(new Set(snapshots.map((p) => obj(p)['instanceId'])).size).toBe(1);
-    const verified = run.inputsTo('verify-upload').map((p) => obj(obj(p)['snapshot'])['key']);
+    const verified = run.inputsTo('verify-upload').map((p) => obj(obj(p)['snapshot'] ?? {})['key']);
     expect(verified).toEqual([fixture.snapshot['key'], EVENTS_KEY]);
     expect(run.inputsTo('prune-snapshots')).toHaveLength(1);
     // one lock for both series: taken once, renewed once before pruning, released at the end

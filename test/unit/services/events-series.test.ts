@@ -288,6 +288,8 @@ describe('pick and prune per series', () => {
         verification: {
           key: EVENTS[0]!,
           verified: true,
+          failedCheck: '',
+          reason: '',
           checks: [{ name: 'kubernetes-data', ok: true, detail: '3 keys under /registry/events/' }],
           revision: 6,
           totalKeys: 3,
