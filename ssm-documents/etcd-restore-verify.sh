@@ -719,6 +719,8 @@ else
     fi
     if ((m_format >= 2)); then
       want_field etcdVersion string '^v?[0-9]+\.[0-9]+' 'an etcd version' && m_etcd_version=${J_VALUE[etcdVersion]}
+      # "" is what etcd-snapshot wrote before it read etcdutl's empty version as none: also none
+      [[ ${J_TYPE[storageVersion]:-} == string && -z ${J_VALUE[storageVersion]} ]] && J_TYPE[storageVersion]=null
       case ${J_TYPE[storageVersion]:-missing} in
         null) ;;
         string) want_field storageVersion string '^v?[0-9]+\.[0-9]+' 'a storage version' && m_storage_version=${J_VALUE[storageVersion]} ;;

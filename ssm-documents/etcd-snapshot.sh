@@ -154,9 +154,11 @@ snap_hash=$(json_number hash "$work_dir/snapshot-status") || die "snapshot statu
 revision=$(json_number revision "$work_dir/snapshot-status") || die "snapshot status gave no revision"
 snap_total_key=$(json_number totalKey "$work_dir/snapshot-status") || die "snapshot status gave no totalKey"
 snap_total_size=$(json_number totalSize "$work_dir/snapshot-status") || die "snapshot status gave no totalSize"
-# the storage version: etcdutl 3.6+ reports it, 3.5 and etcdctl 3.4 do not
+# the storage version: etcdutl 3.6+ reports it, 3.5 and etcdctl 3.4 do not. etcdutl 3.6 prints
+# "version":"" for a snapshot without one: a 3.6 cluster writes it a few seconds after it starts
+# (its version monitor), so a snapshot taken sooner has none. that is null, not a version
 storage_version_json=null
-if storage_version=$(json_string version "$work_dir/snapshot-status"); then
+if storage_version=$(json_string version "$work_dir/snapshot-status") && [[ -n $storage_version ]]; then
   storage_version_json=$(json_str "$storage_version")
 fi
 
