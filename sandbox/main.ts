@@ -384,7 +384,8 @@ export async function runSandbox(argv: string[], io: Io = defaultIo): Promise<nu
     const { runSlackSandbox } = require('./slack') as typeof import('./slack');
     return runSlackSandbox(io);
   }
-  const workflows = SANDBOX_WORKFLOWS.get(asked);
+  const known = SANDBOX_WORKFLOWS.get(asked);
+  const workflows = known && [...known];
   if (!workflows) {
     io.err(`sandbox: unknown workflow "${asked}"; available: ${COMMANDS.join(', ')}`);
     return 2;
@@ -457,6 +458,8 @@ export async function runSandbox(argv: string[], io: Io = defaultIo): Promise<nu
     io.err('sandbox: --events is for --kind kops (only kops runs a separate events etcd)');
     return 2;
   }
+  // a restore-verify run judges one series (main first): with --events a second run takes events
+  if (kopsEvents && workflows.at(-1) === 'restore-verify') workflows.push('restore-verify');
   const kubernetes = args.values['no-kubernetes'] !== true;
   const upgrading = workflows.includes('upgrade-control-plane');
   if (upgrading && !kubernetes) {
