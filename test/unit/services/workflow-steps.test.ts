@@ -55,7 +55,11 @@ describe('findControlPlane', () => {
   it('looks the cluster up and asks the inventory for its control-plane tags', async () => {
     const inventory = staticInventory([{ instanceId: 'i-0a1b2c3d4e5f60001' }]);
     const out = await findControlPlane({ cluster: 'prod-eu' }, { clusters: staticDirectory(), inventory });
-    expect(out).toEqual({ instances: [{ instanceId: 'i-0a1b2c3d4e5f60001' }], backupSource: 'caretaker' });
+    expect(out).toEqual({
+      instances: [{ instanceId: 'i-0a1b2c3d4e5f60001' }],
+      backupSource: 'caretaker',
+      backupEvents: false,
+    });
     expect(inventory.findManagedInstances).toHaveBeenCalledWith({
       'caretaker:role': 'control-plane',
       'caretaker:cluster': 'prod-eu',
