@@ -22,6 +22,8 @@ export const input = z.object({
       sha256,
       revision: z.number(),
       totalKeys: z.number().optional(),
+      /** kops: the events etcd's snapshot of the same run, as verify-upload checked it */
+      events: z.object({ key: z.string(), size: z.number(), sha256, revision: z.number() }).optional(),
     })
     .optional(),
   pruned: z

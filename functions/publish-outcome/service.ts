@@ -24,6 +24,13 @@ export interface PublishDeps {
 export const SLACK_ATTEMPTS = 3;
 const SLACK_BACKOFF_MS = [250, 1000];
 
+interface Snapshot {
+  key: string;
+  size: number;
+  sha256: string;
+  revision: number;
+}
+
 interface Pruned {
   deleted: string[];
   skippedLocked: string[];
@@ -37,7 +44,7 @@ export interface OutcomeInput {
   outcome: 'Succeeded' | 'Failed' | 'Skipped' | 'Paused' | 'Escalated';
   executionId: string;
   startedAt: string;
-  snapshot?: { key: string; size: number; sha256: string; revision: number; totalKeys?: number };
+  snapshot?: Snapshot & { totalKeys?: number; events?: Snapshot };
   pruned?: Pruned & { events?: Pruned };
   heldBy?: { owner: string; operation: string; acquiredAt: string; expiresAt: string; scope?: string };
   verification?: {
@@ -102,6 +109,10 @@ export function describeOutcome(i: OutcomeInput, seconds: number): { subject: st
     lines.push(
       `Snapshot: ${i.snapshot.key} (${i.snapshot.size} bytes, revision ${i.snapshot.revision}, sha256 ${i.snapshot.sha256})`,
     );
+    const e = i.snapshot.events;
+    if (e) {
+      lines.push(`Events snapshot: ${e.key} (${e.size} bytes, revision ${e.revision}, sha256 ${e.sha256})`);
+    }
   }
   const retention = (label: string, p: Pruned) =>
     `${label}: kept ${p.kept}, deleted ${p.deleted.length}` +

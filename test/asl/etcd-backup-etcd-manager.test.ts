@@ -129,6 +129,10 @@ describe('etcd-backup workflow with backup.source etcd-manager', () => {
 describe('etcd-backup workflow with the events etcd as a second series (kops, etcd.events, source caretaker)', () => {
   it('snapshots the main member, then the events member of the same node under the same lock, verifies both, prunes once', async () => {
     const w = world('caretaker', true);
+    w.fakes['verify-upload'] = (p) => ({
+      ...obj(fixture.upload),
+      key: obj(obj(p)['snapshot'] ?? {})['key'] ?? null,
+    });
     const lockCalls: Json[] = [];
     const acquire = w.fakes['acquire-lock']!;
     w.fakes['acquire-lock'] = (p, ...rest) => {
@@ -158,6 +162,11 @@ describe('etcd-backup workflow with the events etcd as a second series (kops, et
     // one lock for both series: taken once, renewed once before pruning, released at the end
     expect(lockCalls.map((p) => obj(p)['renew'] ?? false)).toEqual([false, true]);
     expect(w.lock.holder(CLUSTER)).toBeUndefined();
+    // the outcome names both snapshots: the events one rides along with main's
+    expect(w.outcomes.published.at(-1)).toMatchObject({
+      outcome: 'Succeeded',
+      snapshot: { key: fixture.snapshot['key'], events: { key: EVENTS_KEY } },
+    });
   });
 
   it('takes no events snapshot when find-control-plane says the events etcd is not backed up', async () => {

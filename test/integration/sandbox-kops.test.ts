@@ -88,7 +88,7 @@ describe('the kops sandbox with backup.source caretaker and the events etcd as a
     await sandbox?.stop();
   });
 
-  it("snapshots through etcd-manager's main container, never the events one, and verifies the snapshot", async () => {
+  it("snapshots main through etcd-manager's main container and events through the events one, never crossed, and verifies both", async () => {
     const backup = await sandbox.run('etcd-backup');
     expect(backup.status).toBe('SUCCEEDED');
     const snapshot = (backup.output as { snapshot: { key: string } }).snapshot;

@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { findControlPlane } from '../../../functions/find-control-plane/service';
+import { describeOutcome } from '../../../functions/publish-outcome/service';
 import { pickSnapshot } from '../../../functions/pick-snapshot/service';
 import { pruneSnapshots } from '../../../functions/prune-snapshots/service';
 import { recordVerification } from '../../../functions/record-verification/service';
@@ -299,5 +300,37 @@ describe('pick and prune per series', () => {
       { store, metrics: recordingMetrics(), clock: fixedClock() },
     );
     expect(store.objects.get(EVENTS[0]!)?.tags).toMatchObject({ 'caretaker:verified': 'true' });
+  });
+});
+
+describe('the backup outcome with both series', () => {
+  it('names the events snapshot and the events retention beside main', () => {
+    const sha = 'a'.repeat(64);
+    const { message } = describeOutcome(
+      {
+        cluster: 'kops-prod',
+        workflow: 'etcd-backup',
+        outcome: 'Succeeded',
+        executionId: 'exec-1',
+        startedAt: '2026-11-25T06:00:00Z',
+        snapshot: {
+          key: MAIN[0]!,
+          size: 10,
+          sha256: sha,
+          revision: 5,
+          events: { key: EVENTS[0]!, size: 4, sha256: sha, revision: 6 },
+        },
+        pruned: {
+          kept: 2,
+          deleted: [],
+          skippedLocked: [],
+          events: { kept: 4, deleted: [EVENTS[4]!], skippedLocked: [] },
+        },
+      },
+      12,
+    );
+    expect(message).toContain(`Snapshot: ${MAIN[0]} (10 bytes, revision 5, sha256 ${sha})`);
+    expect(message).toContain(`Events snapshot: ${EVENTS[0]} (4 bytes, revision 6, sha256 ${sha})`);
+    expect(message).toContain('Retention of the events series: kept 4, deleted 1');
   });
 });
