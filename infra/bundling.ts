@@ -25,6 +25,9 @@ export const NOT_REACHED_ON_LAMBDA = [
 ] as const;
 const UNBUNDLED_CREDENTIAL_PROVIDERS = './functions/shared/adapters/aws/unbundled-credential-providers.ts';
 
+/** the largest a function's bundle (index.js) may be; bench/bundles.ts reports against it */
+export const MAX_BUNDLE_BYTES = 500 * 1024;
+
 /** what every function's build shares */
 export const LAMBDA_BUILD_OPTIONS = {
   bundle: true,
@@ -82,6 +85,27 @@ export const sdkSchemaKeysPlugin: Plugin = {
   },
 };
 
+/** an SDK package's own package.json, which its runtimeConfig imports whole for one field */
+export const SDK_PACKAGE_JSON = /[\\/]node_modules[\\/]@aws-sdk[\\/][^\\/]+[\\/]package\.json$/;
+
+/**
+ * The SDK clients import their package.json (`import packageInfo from "../package.json"`) for
+ * `packageInfo.version` (the user agent) only, and esbuild bundles the whole file: scripts,
+ * dependencies, the exports map, ~2 KB per client. This plugin gives them `{ name, version }`.
+ */
+export const sdkPackageJsonPlugin: Plugin = {
+  name: 'caretaker-sdk-package-json',
+  setup(b) {
+    b.onLoad({ filter: SDK_PACKAGE_JSON }, async (args) => {
+      const { name, version } = JSON.parse(await readFile(args.path, 'utf8')) as {
+        name: string;
+        version: string;
+      };
+      return { contents: JSON.stringify({ name, version }), loader: 'json' };
+    });
+  },
+};
+
 /** functions/<name>/handler.ts of the project */
 export const handlerEntry = (projectRoot: string, name: string) =>
   join(projectRoot, 'functions', name, 'handler.ts');
@@ -100,7 +124,7 @@ export async function bundleLambda(
     ...LAMBDA_BUILD_OPTIONS,
     external: [...LAMBDA_BUILD_OPTIONS.external],
     mainFields: [...LAMBDA_BUILD_OPTIONS.mainFields],
-    plugins: [sdkSchemaKeysPlugin],
+    plugins: [sdkSchemaKeysPlugin, sdkPackageJsonPlugin],
     entryPoints: [handlerEntry(projectRoot, name)],
     outfile: join(outdir, 'index.js'),
     absWorkingDir: projectRoot,

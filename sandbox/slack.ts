@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { dynamoRequestLedger } from '../functions/shared/adapters/aws/dynamo-request-ledger';
 import type { WorkflowStarter } from '../functions/shared/adapters/aws/sfn-workflow-starter';
+import { slackFormApi } from '../functions/shared/adapters/slack/form-api';
 import { slackWebApi } from '../functions/shared/adapters/slack/web-api';
 import { signSlackRequest } from '../functions/shared/domain/slack-signature';
 import type { ExecutionSummary } from '../functions/shared/ports';
@@ -99,6 +100,8 @@ export async function runSlackSandbox(io: Io): Promise<number> {
   const { makeHandler } = require('../functions/slack-receiver/handler') as Receiver;
   const slack = await startSlackStandIn();
   const api = slackWebApi({ token: async () => TOKEN, apiUrl: slack.url, retries: 0 });
+  // the receiver's own client, as its handler builds it (form-api.ts)
+  const receiverApi = slackFormApi({ token: async () => TOKEN, apiUrl: slack.url, retries: 0 });
   let sandbox: SandboxType | undefined;
   try {
     io.err('sandbox slack: starting etcd ×3, s3rver, dynalite and the Slack stand-in…');
@@ -147,7 +150,7 @@ export async function runSlackSandbox(io: Io): Promise<number> {
       deployment: { teamId: TEAM, channels: [CHANNEL] },
       clusters: directory,
       clusterNames: [sb.cluster.name],
-      slack: api,
+      slack: receiverApi,
       starter,
       // as the stack deploys them: a workflow the sandbox cluster does not enable is "not available yet"
       stateMachines: Object.fromEntries(
@@ -160,7 +163,7 @@ export async function runSlackSandbox(io: Io): Promise<number> {
       },
       approvals: sb.approvals,
       callbacks: sb.broker,
-      messenger: slackApprovalMessenger(api, channelsFrom(directory)),
+      messenger: slackApprovalMessenger(receiverApi, channelsFrom(directory)),
       log: (level, message, fields) => {
         if (level === 'warn') io.err(`    [log] ${message} ${JSON.stringify(fields)}`);
       },

@@ -52,9 +52,13 @@ function failureReason(input: RecordPatchInput): string {
   return text.length > REASON_MAX ? `${text.slice(0, REASON_MAX - 1)}…` : text;
 }
 
-/** `manager=apt,packages=12,rebooted=true`: fits node-record's summary pattern and an EC2 tag */
-export function patchSummary(patch: PatchReport): string {
-  return `manager=${patch.manager},packages=${Math.max(0, patch.packages)},rebooted=${patch.rebooted}`;
+/**
+ * `manager=apt,packages=12,rebooted=true,seconds=754`: fits node-record's summary pattern and an
+ * EC2 tag. `seconds` (cordon to record) is what the next run's plan orders by, longest first.
+ */
+export function patchSummary(patch: PatchReport, durationSeconds?: number): string {
+  const summary = `manager=${patch.manager},packages=${Math.max(0, patch.packages)},rebooted=${patch.rebooted}`;
+  return durationSeconds === undefined ? summary : `${summary},seconds=${durationSeconds}`;
 }
 
 /**
@@ -83,7 +87,7 @@ export async function recordPatch(input: RecordPatchInput, deps: RecordPatchDeps
 
   let summary: string | undefined;
   if (input.outcome === 'patched' && input.patch) {
-    summary = patchSummary(input.patch);
+    summary = patchSummary(input.patch, durationSeconds);
     result.rebooted = input.patch.rebooted;
     result.packages = Math.max(0, input.patch.packages);
     await deps.tagger.tag(input.cluster, input.instanceId, {

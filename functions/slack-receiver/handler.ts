@@ -9,7 +9,7 @@ import { sfnExecutionHistory } from '../shared/adapters/aws/sfn-execution-histor
 import { sfnTaskCallbacks } from '../shared/adapters/aws/sfn-task-callbacks';
 import { sfnWorkflowStarter } from '../shared/adapters/aws/sfn-workflow-starter';
 import { ssmClusterDirectory } from '../shared/adapters/aws/ssm-cluster-directory';
-import { slackWebApi } from '../shared/adapters/slack/web-api';
+import { slackFormApi } from '../shared/adapters/slack/form-api';
 import { logger, requireEnv, type DepsSource } from '../shared/handler';
 import { channelsFrom, slackApprovalMessenger } from '../shared/services/slack-chat';
 import { handleSlackRequest, type HttpResponse, type SlackReceiverDeps } from './service';
@@ -57,7 +57,8 @@ export const makeHandler = (source: DepsSource<SlackReceiverDeps>) => {
 
 export const handler = makeHandler(() => {
   const secrets = secretsManagerSlackSecrets(requireEnv('SLACK_SECRET_ARN'));
-  const slack = slackWebApi({
+  // not the official client: see form-api.ts (the receiver's bundle and cold start)
+  const slack = slackFormApi({
     token: async () => (await secrets.get()).botToken,
     apiUrl: process.env.SLACK_API_URL || undefined,
   });

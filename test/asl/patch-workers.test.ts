@@ -45,7 +45,7 @@ describe('patch-workers workflow', () => {
       expect(n.unschedulable).toBe(false);
       expect(n.annotations['caretaker.io/patched-by']).toBe(OWNER);
       expect(n.annotations['caretaker.io/patch-summary']).toMatch(
-        /^manager=apt,packages=3,rebooted=(true|false)$/,
+        /^manager=apt,packages=3,rebooted=(true|false),seconds=[0-9]+$/,
       );
       expect(w.tags.get(n.instanceId)).toMatchObject({ 'caretaker:patched-by': OWNER });
     }

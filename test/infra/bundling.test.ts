@@ -8,7 +8,10 @@ import {
   bundleLambda,
   inlineSchemaKeys,
   LAMBDA_BUILD_OPTIONS,
+  MAX_BUNDLE_BYTES,
   NOT_REACHED_ON_LAMBDA,
+  SDK_PACKAGE_JSON,
+  sdkPackageJsonPlugin,
   SDK_SCHEMA_FILE,
   sdkSchemaKeysPlugin,
 } from '../../infra/bundling';
@@ -175,5 +178,62 @@ describe('bundleLambda', () => {
     // Assert: it got as far as the network, so credentials resolved
     expect(r.stdout).toMatch(/ECONNREFUSED/);
     expect(r.stdout).not.toMatch(/CredentialsProviderError/);
+  });
+});
+
+describe('SDK package.json', () => {
+  it('bundles only the name and version, and the client still sends its version in the user agent', async () => {
+    // Arrange
+    const outfile = join(out, 'package-json.js');
+    const pkg = JSON.parse(
+      readFileSync(require.resolve('@aws-sdk/client-ssm/package.json', { paths: [ROOT] }), 'utf8'),
+    ) as { name: string; version: string };
+
+    // Act
+    const r = await build({
+      stdin: {
+        contents: `import { SSMClient } from '@aws-sdk/client-ssm';
+          export const ua = () => new SSMClient({ region: 'eu-west-1' }).config.defaultUserAgentProvider();`,
+        resolveDir: ROOT,
+        loader: 'js',
+      },
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      mainFields: ['module', 'main'],
+      outfile,
+      logLevel: 'silent',
+      metafile: true,
+      plugins: [sdkPackageJsonPlugin],
+    });
+    const { ua } = createRequire(outfile)(outfile) as { ua: () => Promise<string[][]> };
+
+    // Assert
+    const inputs = Object.entries(Object.values(r.metafile.outputs)[0]!.inputs);
+    const ssm = inputs.filter(([path]) => SDK_PACKAGE_JSON.test(path) && path.includes('client-ssm'));
+    expect(ssm).toHaveLength(1);
+    expect(ssm[0]![1].bytesInOutput).toBeLessThan(120);
+    expect(await ua()).toContainEqual(['api/SSM', pkg.version]);
+  }, 60_000);
+});
+
+describe('the Slack receiver bundle', () => {
+  let bytes: number;
+  let inputs: string[];
+  beforeAll(async () => {
+    const r = await bundleLambda(ROOT, 'slack-receiver', join(out, 'slack-receiver'), { logLevel: 'silent' });
+    bytes = readFileSync(join(out, 'slack-receiver', 'index.js')).length;
+    inputs = Object.keys(Object.values(r.metafile.outputs).find((o) => o.entryPoint)!.inputs);
+  }, 60_000);
+
+  it(`stays within ${MAX_BUNDLE_BYTES / 1024} KB: it answers Slack within 3 seconds of a cold start`, () => {
+    expect(bytes).toBeLessThanOrEqual(MAX_BUNDLE_BYTES);
+  });
+
+  it('carries its own Slack client, not @slack/web-api and its dependencies', () => {
+    expect(inputs.filter((i) => /node_modules\/(@slack\/|p-queue|p-retry|eventemitter3)/.test(i))).toEqual(
+      [],
+    );
+    expect(inputs).toContain('functions/shared/adapters/slack/form-api.ts');
   });
 });

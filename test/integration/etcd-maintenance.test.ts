@@ -1,11 +1,10 @@
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdtemp, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { etcdMaintenance } from '../../functions/shared/domain/commands/etcd-maintenance';
 import { startEtcdCluster, type EtcdCluster } from '../../sandbox/etcd-cluster';
 import { etcdVersionsUnderTest } from '../../sandbox/etcd-versions';
-import { generateEtcdPki, type EtcdPki } from '../../sandbox/pki';
-import { runScript, type ScriptRun } from '../../sandbox/run-script';
+import { runScript } from '../../sandbox/run-script';
+import { etcdPkiFixture, explain, hostEtcdParams } from '../support/etcd-scripts';
 
 jest.setTimeout(120_000);
 
@@ -15,21 +14,7 @@ const MB = 'x'.repeat(1_000_000);
 
 const VERSIONS = etcdVersionsUnderTest();
 
-let root: string;
-let pki: EtcdPki;
-
-beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), 'caretaker-maintenance-test-'));
-  pki = await generateEtcdPki(join(root, 'pki'));
-});
-
-afterAll(async () => {
-  if (root) await rm(root, { recursive: true, force: true });
-});
-
-function explain(run: ScriptRun): string {
-  return `exit ${run.exitCode}\n--- stdout ---\n${run.stdout}\n--- stderr ---\n${run.stderr}`;
-}
+const fx = etcdPkiFixture('maintenance-test');
 
 describe.each(VERSIONS.map((b) => [b.version, b] as const))(
   'etcd-maintenance.sh on etcd %s',
@@ -38,10 +23,10 @@ describe.each(VERSIONS.map((b) => [b.version, b] as const))(
 
     beforeAll(async () => {
       etcd = await startEtcdCluster({
-        pki,
+        pki: fx.pki,
         binaries,
         quotaBackendBytes: QUOTA,
-        dir: await mkdtemp(join(root, `etcd-${version}-`)),
+        dir: await mkdtemp(join(fx.root, `etcd-${version}-`)),
       });
     });
 
@@ -50,14 +35,10 @@ describe.each(VERSIONS.map((b) => [b.version, b] as const))(
     });
 
     async function maintain(member: number, action: string, quota = QUOTA) {
-      const workDir = await mkdtemp(join(root, 'work-'));
+      const workDir = await mkdtemp(join(fx.root, 'work-'));
       const run = await runScript('etcd-maintenance', {
         params: {
-          EtcdPort: String(etcd.member(member).clientPort),
-          CaFile: pki.ca.cert,
-          CertFile: pki.healthcheckClient.cert,
-          KeyFile: pki.healthcheckClient.key,
-          EtcdctlMode: 'host',
+          ...hostEtcdParams(etcd, member, fx.pki),
           Action: action,
           QuotaBytes: String(quota),
           SpaceBackPercent: '80',

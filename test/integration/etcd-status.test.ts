@@ -1,11 +1,10 @@
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { memberStatus } from '../../functions/shared/domain/schemas';
 import { startEtcdCluster, type EtcdCluster } from '../../sandbox/etcd-cluster';
 import { etcdVersionsUnderTest } from '../../sandbox/etcd-versions';
-import { generateEtcdPki, type EtcdPki } from '../../sandbox/pki';
-import { runScript, type ScriptRun } from '../../sandbox/run-script';
+import { runScript } from '../../sandbox/run-script';
+import { etcdPkiFixture, explain, hostEtcdParams } from '../support/etcd-scripts';
 import { crictlImageEnv, STAND_IN_BIN_DIR } from '../support/stand-ins';
 
 jest.setTimeout(60_000);
@@ -25,21 +24,7 @@ const RESULT_FIELDS = [
 
 const VERSIONS = etcdVersionsUnderTest();
 
-let root: string;
-let pki: EtcdPki;
-
-beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), 'caretaker-status-test-'));
-  pki = await generateEtcdPki(join(root, 'pki'));
-});
-
-afterAll(async () => {
-  if (root) await rm(root, { recursive: true, force: true });
-});
-
-function explain(run: ScriptRun): string {
-  return `exit ${run.exitCode}\n--- stdout ---\n${run.stdout}\n--- stderr ---\n${run.stderr}`;
-}
+const fx = etcdPkiFixture('status-test');
 
 describe.each(VERSIONS.map((b) => [b.version, b] as const))(
   'etcd-status.sh on etcd %s',
@@ -47,7 +32,11 @@ describe.each(VERSIONS.map((b) => [b.version, b] as const))(
     let etcd: EtcdCluster;
 
     beforeAll(async () => {
-      etcd = await startEtcdCluster({ pki, binaries, dir: await mkdtemp(join(root, `etcd-${version}-`)) });
+      etcd = await startEtcdCluster({
+        pki: fx.pki,
+        binaries,
+        dir: await mkdtemp(join(fx.root, `etcd-${version}-`)),
+      });
       await etcd.seed(['/registry/namespaces/default', '/registry/namespaces/kube-system']);
     });
 
@@ -60,14 +49,10 @@ describe.each(VERSIONS.map((b) => [b.version, b] as const))(
       overrides: Record<string, string> = {},
       env: Record<string, string> = {},
     ) {
-      return mkdtemp(join(root, 'work-')).then(async (workDir) => {
+      return mkdtemp(join(fx.root, 'work-')).then(async (workDir) => {
         const run = await runScript('etcd-status', {
           params: {
-            EtcdPort: String(etcd.member(member).clientPort),
-            CaFile: pki.ca.cert,
-            CertFile: pki.healthcheckClient.cert,
-            KeyFile: pki.healthcheckClient.key,
-            EtcdctlMode: 'host',
+            ...hostEtcdParams(etcd, member, fx.pki),
             ...overrides,
           },
           instanceId: `i-00000000000000${member}`,
@@ -129,14 +114,14 @@ describe.each(VERSIONS.map((b) => [b.version, b] as const))(
       });
 
       it('gives the same answer in crictl mode, running etcdctl inside the container', async () => {
-        const log = join(root, `crictl-status-${version}.log`);
-        const workDir = await mkdtemp(join(root, 'work-'));
+        const log = join(fx.root, `crictl-status-${version}.log`);
+        const workDir = await mkdtemp(join(fx.root, 'work-'));
         const run = await runScript('etcd-status', {
           params: {
             EtcdPort: String(etcd.member(1).clientPort),
-            CaFile: pki.ca.cert,
-            CertFile: pki.healthcheckClient.cert,
-            KeyFile: pki.healthcheckClient.key,
+            CaFile: fx.pki.ca.cert,
+            CertFile: fx.pki.healthcheckClient.cert,
+            KeyFile: fx.pki.healthcheckClient.key,
             EtcdctlMode: 'crictl',
           },
           pathPrepend: [STAND_IN_BIN_DIR],
@@ -162,9 +147,9 @@ describe.each(VERSIONS.map((b) => [b.version, b] as const))(
           'etcd-1',
           'etcdctl',
           `--endpoints=https://127.0.0.1:${etcd.member(1).clientPort}`,
-          `--cacert=${pki.ca.cert}`,
-          `--cert=${pki.healthcheckClient.cert}`,
-          `--key=${pki.healthcheckClient.key}`,
+          `--cacert=${fx.pki.ca.cert}`,
+          `--cert=${fx.pki.healthcheckClient.cert}`,
+          `--key=${fx.pki.healthcheckClient.key}`,
           '--dial-timeout=5s',
           '--command-timeout=5s',
         ];

@@ -1,6 +1,7 @@
 import { parseConfig } from '../../../functions/shared/domain/config';
 import { finishRun, undoCordon, type NodeResult } from '../../../functions/shared/domain/patching/outcome';
 import {
+  lastPatchSeconds,
   planPatch,
   resolveCount,
   summarizePlan,
@@ -238,6 +239,78 @@ describe('planPatch', () => {
     expect(plan.items[1]!.lastPatchedAt).toBe(daysAgo(40));
     expect(plan.oldestPatchDays).toBe(40);
     expect(plan.neverPatched).toBe(1);
+  });
+
+  it('orders longest last patch first (unknown first, ties oldest first) and spreads over zones', () => {
+    const zone = (z: string, name: string, seconds?: number, days = 30) =>
+      node(name, {
+        providerID: `aws:///eu-west-1${z}/${node(name).providerID.split('/').pop()}`,
+        annotations: {
+          'caretaker.io/patched-at': daysAgo(days),
+          ...(seconds === undefined
+            ? { 'caretaker.io/patch-summary': 'manager=apt,packages=3,rebooted=true' }
+            : { 'caretaker.io/patch-summary': `manager=apt,packages=3,rebooted=true,seconds=${seconds}` }),
+        },
+      });
+    const nodes = [
+      zone('a', 'a1', 300),
+      zone('a', 'a2', 2400),
+      zone('a', 'a3', undefined, 20),
+      zone('b', 'b1', 600),
+      zone('b', 'b2', 900),
+      zone('c', 'c1', 300, 40),
+      zone('c', 'c2', undefined, 25),
+    ];
+    const plan = planPatch(request(nodes));
+    // per zone: a3 (unknown), a2, a1 | b2, b1 | c2 (unknown), c1. Round 1 is the first of each
+    // zone: the two unknowns (a tie: c2, patched 25 days ago, before a3, 20 days), then b2; round
+    // 2: a2, b1, c1; round 3: a1
+    expect(plan.items.map((i) => i.node)).toEqual(['c2', 'a3', 'b2', 'a2', 'b1', 'c1', 'a1']);
+    expect(plan.items.find((i) => i.node === 'a2')!.lastPatchSeconds).toBe(2400);
+    expect(plan.items[0]!.lastPatchSeconds).toBeUndefined();
+  });
+
+  it('in one zone is longest-first list scheduling, which beats the old oldest-first order', () => {
+    // 9 nodes, 3 slots: oldest-first happens to put the long node last
+    const seconds = [100, 100, 100, 100, 100, 100, 100, 100, 300];
+    const nodes = seconds.map((s, i) =>
+      node(`n${i}`, {
+        annotations: {
+          'caretaker.io/patched-at': daysAgo(60 - i),
+          'caretaker.io/patch-summary': `manager=dnf,packages=1,rebooted=false,seconds=${s}`,
+        },
+      }),
+    );
+    const plan = planPatch(request(nodes));
+    expect(plan.items.map((i) => i.lastPatchSeconds)).toEqual([300, 100, 100, 100, 100, 100, 100, 100, 100]);
+    expect(plan.items[0]!.node).toBe('n8');
+    const makespan = (times: number[], m: number) => {
+      const free = new Array<number>(m).fill(0);
+      for (const t of times) {
+        const i = free.indexOf(Math.min(...free));
+        free[i] = free[i]! + t;
+      }
+      return Math.max(...free);
+    };
+    // the bound is max(1100 / 3, 300) ≈ 367: longest first reaches 400, oldest first 500
+    expect(
+      makespan(
+        plan.items.map((i) => i.lastPatchSeconds!),
+        3,
+      ),
+    ).toBe(400);
+    expect(makespan(seconds, 3)).toBe(500);
+  });
+
+  it('reads the last patch duration from the summary, and nothing from a summary without it', () => {
+    const at = (summary: string) => lastPatchSeconds({ 'caretaker.io/patch-summary': summary });
+    expect(at('manager=apt,packages=2,rebooted=true,seconds=754')).toBe(754);
+    expect(at('seconds=12,manager=apt')).toBe(12);
+    expect(at('manager=apt,packages=2,rebooted=true')).toBeUndefined();
+    expect(at('manager=apt,xseconds=5')).toBeUndefined();
+    expect(at('manager=apt,seconds=-5')).toBeUndefined();
+    expect(at('manager=apt,seconds=5s')).toBeUndefined();
+    expect(lastPatchSeconds({})).toBeUndefined();
   });
 
   it('resolves maxUnavailable against the fleet minus nodes already down, and the error budget against the plan', () => {

@@ -139,7 +139,7 @@ describe('record-patch', () => {
       outcome: 'patched',
       patchedAt: '2026-11-29T02:42:00.000Z',
       packages: 2,
-      summary: 'manager=apt,packages=2,rebooted=true',
+      summary: 'manager=apt,packages=2,rebooted=true,seconds=720',
     });
     expect(tagged).toEqual([
       [
@@ -148,7 +148,7 @@ describe('record-patch', () => {
         {
           'caretaker:patched-at': '2026-11-29T02:42:00.000Z',
           'caretaker:patched-by': RUN,
-          'caretaker:patch-summary': 'manager=apt,packages=2,rebooted=true',
+          'caretaker:patch-summary': 'manager=apt,packages=2,rebooted=true,seconds=720',
         },
       ],
     ]);

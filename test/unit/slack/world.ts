@@ -6,7 +6,7 @@
 import type { WorkflowStarter } from '../../../functions/shared/adapters/aws/sfn-workflow-starter';
 import { dynamoApprovalStore } from '../../../functions/shared/adapters/aws/dynamo-approval-store';
 import { dynamoRequestLedger } from '../../../functions/shared/adapters/aws/dynamo-request-ledger';
-import { slackWebApi } from '../../../functions/shared/adapters/slack/web-api';
+import { slackFormApi } from '../../../functions/shared/adapters/slack/form-api';
 import { parseConfig } from '../../../functions/shared/domain/config';
 import type { ExecutionSummary } from '../../../functions/shared/ports';
 import { channelsFrom, slackApprovalMessenger } from '../../../functions/shared/services/slack-chat';
@@ -91,7 +91,8 @@ export async function startWorld(): Promise<World> {
     },
   };
   const clusters = configDirectory(CONFIG.clusters);
-  const api = slackWebApi({ token: async () => BOT_TOKEN, apiUrl: slack.url, retries: 0 });
+  // what the receiver's handler builds
+  const api = slackFormApi({ token: async () => BOT_TOKEN, apiUrl: slack.url, retries: 0 });
   const deps: SlackReceiverDeps = {
     secrets: { get: async () => ({ signingSecret: SIGNING_SECRET, botToken: BOT_TOKEN }) },
     clock: { now: () => new Date(now.seconds * 1000) },
