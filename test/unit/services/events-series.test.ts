@@ -217,6 +217,29 @@ describe('pick and prune per series', () => {
     });
   });
 
+  it('takes the series judged longest ago: events, when main was judged since and always has a newer snapshot', async () => {
+    // main: r4 judged (its report is beside it), r5 new; events: never judged, r6 new
+    const report = (k: string) => k.replace(/\.db$/, '.verification.json');
+    const store = bothSeries((o) => {
+      o[MAIN[1]!]!.tags = { 'caretaker:verified': 'true' };
+      o[report(MAIN[1]!)] = { body: '{}' };
+    });
+    const deps = { clusters: staticDirectory([kops()]), store, clock: fixedClock() };
+
+    expect(await pickSnapshot({ cluster: 'kops-prod' }, deps)).toMatchObject({ found: true, key: EVENTS[0] });
+
+    // once events was judged more recently than main, main's newest goes next
+    const newerJudgedEvents = bothSeries((o) => {
+      o[MAIN[2]!]!.tags = { 'caretaker:verified': 'true' };
+      o[report(MAIN[2]!)] = { body: '{}' };
+      o[EVENTS[1]!]!.tags = { 'caretaker:verified': 'true' };
+      o[report(EVENTS[1]!)] = { body: '{}' };
+    });
+    expect(await pickSnapshot({ cluster: 'kops-prod' }, { ...deps, store: newerJudgedEvents })).toMatchObject(
+      { found: true, key: MAIN[0] },
+    );
+  });
+
   it('ignores the events series when etcd.events is off, and says why nothing is left', async () => {
     const store = bothSeries((o) => (o[MAIN[0]!]!.tags = { 'caretaker:verified': 'true' }));
     const picked = await pickSnapshot(
