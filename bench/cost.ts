@@ -113,7 +113,15 @@ export async function runCostBench(log: (line: string) => void) {
     PRICES.s3List + PRICES.s3Get,
     'one LIST of the cluster prefix, about one GET of a report',
   );
-  add('probe: log ingestion (GB)', (probes * 2000) / 1e9, PRICES.logsGb, 'one 2 KB EMF line per probe');
+  // the days since each worker was patched ride on the probe's log line, ~25 bytes a worker
+  // ("worker-name=12.5 "), not as a metric per node ($0.30 a node-month)
+  const workers = 20;
+  add(
+    'probe: log ingestion (GB)',
+    (probes * (2000 + 25 * workers)) / 1e9,
+    PRICES.logsGb,
+    `a 2 KB EMF and log line per probe, + ~25 B per worker for workerPatchDays (${workers} workers)`,
+  );
   // --- backups, hourly
   const backups = MONTH_MINUTES / 60;
   add(
@@ -170,7 +178,7 @@ export async function runCostBench(log: (line: string) => void) {
     before: {
       metrics: METRICS_BEFORE,
       metricsUsd: Math.round(METRICS_BEFORE * PRICES.metric * 100) / 100,
-      note: 'Succeeded, Failed, Skipped, DurationSeconds per cluster and workflow (backup, verify), SnapshotBytes, SnapshotRevision, Verified, SnapshotAgeSeconds, RestoreSeconds: now log fields, read by Logs Insights widgets',
+      note: 'Succeeded, Failed, Skipped, DurationSeconds per cluster and workflow (backup, verify), SnapshotBytes, SnapshotRevision, Verified, SnapshotAgeAtVerifySeconds, RestoreSeconds: now log fields, read by Logs Insights widgets',
     },
   };
 }

@@ -139,12 +139,20 @@ export class CaretakerStack extends Stack {
       : undefined;
     // the remediate workflow's own functions, only where some cluster has remediation on
     const remediation = deployed.some((w) => w.name === 'remediate')
-      ? new RemediationFunctions(this, 'RemediationFunctions', { ...common, table: this.table.table })
+      ? new RemediationFunctions(this, 'RemediationFunctions', {
+          ...common,
+          table: this.table.table,
+          bucket: this.snapshots.bucket,
+          key: this.snapshots.key,
+          clusters: clusters.filter((c) => c.remediation?.enabled).map((c) => c.name),
+        })
       : undefined;
     const sharedFunctions: Record<string, CaretakerFunction> = {
       ...(remediation && {
         'claim-attempt': remediation.claimAttempt,
         'plan-remediation': remediation.planRemediation,
+        ...(remediation.planNodeRemediation && { 'plan-node-remediation': remediation.planNodeRemediation }),
+        ...(remediation.recoverNode && { 'recover-node': remediation.recoverNode }),
       }),
       'acquire-lock': lock.acquire,
       'release-lock': lock.release,
@@ -217,6 +225,8 @@ export class CaretakerStack extends Stack {
         this.notifications.publishOutcome,
         ...(this.restoreVerify ? [this.restoreVerify.recordVerification] : []),
       ],
+      probeLogs: this.health.probe,
+      patchLogs: this.patchWorkers ? [this.patchWorkers.recordPatch] : [],
     });
 
     // every function may read the clusters' (non-secret) resolved configuration
@@ -259,6 +269,7 @@ export class CaretakerStack extends Stack {
         const node = new NodePolicy(this, `NodePolicy-${cluster.name}`, {
           ...snapshots,
           patching: cluster.patching !== undefined,
+          remediation: cluster.remediation?.enabled === true,
         });
         new CfnOutput(this, `NodePolicyArn-${cluster.name}`, {
           description: `attach to the control-plane node role of ${cluster.name}`,
@@ -290,6 +301,9 @@ export class CaretakerStack extends Stack {
       ? [roleOf(pw.planPatch), roleOf(pw.finishPatch), pw.stateMachine.role.roleArn]
       : [];
     const patchWriters = pw ? [roleOf(pw.planPatch), roleOf(pw.recordPatch), roleOf(pw.finishPatch)] : [];
+    // node-notready reads the node inventory under <cluster>/remediation/ only
+    const nodePlan = remediation?.planNodeRemediation;
+    const nodePlanReaders = nodePlan ? [roleOf(nodePlan)] : [];
     this.snapshots.restrictAccess({
       // HeadObject needs s3:GetObject: prune-snapshots and pick-snapshot read heads, not bodies
       readers: [
@@ -298,10 +312,12 @@ export class CaretakerStack extends Stack {
         roleOf(this.backup.pruneSnapshots),
         ...(rv ? [roleOf(rv.pickSnapshot)] : []),
         ...patchReaders,
+        ...nodePlanReaders,
         ...scratchRoles,
         ...breakGlassRoleArns,
       ],
       decrypters: [
+        ...nodePlanReaders,
         ...(this.health.probe ? [roleOf(this.health.probe)] : []),
         roleOf(this.backup.verifyUpload),
         ...patchReaders,

@@ -591,7 +591,7 @@ export async function runSandbox(argv: string[], io: Io = defaultIo): Promise<nu
 }
 
 /**
- * `remediate <scenario>`: an etcd-only sandbox (the scenarios are etcd's), broken as the scenario
+ * `remediate <scenario>`: an etcd-only sandbox (Kubernetes too for the node scenarios), broken as the scenario
  * says, the alarm through route-alarm, the remediation run; 0 when it succeeded, else 1.
  */
 async function runRemediate(
@@ -599,7 +599,9 @@ async function runRemediate(
   options: { dryRun: boolean; json: boolean },
   io: Io,
 ): Promise<number> {
-  const missing = missingTools(DEFAULT_ETCD_VERSION, existsSync, false);
+  const s = SCENARIOS[scenario];
+  // the node scenarios need the Kubernetes control plane and KWOK
+  const missing = missingTools(DEFAULT_ETCD_VERSION, existsSync, s.kubernetes === true);
   if (missing.length > 0) {
     io.err(
       `sandbox: missing ${missing.map((m) => m.path).join(', ')}; run ${[...new Set(missing.map((m) => m.remedy))].join('; ')}`,
@@ -610,14 +612,16 @@ async function runRemediate(
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { Sandbox } = require('./sandbox') as typeof import('./sandbox');
   const progress = progressPrinter(options.json ? { out: () => undefined, err: io.err } : io);
-  const s = SCENARIOS[scenario];
-  io.err(`sandbox: remediate ${scenario}: ${s.summary}; starting etcd ×3, s3rver, dynalite…`);
+  io.err(
+    `sandbox: remediate ${scenario}: ${s.summary}; starting etcd ×3, ${s.kubernetes ? 'Kubernetes (API servers, KWOK), ' : ''}s3rver, dynalite…`,
+  );
   let sandbox: SandboxType | undefined;
   try {
     sandbox = await Sandbox.start({
       keys: 300,
-      kubernetes: false,
+      kubernetes: s.kubernetes === true,
       ...(s.quotaBackendBytes && { quotaBackendBytes: s.quotaBackendBytes }),
+      ...(s.clusterConfig && { clusterConfig: s.clusterConfig }),
       afterCommand: (r) => progress.onCommand(r),
     });
     const started = Date.now();

@@ -10,18 +10,29 @@ import { join } from 'node:path';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import type { RouteName } from '../functions/shared/domain/remediation';
 import type { Json, RunEvent, RunResult } from './asl-runner';
+import { NODE_SCENARIOS } from './node-scenarios';
 import type { Sandbox } from './sandbox';
 
-export const REMEDIATE_SCENARIOS = ['db-size', 'member-down', 'stale-backup'] as const;
+export const REMEDIATE_SCENARIOS = [
+  'db-size',
+  'member-down',
+  'stale-backup',
+  'node-notready',
+  'node-notready-replace',
+  'disk-pressure',
+] as const;
 export type RemediateScenario = (typeof REMEDIATE_SCENARIOS)[number];
 
 export const isRemediateScenario = (s: string | undefined): s is RemediateScenario =>
   (REMEDIATE_SCENARIOS as readonly string[]).includes(s ?? '');
 
+/** the worker the disk-pressure scenario's alarm names */
+export const DISK_PRESSURE_NODE = 'worker-1';
+
 /** the small quota db-size fills: about 16 puts of 1 MiB raise NOSPACE */
 export const SCENARIO_QUOTA_BYTES = 16 * 2 ** 20;
 
-interface Scenario {
+export interface Scenario {
   route: RouteName;
   metric: string;
   summary: string;
@@ -31,6 +42,16 @@ interface Scenario {
   breakIt(sandbox: Sandbox): Promise<string[]>;
   /** the state after the run, as lines */
   after(sandbox: Sandbox): Promise<string[]>;
+  /** the alarm's event, when it is not Caretaker's own single-metric alarm on the cluster */
+  event?(sandbox: Sandbox): Json;
+  /** the scenario needs the Kubernetes control plane and KWOK's Nodes */
+  kubernetes?: boolean;
+  /** the sandbox cluster's configuration blocks the scenario needs (Sandbox.start clusterConfig) */
+  clusterConfig?: Record<string, unknown>;
+  /** the alarm's dimensions besides the cluster (the node it is about) */
+  dimensions?: Record<string, string>;
+  /** Wait states that really wait, ms by state name (the sandbox's are zero otherwise) */
+  waitMs?: Record<string, number>;
 }
 
 const MiB = 2 ** 20;
@@ -123,7 +144,83 @@ export const SCENARIOS: Record<RemediateScenario, Scenario> = {
       ];
     },
   },
+  'disk-pressure': {
+    route: 'disk-pressure',
+    metric: 'disk_used_percent',
+    summary: `the root volume of ${DISK_PRESSURE_NODE} above 90% (a CloudWatch agent alarm routed by its tags)`,
+    async breakIt(sandbox) {
+      const node = diskPressureNode(sandbox);
+      return [
+        `${node.name} (${node.instanceId}): disk_used_percent 93.4 ≥ 90, alarm tagged caretaker:route=disk-pressure`,
+        ...toolLines(sandbox),
+      ];
+    },
+    async after(sandbox) {
+      return toolLines(sandbox);
+    },
+    event: (sandbox) => diskPressureEvent(sandbox.cluster.name, diskPressureNode(sandbox).instanceId),
+  },
+  // node-notready: a KWOK Node made NotReady for real; EC2 and Auto Scaling stand-ins (node-scenarios.ts)
+  ...NODE_SCENARIOS,
 };
+
+function diskPressureNode(sandbox: Sandbox): { name: string; instanceId: string } {
+  const node = [...sandbox.fleet.nodes.values()].find((n) => n.name === DISK_PRESSURE_NODE);
+  if (!node) throw new Error(`the sandbox has no ${DISK_PRESSURE_NODE}`);
+  return { name: node.name, instanceId: node.instanceId };
+}
+
+/** what node-prune ran on the worker: the crictl and journalctl stand-ins' recorded invocations */
+function toolLines(sandbox: Sandbox): string[] {
+  const lines: string[] = [];
+  for (const tool of ['crictl', 'journalctl'] as const) {
+    const log = sandbox.workerToolLog(DISK_PRESSURE_NODE, tool).trim();
+    lines.push(
+      `  ${tool} on ${DISK_PRESSURE_NODE}: ${
+        log === ''
+          ? 'never run'
+          : log
+              .split('\n')
+              .map((l) => `${tool} ${l.replace(/\t/g, ' ')}`)
+              .join('; ')
+      }`,
+    );
+  }
+  return lines;
+}
+
+/**
+ * A CloudWatch agent's disk alarm on one worker in the documented single-metric shape with an
+ * instance dimension (events/aws.cloudwatch/single-metric-instance-alarm.json), routed by its
+ * tags `caretaker:cluster` and `caretaker:route`.
+ */
+export function diskPressureEvent(cluster: string, instanceId: string, at = new Date()): Json {
+  const sample = JSON.parse(
+    readFileSync(
+      join(__dirname, '..', 'events', 'aws.cloudwatch', 'single-metric-instance-alarm.json'),
+      'utf8',
+    ),
+  ) as {
+    id: string;
+    time: string;
+    resources: string[];
+    detail: {
+      alarmName: string;
+      alarmTags: Record<string, string>;
+      configuration: { metrics: { metricStat: { metric: { dimensions: Record<string, string> } } }[] };
+      state: { timestamp: string };
+    };
+  };
+  const name = `${cluster}-worker-disk-full`;
+  sample.id = randomUUID();
+  sample.time = at.toISOString().replace(/\.\d+Z$/, 'Z');
+  sample.resources = [`arn:aws:cloudwatch:eu-west-1:123456789012:alarm:${name}`];
+  sample.detail.alarmName = name;
+  sample.detail.alarmTags = { 'caretaker:cluster': cluster, 'caretaker:route': 'disk-pressure' };
+  sample.detail.configuration.metrics[0]!.metricStat.metric.dimensions.InstanceId = instanceId;
+  sample.detail.state.timestamp = at.toISOString().replace('Z', '+0000');
+  return sample as unknown as Json;
+}
 
 /** the snapshot objects (not their manifests) in the sandbox bucket */
 export async function snapshots(sandbox: Sandbox): Promise<string[]> {
@@ -137,7 +234,13 @@ export async function snapshots(sandbox: Sandbox): Promise<string[]> {
  * The alarm's state-change event in the documented single-metric shape
  * (events/aws.cloudwatch/single-metric-alarm.json), for the sandbox cluster's alarm of `route`.
  */
-export function alarmEvent(cluster: string, route: RouteName, metric: string, at = new Date()): Json {
+export function alarmEvent(
+  cluster: string,
+  route: RouteName,
+  metric: string,
+  at = new Date(),
+  dimensions: Record<string, string> = {},
+): Json {
   const sample = JSON.parse(
     readFileSync(join(__dirname, '..', 'events', 'aws.cloudwatch', 'single-metric-alarm.json'), 'utf8'),
   ) as {
@@ -160,7 +263,7 @@ export function alarmEvent(cluster: string, route: RouteName, metric: string, at
   sample.detail.alarmName = name;
   sample.detail.configuration.description = `${route} on ${cluster} (sandbox)`;
   sample.detail.configuration.metrics[0]!.metricStat.metric = {
-    dimensions: { cluster },
+    dimensions: { cluster, ...dimensions },
     name: metric,
     namespace: 'Caretaker',
   };
@@ -186,9 +289,10 @@ export async function runScenario(
   const s = SCENARIOS[scenario];
   const before = await s.breakIt(sandbox);
   const { routed, input, result } = await sandbox.routeAlarm(
-    alarmEvent(sandbox.cluster.name, s.route, s.metric),
+    s.event?.(sandbox) ?? alarmEvent(sandbox.cluster.name, s.route, s.metric, new Date(), s.dimensions),
     options.onEvent,
     options.dryRun ? { dryRun: true } : {},
+    s.waitMs,
   );
   return { scenario, before, routed, input, result, after: await s.after(sandbox) };
 }

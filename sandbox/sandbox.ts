@@ -35,6 +35,7 @@ import {
   type KubernetesBinaries,
   type KubernetesCluster,
 } from './kubernetes';
+import { SandboxNodeReplacer } from './node-replacer';
 import { seedFiller } from './kubernetes-workload';
 import { sandboxHandlers, type Invocable } from './handlers';
 import { configDirectory, memoryAlarms, memoryMetrics, memoryNotifier, memoryTagger } from './local-adapters';
@@ -312,7 +313,13 @@ export class Sandbox {
         instanceId: `i-0beef000000000${String(i + 1).padStart(2, '0')}`,
         name: `worker-${i + 1}`,
         tags: { ...this.cluster.workerTags, Name: `worker-${i + 1}` },
-        env: { ...this.s3.cliEnv, CARETAKER_AWS_CLI: AWS_CLI, PATH: this.nodePath },
+        env: {
+          ...this.s3.cliEnv,
+          CARETAKER_AWS_CLI: AWS_CLI,
+          PATH: this.nodePath,
+          // node-prune's crictl and journalctl are the recording stand-ins of test/support/bin
+          ...this.workerToolsEnv(`worker-${i + 1}`),
+        },
         online: true,
       });
     }
@@ -358,6 +365,8 @@ export class Sandbox {
       },
     });
     const fleet = this.fleet;
+    // node-notready's EC2 reboot and Auto Scaling replacement, on the fleet and the Nodes
+    this.replacer = new SandboxNodeReplacer(fleet, () => this.kubernetes);
     // every machine a Debian with a few security updates pending (fleet.node(id).packages changes it)
     for (const node of fleet.nodes.values()) node.packages.setFlavor('debian').offer(DEFAULT_UPDATES);
     if (options.kubernetes) await this.startKubernetes(started, options.upgradeFrom);
@@ -400,6 +409,7 @@ export class Sandbox {
       targetGroups: this.upgrades?.targetGroups,
       alarms: this.alarms,
       tagger: this.tagger,
+      replacer: this.replacer,
       ...options.ports,
     });
   }
@@ -413,6 +423,20 @@ export class Sandbox {
       SYSTEMCTL_RESTART_REQUEST: join(dir, 'restart-request'),
       SYSTEMCTL_RESTART_DONE: join(dir, 'restart-done'),
     };
+  }
+
+  /** where worker `name`'s crictl and journalctl stand-ins (test/support/bin) record their invocations */
+  private workerToolsEnv(name: string) {
+    const dir = join(this.dir, 'tools', name);
+    mkdirSync(dir, { recursive: true });
+    return { CRICTL_LOG: join(dir, 'crictl.log'), JOURNALCTL_LOG: join(dir, 'journalctl.log') };
+  }
+
+  /** every `crictl` or `journalctl` invocation on worker `name`, one per line, arguments tab-separated */
+  workerToolLog(name: string, tool: 'crictl' | 'journalctl'): string {
+    const env = this.workerToolsEnv(name);
+    const log = tool === 'crictl' ? env.CRICTL_LOG : env.JOURNALCTL_LOG;
+    return existsSync(log) ? readFileSync(log, 'utf8') : '';
   }
 
   private systemd?: NodeJS.Timeout;
@@ -460,6 +484,7 @@ export class Sandbox {
     event: unknown,
     onEvent?: (e: RunEvent) => void,
     override: Record<string, Json> = {},
+    waitMs?: Record<string, number>,
   ): Promise<{ routed: Record<string, unknown>; input?: Record<string, Json>; result?: RunResult }> {
     let started: Record<string, Json> | undefined;
     const handler = makeRouteAlarmHandler({
@@ -478,7 +503,7 @@ export class Sandbox {
     // the started execution's own input, as Step Functions would hand it over
     const input: Record<string, Json> = { ...started, ...override };
     delete input['cluster'];
-    return { routed, input, result: await this.run('remediate', onEvent, input) };
+    return { routed, input, result: await this.run('remediate', onEvent, input, undefined, waitMs) };
   }
 
   /** the fakes table for the ASL runner: every function is its real handler */
@@ -623,6 +648,9 @@ export class Sandbox {
       process.stderr.write(`sandbox: ${e.message}\n`),
     );
   }
+
+  /** EC2 RebootInstances and the Auto Scaling group's replacement, as node-notready calls them */
+  replacer!: SandboxNodeReplacer;
 
   /** the fleet's reboots as the Kubernetes Nodes show them (with `kubernetes: true`) */
   rebootsInKubernetes?: FollowedReboots;

@@ -104,43 +104,77 @@ for a in "${alarms[@]+"${alarms[@]}"}"; do alarms_json+="${alarms_json:+,}$(json
 
 # --- Kubernetes: Nodes and the API servers ------------------------------------------------------
 kube_json='null'
+# readyz <url>: true when the API server at <url> answers /readyz with ok. it is asked by its own
+# address, so its certificate is checked for the name every kubeadm and kops API server
+# certificate carries (kubernetes), not for the address
+readyz() {
+  if bounded kubectl --kubeconfig "$kubeconfig" --server "$1" --tls-server-name=kubernetes \
+    --request-timeout=5s get --raw /readyz >"$work_dir/readyz" 2>&1 && [[ $(<"$work_dir/readyz") == ok ]]; then
+    printf true
+  else
+    printf false
+  fi
+}
+# the sandbox's API servers all listen on 127.0.0.1, each on its own port: it names each
+# node's server (CARETAKER_APISERVER_URLS="node=url ...") where a real node has its own address
+declare -A api_urls=()
+for pair in ${CARETAKER_APISERVER_URLS:-}; do api_urls[${pair%%=*}]=${pair#*=}; done
 if [[ $kubeconfig != none ]]; then
   kube_error=''
   nodes_total=0
   not_ready=()
   disk_pressure=()
   api_json=''
-  template='{range .items[*]}{.metadata.name}{"\t"}{.status.conditions[?(@.type=="Ready")].status}{"\t"}{.status.conditions[?(@.type=="DiskPressure")].status}{"\n"}{end}'
+  workers_json=''
+  declare -A patched_at=() control_plane=()
+  # '|' between the fields, not a tab: read collapses runs of whitespace separators, and an empty
+  # field (a Node with no DiskPressure condition) would shift the ones after it
+  template='{range .items[*]}{.metadata.name}{"|"}{.status.conditions[?(@.type=="Ready")].status}{"|"}{.status.conditions[?(@.type=="DiskPressure")].status}{"|"}{.metadata.annotations.caretaker\.io/patched-at}{"\n"}{end}'
   if bounded kubectl --kubeconfig "$kubeconfig" --request-timeout=10s get nodes -o jsonpath="$template" >"$work_dir/nodes" 2>"$work_dir/nodes.err"; then
-    while IFS=$'\t' read -r name ready pressure; do
+    while IFS='|' read -r name ready pressure patched; do
       [[ -n $name ]] || continue
       nodes_total=$((nodes_total + 1))
       [[ $ready == True ]] || not_ready+=("$name")
       [[ $pressure != True ]] || disk_pressure+=("$name")
+      # node-record's annotation (caretaker.io/patched-at), an RFC 3339 time in UTC
+      [[ $patched =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?Z$ ]] || patched=''
+      patched_at[$name]=$patched
     done <"$work_dir/nodes"
   else
     kube_error="kubectl get nodes failed: $(first_error "$work_dir/nodes.err")"
   fi
   # each control-plane node's own API server, by its InternalIP, not through the load balancer
-  cp_template='{range .items[*]}{.metadata.name}{"\t"}{.status.addresses[?(@.type=="InternalIP")].address}{"\n"}{end}'
-  if bounded kubectl --kubeconfig "$kubeconfig" --request-timeout=10s get nodes -l node-role.kubernetes.io/control-plane \
+  cp_template='{range .items[*]}{.metadata.name}{"|"}{.status.addresses[?(@.type=="InternalIP")].address}{"\n"}{end}'
+  if [[ -z $kube_error ]] && bounded kubectl --kubeconfig "$kubeconfig" --request-timeout=10s get nodes -l node-role.kubernetes.io/control-plane \
     -o jsonpath="$cp_template" >"$work_dir/cp" 2>"$work_dir/cp.err"; then
-    while IFS=$'\t' read -r name address; do
+    while IFS='|' read -r name address; do
       [[ -n $name ]] || continue
+      control_plane[$name]=1
+      url=${api_urls[$name]:-}
+      [[ -n $url || -z $address ]] || url="https://${address}:${api_port}"
       ready=false
-      if [[ -n $address ]] && bounded kubectl --kubeconfig "$kubeconfig" --server "https://${address}:${api_port}" \
-        --request-timeout=5s get --raw /readyz >"$work_dir/readyz" 2>&1; then
-        [[ $(<"$work_dir/readyz") == ok ]] && ready=true
-      fi
+      [[ -z $url ]] || ready=$(readyz "$url")
       api_json+="${api_json:+,}{\"node\":$(json_str "$name"),\"address\":$(json_str "$address"),\"ready\":${ready}}"
     done <"$work_dir/cp"
+  else
+    # the API does not answer through the kubeconfig (or cannot list its control plane): ask this
+    # node's own API server directly, so the result says whether it is the server or the way to it
+    name=$(hostname)
+    url=${api_urls[$name]:-${CARETAKER_APISERVER_URL:-https://127.0.0.1:${api_port}}}
+    api_json="{\"node\":$(json_str "$name"),\"address\":$(json_str "$url"),\"ready\":$(readyz "$url")}"
+    [[ -n $kube_error ]] || kube_error="kubectl get nodes -l node-role.kubernetes.io/control-plane failed: $(first_error "$work_dir/cp.err")"
   fi
+  # every worker's last patch by Caretaker (empty: never), for "days since each worker was patched"
+  for name in "${!patched_at[@]}"; do
+    [[ -z ${control_plane[$name]:-} ]] || continue
+    workers_json+="${workers_json:+,}{\"node\":$(json_str "$name"),\"patchedAt\":$(json_str "${patched_at[$name]}")}"
+  done
   list() {
     local out='' x
     for x in "$@"; do out+="${out:+,}$(json_str "$x")"; done
     printf '[%s]' "$out"
   }
-  kube_json="{\"error\":$(json_str "$kube_error"),\"nodesTotal\":${nodes_total},\"notReady\":$(list "${not_ready[@]+"${not_ready[@]}"}"),\"diskPressure\":$(list "${disk_pressure[@]+"${disk_pressure[@]}"}"),\"apiServers\":[${api_json}]}"
+  kube_json="{\"error\":$(json_str "$kube_error"),\"nodesTotal\":${nodes_total},\"notReady\":$(list "${not_ready[@]+"${not_ready[@]}"}"),\"diskPressure\":$(list "${disk_pressure[@]+"${disk_pressure[@]}"}"),\"apiServers\":[${api_json}],\"workers\":[${workers_json}]}"
 fi
 
 log "etcd: ${members_answered} of ${members_total} members answered${etcd_error:+ (${etcd_error})}; alarms: ${alarms[*]-none}"

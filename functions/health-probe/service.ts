@@ -158,6 +158,7 @@ export async function runHealthProbe(input: { cluster: string }, deps: HealthPro
     result,
     cluster.etcd?.quotaBackendBytes ?? ETCD_QUOTA_DEFAULT,
     ages,
+    now,
   );
   await deps.metrics.record({ cluster: cluster.name }, values);
   deps.log('health probe', { cluster: cluster.name, ...fields, ...(problem && { probeError: problem }) });

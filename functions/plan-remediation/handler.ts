@@ -1,6 +1,8 @@
 import * as z from '../shared/zod';
+import { summarizeNodeOutcomes } from '../shared/domain/remediation';
 import { clusterName, instanceId, memberFailure, memberStatus } from '../shared/domain/schemas';
 import { createHandler } from '../shared/handler';
+import { nodeOutcome } from './node-outcome';
 import { planRemediation } from './service';
 
 const statuses = z
@@ -19,6 +21,12 @@ export const input = z.union([
       .optional(),
   }),
   z.object({ cluster: clusterName, step: z.literal('check-restart'), statuses, target: instanceId }),
+  z.object({
+    cluster: clusterName,
+    step: z.literal('node-outcomes'),
+    /** node-notready: how each node's branch ended */
+    outcomes: z.array(nodeOutcome).min(1, 'needs the outcome of at least one node'),
+  }),
 ]);
 
 /** pure: the decisions are the domain's, the handler only parses */
@@ -28,7 +36,12 @@ export const makeHandler = () =>
       name: 'plan-remediation',
       input,
       run: async (i: z.output<typeof input>) =>
-        planRemediation(i.step === 'restart' ? { ...i, named: i.alarm?.instanceId ?? i.alarm?.member } : i),
+        // node-notready: the nodes' outcomes, success or the rule that needs a person
+        i.step === 'node-outcomes'
+          ? summarizeNodeOutcomes(i.outcomes)
+          : planRemediation(
+              i.step === 'restart' ? { ...i, named: i.alarm?.instanceId ?? i.alarm?.member } : i,
+            ),
     },
     {},
   );

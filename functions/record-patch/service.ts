@@ -95,8 +95,10 @@ export async function recordPatch(input: RecordPatchInput, deps: RecordPatchDeps
       [PATCHED_BY_TAG]: input.executionName,
       [PATCH_SUMMARY_TAG]: summary,
     });
+    // node and instance are fields of the line, not dimensions (no catalogued metric here):
+    // the dashboard's "last patch of each worker" table groups by them at no per-node cost
     await deps.metrics.record(
-      { cluster: input.cluster, workflow: 'patch-workers' },
+      { cluster: input.cluster, workflow: 'patch-workers', node: input.node, instanceId: input.instanceId },
       {
         NodePatchSeconds: { value: durationSeconds ?? 0, unit: 'Seconds' },
         NodeRebooted: { value: input.patch.rebooted ? 1 : 0, unit: 'Count' },

@@ -17,8 +17,9 @@ export interface RecordVerificationDeps {
 
 /**
  * Records what a restore proved: the `caretaker:verified` tag (which retention trusts), the
- * report beside the snapshot, and metrics (Verified, RestoreSeconds = the measured RTO,
- * SnapshotAgeSeconds).
+ * report beside the snapshot, and the figures (Verified, RestoreSeconds = the measured RTO,
+ * SnapshotAgeAtVerifySeconds) as log fields of the EMF line. Not `SnapshotAgeSeconds`: that name
+ * is the probe's catalogued metric, and the sink would publish this age into it.
  * @throws InvalidInputError for a key that is not this cluster's snapshot
  */
 export async function recordVerification(
@@ -100,7 +101,7 @@ async function reportAndMeasure(
     { cluster: input.cluster, workflow: 'restore-verify' },
     {
       Verified: { value: r.verdict.verified ? 1 : 0, unit: 'Count' },
-      SnapshotAgeSeconds: { value: ageSeconds, unit: 'Seconds' },
+      SnapshotAgeAtVerifySeconds: { value: ageSeconds, unit: 'Seconds' },
       ...(v.restoreSeconds != null && {
         RestoreSeconds: { value: v.restoreSeconds, unit: 'Seconds' as const },
       }),

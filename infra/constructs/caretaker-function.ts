@@ -38,6 +38,8 @@ export const FUNCTION_NAMES = [
   'route-alarm',
   'claim-attempt',
   'plan-remediation',
+  'plan-node-remediation',
+  'recover-node',
   'prepare-patch',
   'plan-patch',
   'check-patch-gate',

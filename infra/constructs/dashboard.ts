@@ -18,14 +18,21 @@ export interface DashboardProps {
   alarms: cloudwatch.IAlarm[];
   /** the functions whose EMF lines carry the look-only figures (snapshot size, RTO) */
   figureLogs: CaretakerFunction[];
+  /** the health probe: its log line carries the days since each worker was patched */
+  probeLogs?: CaretakerFunction;
+  /** record-patch: one EMF line per patched worker (node, when, packages) */
+  patchLogs?: CaretakerFunction[];
 }
 
 /**
- * One dashboard per deployment: a row per cluster (snapshot age and verified age, DB size
- * against the quota, members unhealthy, API servers and Nodes not ready, snapshot size and RTO
- * from the log fields), then the workflows (running, failed; AWS/States metrics cost nothing)
- * and every Caretaker alarm. Days since each worker was patched are not on it: no patching
- * metric exists in this deployment yet.
+ * One dashboard per deployment: rows per cluster (snapshot age and verified age, DB size
+ * against the quota, members unhealthy, API servers and Nodes not ready, leader changes,
+ * snapshot size and RTO from the log fields, days since each worker was patched from the
+ * probe's newest log line and each worker's last patch from record-patch's), then the
+ * workflows (running, started, failed; AWS/States metrics cost nothing) and every Caretaker
+ * alarm. Per-node figures are Logs Insights widgets over log fields: a metric per node would
+ * cost $0.30 a node-month. docs/dashboard.md is the picture of this layout
+ * (`npx tsx tools/dashboard-diagram.ts` writes it; a test fails when it drifts).
  */
 export class Dashboard extends Construct {
   readonly dashboard: cloudwatch.Dashboard;
@@ -113,6 +120,42 @@ export class Dashboard extends Construct {
           height: 6,
         }),
       );
+      const patchWidgets: cloudwatch.IWidget[] = [];
+      // the probe reads the workers' patch times only where it has a kubeconfig
+      if (props.probeLogs && cluster.kubernetes) {
+        patchWidgets.push(
+          new cloudwatch.LogQueryWidget({
+            title: `${cluster.name}: days since each worker was patched (newest probe)`,
+            logGroupNames: [props.probeLogs.logGroup.logGroupName],
+            queryLines: [
+              'fields @timestamp, oldestWorkerPatchDays, workersNeverPatched, workerPatchDays',
+              `filter cluster = '${cluster.name}' and ispresent(workerPatchDays)`,
+              'sort @timestamp desc',
+              'limit 1',
+            ],
+            view: cloudwatch.LogQueryVisualizationType.TABLE,
+            width: 12,
+            height: 6,
+          }),
+        );
+      }
+      if (cluster.patching && props.patchLogs && props.patchLogs.length > 0) {
+        patchWidgets.push(
+          new cloudwatch.LogQueryWidget({
+            title: `${cluster.name}: last patch of each worker (record-patch)`,
+            logGroupNames: props.patchLogs.map((f) => f.logGroup.logGroupName),
+            queryLines: [
+              `filter cluster = '${cluster.name}' and workflow = 'patch-workers' and ispresent(NodePatchSeconds)`,
+              'stats latest(@timestamp) as lastPatched, latest(PackagesChanged) as packages, latest(NodeRebooted) as rebooted by node, instanceId',
+              'sort lastPatched asc',
+            ],
+            view: cloudwatch.LogQueryVisualizationType.TABLE,
+            width: 12,
+            height: 6,
+          }),
+        );
+      }
+      if (patchWidgets.length > 0) this.dashboard.addWidgets(...patchWidgets);
     }
     const workflows = Object.entries(props.stateMachines);
     const states = (metricName: string, sm: sfn.IStateMachine, label: string) =>
@@ -124,11 +167,31 @@ export class Dashboard extends Construct {
         period: Duration.hours(1),
         label,
       });
+    // AWS/States has no "running" metric: started minus ended, summed over the dashboard's range
+    // (an execution that started before the range and ends in it counts -1, so it is a floor)
+    const ENDED = ['ExecutionsSucceeded', 'ExecutionsFailed', 'ExecutionsAborted', 'ExecutionsTimedOut'];
     this.dashboard.addWidgets(
       new cloudwatch.GraphWidget({
-        title: 'operations started per workflow (running = started - ended)',
+        title: 'operations running per workflow (started - ended, over the range)',
+        left: workflows.map(
+          ([name, sm], i) =>
+            new cloudwatch.MathExpression({
+              expression: `RUNNING_SUM(FILL(started${i}, 0) - ${ENDED.map((_, j) => `FILL(ended${i}x${j}, 0)`).join(' - ')})`,
+              usingMetrics: {
+                [`started${i}`]: states('ExecutionsStarted', sm, `${name} started`),
+                ...Object.fromEntries(ENDED.map((e, j) => [`ended${i}x${j}`, states(e, sm, `${name} ${e}`)])),
+              },
+              label: name,
+              period: Duration.hours(1),
+            }),
+        ),
+        width: 8,
+        height: 6,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'operations started per workflow',
         left: workflows.map(([name, sm]) => states('ExecutionsStarted', sm, name)),
-        width: 12,
+        width: 8,
         height: 6,
       }),
       new cloudwatch.GraphWidget({
@@ -136,8 +199,9 @@ export class Dashboard extends Construct {
         left: workflows.flatMap(([name, sm]) => [
           states('ExecutionsFailed', sm, `${name} failed`),
           states('ExecutionsTimedOut', sm, `${name} timed out`),
+          states('ExecutionsAborted', sm, `${name} aborted`),
         ]),
-        width: 12,
+        width: 8,
         height: 6,
       }),
     );

@@ -3,6 +3,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { remediationPrefix } from '../../functions/plan-node-remediation/service';
 import { patchingPrefix } from './patch-workers-workflow';
 import { snapshotPrefix } from '../../functions/shared/domain/snapshot-key';
 
@@ -12,6 +13,8 @@ export interface NodePolicyProps {
   key: kms.IKey;
   /** the cluster has a patching block: node-inventory writes under `<cluster>/patching/` */
   patching?: boolean;
+  /** the cluster has remediation on: node-notready's node-inventory writes under `<cluster>/remediation/` */
+  remediation?: boolean;
 }
 
 /**
@@ -51,6 +54,23 @@ export class NodePolicy extends Construct {
       prefix,
       `snapshot keys are new per backup; nodes may only create objects under ${prefix}`,
     );
+    if (props.remediation) {
+      const remediation = `${remediationPrefix(props.cluster)}*`;
+      // node-inventory (node-notready) writes the cluster's Nodes for the plan
+      this.policy.addStatements(
+        new iam.PolicyStatement({
+          sid: 'WriteNodeInventoryForRemediation',
+          actions: ['s3:PutObject'],
+          resources: [props.bucket.arnForObjects(remediation)],
+        }),
+      );
+      acknowledgePrefix(
+        this.policy,
+        props.bucket,
+        remediation,
+        `remediate executions list the Nodes under their own key; nodes may only write the node inventory under ${remediation}`,
+      );
+    }
     if (!props.patching) return;
     // node-inventory (worker patching) writes the cluster's Nodes for the plan and the sweep
     this.policy.addStatements(

@@ -190,6 +190,7 @@ export function summarizeProbe(
   result: ProbeResult | undefined,
   quotaBytes: number,
   ages: SnapshotAges,
+  now: Date = new Date(),
 ): { values: Values; fields: Record<string, unknown> } {
   const values: Values = {};
   const fields: Record<string, unknown> = {};
@@ -228,11 +229,50 @@ export function summarizeProbe(
     fields.nodesDiskPressure = k.diskPressure;
     fields.apiServersNotReady = k.apiServers.filter((a) => !a.ready).map((a) => a.node);
   } else if (k?.error) {
+    // the API does not answer a control-plane node through its kubeconfig: at least one API
+    // server is not serving from where the probe stands, whatever this node's own one says.
+    // Nodes are unknown then, so NodesNotReady is not published (no value, not a false zero)
+    const notReady = k.apiServers.filter((a) => !a.ready);
+    put('ApiServersNotReady', Math.max(1, notReady.length));
     fields.kubernetesError = k.error;
+    fields.apiServersNotReady = notReady.map((a) => a.node);
   }
+  if (k && k.workers.length > 0) Object.assign(fields, workerPatchFields(k.workers, now));
   if (ages.newestAgeSeconds !== undefined) put('SnapshotAgeSeconds', ages.newestAgeSeconds);
   if (ages.verifiedAgeSeconds !== undefined) put('VerifiedSnapshotAgeSeconds', ages.verifiedAgeSeconds);
   if (ages.newestKey) fields.newestSnapshot = ages.newestKey;
   if (ages.verifiedKey) fields.newestVerifiedSnapshot = ages.verifiedKey;
   return { values, fields };
+}
+
+/** how many workers the probe's log line names one by one (the oldest first) */
+export const WORKER_PATCH_LIST_MAX = 100;
+
+/**
+ * Days since each worker was patched, as log fields of the probe's line (a metric per node would
+ * cost $0.30 a node-month): `workerPatchDays`, "node=days" oldest first ("never" for a worker
+ * Caretaker never patched), `oldestWorkerPatchDays` over the patched ones and
+ * `workersNeverPatched`. The dashboard's "days since patched" widget reads the newest line.
+ */
+export function workerPatchFields(
+  workers: readonly { node: string; patchedAt: string }[],
+  now: Date,
+): { workerPatchDays: string; oldestWorkerPatchDays?: number; workersNeverPatched: number } {
+  const days = workers
+    .map((w) => {
+      const at = w.patchedAt ? Date.parse(w.patchedAt) : NaN;
+      return {
+        node: w.node,
+        days: Number.isNaN(at) ? undefined : Math.max(0, Math.round((now.getTime() - at) / 8_640_000) / 10),
+      };
+    })
+    .sort((a, b) => (b.days ?? Infinity) - (a.days ?? Infinity) || a.node.localeCompare(b.node));
+  const patched = days.filter((d) => d.days !== undefined).map((d) => d.days!);
+  const listed = days.slice(0, WORKER_PATCH_LIST_MAX).map((d) => `${d.node}=${d.days ?? 'never'}`);
+  if (days.length > WORKER_PATCH_LIST_MAX) listed.push(`+${days.length - WORKER_PATCH_LIST_MAX} more`);
+  return {
+    workerPatchDays: listed.join(' '),
+    ...(patched.length > 0 && { oldestWorkerPatchDays: Math.max(...patched) }),
+    workersNeverPatched: days.length - patched.length,
+  };
 }

@@ -65,7 +65,8 @@ export const HEALTH_METRICS = {
     unit: 'Count',
     dimensions: ['cluster'],
     publishedBy: 'health-probe',
-    description: 'control-plane nodes whose kube-apiserver /readyz did not answer ok',
+    description:
+      'control-plane nodes whose kube-apiserver /readyz did not answer ok (at least 1 when the API does not answer through the kubeconfig at all)',
   },
   NodesNotReady: {
     name: 'NodesNotReady',

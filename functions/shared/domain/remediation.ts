@@ -47,6 +47,12 @@ export interface RemediationSettings {
   maxUnhealthyPercent: number;
   /** node-notready: how long a node stays NotReady after its reboot before it is drained and replaced */
   readyTimeoutMinutes: number;
+  /**
+   * node-notready: how long the drain of a node that stayed NotReady waits (the pods of a dead
+   * node never finish terminating; waiting patching's whole drain timeout buys nothing). The
+   * rest of the drain policy (grace period, emptyDir, --force) is patching's.
+   */
+  drainTimeoutSeconds?: number;
 }
 
 /** what each route does and the lock scope it takes */
@@ -69,7 +75,7 @@ export const ROUTE_INFO: Record<
   'node-notready': {
     scopes: ['workers'],
     summary:
-      'not built yet: escalates (no-runbook) and changes nothing; the EC2 reboot and the Auto Scaling replacement are the next step',
+      'reboot the NotReady worker through EC2 and wait for Ready; if it stays NotReady, cordon, drain what can be drained and replace it through its Auto Scaling group; at most maxNodesAtOnce nodes, nothing at all past maxUnhealthyPercent',
     defaults: { enabled: true, dryRun: false, cooldownMinutes: 60, maxAttemptsPerDay: 2 },
   },
   'stale-backup': {
@@ -88,6 +94,7 @@ export const REMEDIATION_DEFAULTS = {
   maxNodesAtOnce: 1,
   maxUnhealthyPercent: 30,
   readyTimeoutMinutes: 10,
+  drainTimeoutSeconds: 120,
 } as const;
 
 /** the prefix of the alarms the stack makes for a cluster: `caretaker.<cluster>.<route or metric>` */
@@ -346,4 +353,180 @@ export function nodesToAct(notReady: readonly string[], maxAtOnce: number, named
   const ordered =
     named && notReady.includes(named) ? [named, ...notReady.filter((n) => n !== named)] : [...notReady];
   return ordered.slice(0, Math.max(0, maxAtOnce));
+}
+
+// --- node-notready: reboot, then drain and replace, within the share and the node limit --------
+
+/** what the node-notready plan needs of each Node (node-inventory's entries carry more) */
+export interface NodeView {
+  name: string;
+  /** empty when the Node is not an EC2 instance */
+  instanceId: string;
+  ready: boolean;
+  unschedulable: boolean;
+  /** caretaker.io/cordoned-by: the execution that cordoned it */
+  cordonedBy?: string;
+  bootID: string;
+  labels: Record<string, string>;
+}
+
+/** the label kubeadm, kops and Kubespray put on control-plane Nodes */
+export const CONTROL_PLANE_LABEL = 'node-role.kubernetes.io/control-plane';
+/** remediate executions are named `remediate-<cluster>-…`: the owner of their cordons */
+export const REMEDIATION_OWNER_PREFIX = 'remediate-';
+
+export interface NodePlanInput {
+  nodes: readonly NodeView[];
+  /** the alarm's node or instance, when it names one */
+  named?: { node?: string; instanceId?: string };
+  maxNodesAtOnce: number;
+  maxUnhealthyPercent: number;
+  readyTimeoutMinutes: number;
+}
+
+export interface NodeTarget {
+  node: string;
+  instanceId: string;
+  /** the boot id before the reboot: back means Ready with another one */
+  bootID: string;
+}
+
+export type NodePlan =
+  | { act: true; targets: NodeTarget[]; notReady: number; total: number; wouldDo: string[] }
+  | { act: false; nothing: true; message: string; notReady: number; total: number; wouldDo: string[] }
+  | { act: false; rule: string; message: string; notReady: number; total: number; wouldDo: string[] };
+
+const isControlPlane = (n: NodeView) => CONTROL_PLANE_LABEL in n.labels;
+
+/**
+ * Nodes an earlier remediation still has in hand: cordoned by a remediate execution and still
+ * NotReady (its replacement not there yet, or a person has to replace it). The workers lock lets
+ * one remediate execution act at a time, so these plus this execution's targets are every node
+ * Caretaker is acting on.
+ */
+export function nodesInHand(nodes: readonly NodeView[]): NodeView[] {
+  return nodes.filter(
+    (n) => !n.ready && n.unschedulable && (n.cordonedBy ?? '').startsWith(REMEDIATION_OWNER_PREFIX),
+  );
+}
+
+/**
+ * The node-notready runbook's decision from the Nodes as they are now (never the alarm's old
+ * numbers). In order: the alarm's node must be a worker Node on an EC2 instance; no action at
+ * all when more than maxUnhealthyPercent of the Nodes is NotReady (`unhealthy-share`); nothing
+ * to do when the node is Ready again; never more than maxNodesAtOnce nodes in Caretaker's hands
+ * at once, counting those an earlier run left cordoned (`max-nodes-at-once`). An alarm that
+ * names no node acts on the NotReady workers, up to the free slots.
+ */
+export function planNodeRemediation(input: NodePlanInput): NodePlan {
+  const total = input.nodes.length;
+  const notReadyNodes = input.nodes.filter((n) => !n.ready);
+  const notReady = notReadyNodes.length;
+  const counts = { notReady, total, wouldDo: [] as string[] };
+  const refuse = (rule: string, message: string): NodePlan => ({
+    act: false,
+    rule,
+    message: `${rule}: ${message}`,
+    ...counts,
+  });
+  const { node: namedNode, instanceId: namedInstance } = input.named ?? {};
+  const named =
+    namedNode !== undefined || namedInstance !== undefined
+      ? input.nodes.find(
+          (n) =>
+            (namedNode !== undefined && n.name === namedNode) ||
+            (namedInstance !== undefined && n.instanceId === namedInstance),
+        )
+      : undefined;
+  const namedAs = namedNode ?? namedInstance;
+  if (namedAs !== undefined && !named) {
+    return refuse(
+      'unknown-node',
+      `the alarm names ${namedAs}, which is no Node of the cluster now; nothing was done`,
+    );
+  }
+  if (named && isControlPlane(named)) {
+    return refuse(
+      'control-plane-node',
+      `${named.name} is a control-plane node; this runbook reboots and replaces workers only (an etcd member's node goes through etcd-member-unhealthy or a person)`,
+    );
+  }
+  const share = unhealthyShareAllows(total, notReady, input.maxUnhealthyPercent);
+  if (!share.ok) return { act: false, rule: share.rule, message: share.message, ...counts };
+  if (named?.ready) {
+    return { act: false, nothing: true, message: `${named.name} is Ready again; nothing to do`, ...counts };
+  }
+  const inHand = nodesInHand(input.nodes).filter((n) => n !== named);
+  const slots = input.maxNodesAtOnce - inHand.length;
+  if (slots <= 0) {
+    return refuse(
+      'max-nodes-at-once',
+      `${inHand.map((n) => `${n.name} (cordoned by ${n.cordonedBy})`).join(', ')} still NotReady in an earlier remediation's hands, and maxNodesAtOnce is ${input.maxNodesAtOnce}; nothing was done`,
+    );
+  }
+  const candidates = named ? [named] : notReadyNodes.filter((n) => !isControlPlane(n) && !inHand.includes(n));
+  if (candidates.length === 0) {
+    return { act: false, nothing: true, message: 'every worker Node is Ready; nothing to do', ...counts };
+  }
+  const notEc2 = candidates.filter((n) => n.instanceId === '');
+  if (named && notEc2.length > 0) {
+    return refuse(
+      'not-an-ec2-instance',
+      `${named.name} has no aws:/// providerID; it cannot be rebooted through EC2`,
+    );
+  }
+  const chosen = nodesToAct(
+    candidates.filter((n) => n.instanceId !== '').map((n) => n.name),
+    slots,
+    named?.name,
+  ).map((name) => input.nodes.find((n) => n.name === name)!);
+  if (chosen.length === 0) {
+    return refuse('not-an-ec2-instance', 'no NotReady worker Node is an EC2 instance; nothing was done');
+  }
+  const wouldDo = chosen.map(
+    (n) =>
+      `reboot ${n.instanceId} (${n.name}) through EC2 and wait up to ${input.readyTimeoutMinutes} min for it to be Ready with a new boot id; if it is not: cordon it, drain what can be drained, terminate it in its Auto Scaling group so the group replaces it (no group: leave it cordoned and escalate)`,
+  );
+  return {
+    act: true,
+    targets: chosen.map((n) => ({ node: n.name, instanceId: n.instanceId, bootID: n.bootID })),
+    notReady,
+    total,
+    wouldDo,
+  };
+}
+
+/** how one node's remediation ended (the Map item's last state says which) */
+export type NodeOutcome =
+  | { node: string; instanceId: string; outcome: 'ready-after-reboot' }
+  | { node: string; instanceId: string; outcome: 'replaced'; group: string; drained?: boolean }
+  | { node: string; instanceId: string; outcome: 'no-auto-scaling-group'; drained?: boolean };
+
+/**
+ * The run's result for the report: success when every node is back or replaced; otherwise the
+ * rule `no-auto-scaling-group` naming every node left cordoned for a person.
+ */
+export function summarizeNodeOutcomes(
+  outcomes: readonly NodeOutcome[],
+): { escalate: false; message: string } | { escalate: true; rule: string; message: string } {
+  const say = (o: NodeOutcome) => {
+    switch (o.outcome) {
+      case 'ready-after-reboot':
+        return `${o.node} (${o.instanceId}) is Ready again after its reboot`;
+      case 'replaced':
+        return `${o.node} (${o.instanceId}) stayed NotReady: ${o.drained === false ? 'drained as far as it could be' : 'drained'} and terminated in ${o.group}, which launches its replacement`;
+      case 'no-auto-scaling-group':
+        return `${o.node} (${o.instanceId}) stayed NotReady: left cordoned and ${o.drained === false ? 'drained as far as it could be' : 'drained'}; no Auto Scaling group owns it, so replace it by hand`;
+    }
+  };
+  const stuck = outcomes.filter((o) => o.outcome === 'no-auto-scaling-group');
+  const message = outcomes.map(say).join('; ');
+  if (stuck.length > 0) {
+    return {
+      escalate: true,
+      rule: 'no-auto-scaling-group',
+      message: `no-auto-scaling-group: ${stuck.map((o) => o.node).join(', ')} left cordoned; ${message}`,
+    };
+  }
+  return { escalate: false, message };
 }

@@ -24,7 +24,7 @@ const routeBlock = (count: (max: number) => z.ZodType<number, number>) =>
 export const remediate = defineWorkflow({
   name: 'remediate',
   summary:
-    'route a CloudWatch alarm to its runbook (etcd defragment, member restart, backup now, disk cleanup; node-notready escalates) under cooldown, attempt limits, the lock and escalation',
+    'route a CloudWatch alarm to its runbook (etcd defragment, member restart, backup now, disk cleanup, NotReady node reboot and replacement) under cooldown, attempt limits, the lock and escalation',
   comment:
     'Caretaker remediation: claim an attempt, take the lock the route needs, run the runbook the alarm names, report or escalate, unlock',
   needsEtcd: false,
@@ -37,6 +37,8 @@ export const remediate = defineWorkflow({
     PlanRemediationFunctionArn: 'plan-remediation',
     PublishOutcomeFunctionArn: 'publish-outcome',
     EtcdBackupStateMachineArn: 'etcd-backup',
+    PlanNodeRemediationFunctionArn: 'plan-node-remediation',
+    RecoverNodeFunctionArn: 'recover-node',
   },
   input: baseInput.extend({
     route: z.enum(ROUTES),
@@ -89,6 +91,7 @@ export const remediate = defineWorkflow({
           maxNodesAtOnce: f.count(50).optional(),
           maxUnhealthyPercent: f.count(100).optional(),
           readyTimeoutMinutes: f.count(240).optional(),
+          drainTimeoutSeconds: f.count(3600).optional(),
         })
         .strict(),
     resolve: (block, c): RemediationSettings | undefined => {
@@ -140,6 +143,7 @@ export const remediate = defineWorkflow({
         maxNodesAtOnce: block.maxNodesAtOnce ?? REMEDIATION_DEFAULTS.maxNodesAtOnce,
         maxUnhealthyPercent: block.maxUnhealthyPercent ?? REMEDIATION_DEFAULTS.maxUnhealthyPercent,
         readyTimeoutMinutes: block.readyTimeoutMinutes ?? REMEDIATION_DEFAULTS.readyTimeoutMinutes,
+        drainTimeoutSeconds: block.drainTimeoutSeconds ?? REMEDIATION_DEFAULTS.drainTimeoutSeconds,
       };
     },
   },

@@ -32,10 +32,10 @@ describe('the sandbox preflight', () => {
   });
 
   it.each([
-    [['remediate'], 'sandbox: remediate needs a scenario: db-size, member-down, stale-backup'],
+    [['remediate'], 'sandbox: remediate needs a scenario: db-size, member-down, stale-backup, disk-pressure'],
     [
       ['remediate', 'flood'],
-      'sandbox: remediate needs a scenario: db-size, member-down, stale-backup (not "flood")',
+      'sandbox: remediate needs a scenario: db-size, member-down, stale-backup, disk-pressure (not "flood")',
     ],
   ])('remediate %j: names the scenarios there are and starts nothing', async (argv, message) => {
     const err: string[] = [];

@@ -367,7 +367,10 @@ describe('restore verification of etcd-manager backups', () => {
     expect(metrics.records).toEqual([
       [
         { cluster: 'kops-prod', workflow: 'restore-verify' },
-        { Verified: { value: 0, unit: 'Count' }, SnapshotAgeSeconds: { value: 900, unit: 'Seconds' } },
+        {
+          Verified: { value: 0, unit: 'Count' },
+          SnapshotAgeAtVerifySeconds: { value: 900, unit: 'Seconds' },
+        },
       ],
     ]);
   });

@@ -147,6 +147,55 @@ describe('runHealthProbe', () => {
     expect(out.published).toEqual(['SnapshotAgeSeconds', 'VerifiedSnapshotAgeSeconds']);
   });
 
+  it('counts the API as not ready when it does not answer through the kubeconfig, and publishes no Node count', async () => {
+    const out = probeOutput();
+    const w = world(
+      `CARETAKER_RESULT ${JSON.stringify({
+        ...out,
+        kubernetes: {
+          ...out.kubernetes,
+          error: 'kubectl get nodes failed: connection refused',
+          nodesTotal: 0,
+          // the node's own API server, asked directly, answers: it is the way to it that does not
+          apiServers: [{ node: 'cp-a', address: 'https://127.0.0.1:6443', ready: true }],
+        },
+      })}\n`,
+    );
+    const result = await runHealthProbe({ cluster: 'prod-eu' }, w.deps);
+
+    expect(result.published).toContain('ApiServersNotReady');
+    expect(result.published).not.toContain('NodesNotReady');
+    expect(JSON.parse(w.lines[0]!)).toMatchObject({ ApiServersNotReady: 1 });
+    expect(w.logged[0]).toMatchObject({ kubernetesError: 'kubectl get nodes failed: connection refused' });
+  });
+
+  it('logs the days since each worker was patched, oldest first, never-patched ones first of all', async () => {
+    const out = probeOutput();
+    const w = world(
+      `CARETAKER_RESULT ${JSON.stringify({
+        ...out,
+        kubernetes: {
+          ...out.kubernetes,
+          workers: [
+            { node: 'worker-1', patchedAt: '2026-11-28T03:00:00Z' },
+            { node: 'worker-2', patchedAt: '2026-11-15T15:00:00.5Z' },
+            { node: 'worker-3', patchedAt: '' },
+          ],
+        },
+      })}\n`,
+    );
+    await runHealthProbe({ cluster: 'prod-eu' }, w.deps);
+
+    expect(w.logged[0]).toMatchObject({
+      workerPatchDays: 'worker-3=never worker-2=14.5 worker-1=2',
+      oldestWorkerPatchDays: 14.5,
+      workersNeverPatched: 1,
+    });
+    // a log field, not a metric: nothing per node is paid for
+    const emf = JSON.parse(w.lines[0]!) as { _aws: { CloudWatchMetrics: { Metrics: { Name: string }[] }[] } };
+    expect(emf._aws.CloudWatchMetrics[0]!.Metrics.map((m) => m.Name)).not.toContain('oldestWorkerPatchDays');
+  });
+
   it('reports a probe whose output has no result line as a problem, not a crash', async () => {
     const w = world('nothing useful\n');
     const out = await runHealthProbe({ cluster: 'prod-eu' }, w.deps);

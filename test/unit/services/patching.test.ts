@@ -157,6 +157,13 @@ describe('record-patch', () => {
       rebooted: true,
       durationSeconds: 720,
     });
+    // the node is a field of the line (the dashboard's per-worker table), not a dimension
+    expect(metrics.records[0]![0]).toEqual({
+      cluster: 'prod-eu',
+      workflow: 'patch-workers',
+      node: 'worker-1',
+      instanceId: 'i-0beef00000000001',
+    });
     expect(metrics.records[0]![1]).toMatchObject({
       NodePatchSeconds: { value: 720 },
       NodeRebooted: { value: 1 },

@@ -342,7 +342,7 @@ describe('recordVerification', () => {
         { cluster: 'prod-eu', workflow: 'restore-verify' },
         {
           Verified: { value: 1, unit: 'Count' },
-          SnapshotAgeSeconds: { value: 3600, unit: 'Seconds' },
+          SnapshotAgeAtVerifySeconds: { value: 3600, unit: 'Seconds' },
           RestoreSeconds: { value: 2.4, unit: 'Seconds' },
         },
       ],

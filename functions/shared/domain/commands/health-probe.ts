@@ -1,6 +1,7 @@
 import * as z from '../../zod';
 import { instanceId } from '../schemas';
 import { etcdAccessParameters, etcdOf } from './etcd-access';
+import { API_SERVER_PORTS } from './control-plane-check';
 import { defineCommand } from './spec';
 
 export const probeMember = z.object({
@@ -29,6 +30,8 @@ export const probeResult = z.object({
       notReady: z.array(z.string()),
       diskPressure: z.array(z.string()),
       apiServers: z.array(z.object({ node: z.string(), address: z.string(), ready: z.boolean() })),
+      /** every worker Node and node-record's caretaker.io/patched-at on it ('' when never) */
+      workers: z.array(z.object({ node: z.string(), patchedAt: z.string() })).default([]),
     })
     .nullable(),
 });
@@ -52,6 +55,7 @@ export const healthProbe = defineCommand({
   parameters: (cluster) => ({
     ...etcdAccessParameters(etcdOf(cluster)),
     Kubeconfig: cluster.kubernetes?.kubeconfig ?? 'none',
-    ApiServerPort: '6443',
+    // kops' API servers listen on 443, kubeadm's and Kubespray's on 6443
+    ApiServerPort: String(cluster.kind === 'eks' ? 443 : API_SERVER_PORTS[cluster.kind]),
   }),
 });
