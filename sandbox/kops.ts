@@ -133,6 +133,8 @@ export async function startKopsSide(o: StartKopsOptions): Promise<KopsSide> {
         CRICTL_ETCD_MANAGER_EVENTS_ROOT: root,
         CRICTL_NODE_NAME: `control-plane-${index + 1}`,
         CRICTL_LOG: join(o.dir, `crictl-control-plane-${index + 1}.log`),
+        // the events member every node's etcd-manager-events pod reaches (kops: 127.0.0.1:4002)
+        CARETAKER_ETCD_EVENTS_ENDPOINT: events.member(0).clientUrl,
       }),
       crictlLog: (index) => join(o.dir, `crictl-control-plane-${index + 1}.log`),
       get pids() {

@@ -83,6 +83,8 @@ ${WORKFLOW_FLAGS.map((f) => `  --${f.flag}${f.option.value ? ` ${f.option.value}
                     crictl stand-in, tools under /opt/etcd-v<version>), a second etcd for
                     events, and a kops state store in the local S3 with etcd-manager backups
   --source SOURCE   kops: who takes the backups, etcd-manager (default) or caretaker
+  --events          kops: etcd.events: true, the events etcd (4002) as a second series: Caretaker
+                    snapshots it too (--source caretaker), restore-verify checks it in both modes
   --json            print the report as JSON
   -h, --help        this text
 
@@ -357,6 +359,7 @@ export async function runSandbox(argv: string[], io: Io = defaultIo): Promise<nu
         'no-kubernetes': { type: 'boolean' },
         kind: { type: 'string' },
         source: { type: 'string' },
+        events: { type: 'boolean' },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         // the EKS sandbox's (sandbox/eks-main.ts)
@@ -381,7 +384,8 @@ export async function runSandbox(argv: string[], io: Io = defaultIo): Promise<nu
     const { runSlackSandbox } = require('./slack') as typeof import('./slack');
     return runSlackSandbox(io);
   }
-  const workflows = SANDBOX_WORKFLOWS.get(asked);
+  const known = SANDBOX_WORKFLOWS.get(asked);
+  const workflows = known && [...known];
   if (!workflows) {
     io.err(`sandbox: unknown workflow "${asked}"; available: ${COMMANDS.join(', ')}`);
     return 2;
@@ -449,6 +453,13 @@ export async function runSandbox(argv: string[], io: Io = defaultIo): Promise<nu
     io.err(`sandbox: --source is for --kind kops: caretaker or etcd-manager, not "${backupSource}"`);
     return 2;
   }
+  const kopsEvents = args.values.events === true;
+  if (kopsEvents && kind !== 'kops') {
+    io.err('sandbox: --events is for --kind kops (only kops runs a separate events etcd)');
+    return 2;
+  }
+  // a restore-verify run judges one series (main first): with --events a second run takes events
+  if (kopsEvents && workflows.at(-1) === 'restore-verify') workflows.push('restore-verify');
   const kubernetes = args.values['no-kubernetes'] !== true;
   // patch-control-plane runs the upgrade's path: the same control plane, the same approver
   const upgrading = workflows.includes('upgrade-control-plane') || workflows.includes('patch-control-plane');
@@ -499,6 +510,7 @@ export async function runSandbox(argv: string[], io: Io = defaultIo): Promise<nu
       kubernetes,
       kind,
       backupSource: backupSource as 'caretaker' | 'etcd-manager' | undefined,
+      ...(kopsEvents ? { kopsEvents } : {}),
       afterCommand: (r) => progress.onCommand(r),
       ...(upgrade
         ? { upgradeFrom: upgrade.previousMinor(built), onApprovalRequested: upgrade.approveAsOperator }

@@ -106,6 +106,8 @@ export interface SandboxOptions extends SandboxHooks {
   kind?: 'kubeadm' | 'kops';
   /** kops: who takes the backups, default etcd-manager (the kops default) */
   backupSource?: 'caretaker' | 'etcd-manager';
+  /** kops: etcd.events: true, the events etcd as its own backup and verification series */
+  kopsEvents?: boolean;
   /** etcd's --quota-backend-bytes on every member, and the cluster's etcd.quotaBackendBytes (remediate db-size) */
   quotaBackendBytes?: number;
 }
@@ -217,6 +219,7 @@ export class Sandbox {
               keyFile: pki.healthcheckClient.key,
               dataDir: join(dir, 'nodes'),
               ...(options.quotaBackendBytes && { quotaBackendBytes: options.quotaBackendBytes }),
+              ...(kops && options.kopsEvents && { events: true }),
             },
             ...(kops && { kops: kops.config }),
             // remediation with its defaults: `npm run sandbox -- remediate <scenario>` feeds it alarms

@@ -28,7 +28,7 @@ require_param Bucket '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$'
 # Source came after the others: a caller that predates it gets the document's default
 : "${SSM_Source=caretaker}"
 require_param Source '^(caretaker|etcd-manager)$'
-require_param Key '^([a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?/etcd/[0-9]{4}/[0-9]{2}/[0-9]{2}/[0-9]{8}T[0-9]{6}Z-r[0-9]{1,19}\.db|([A-Za-z0-9._-]+/){1,8}backups/etcd/(main|events)/[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z-[0-9]{6}/etcd\.backup\.gz)$'
+require_param Key '^([a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?/etcd/(events/)?[0-9]{4}/[0-9]{2}/[0-9]{2}/[0-9]{8}T[0-9]{6}Z-r[0-9]{1,19}\.db|([A-Za-z0-9._-]+/){1,8}backups/etcd/(main|events)/[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z-[0-9]{6}/etcd\.backup\.gz)$'
 require_param ExecutionId '^[A-Za-z0-9:_./-]{1,256}$'
 require_param ClientPort '^[0-9]{1,5}$'
 require_param PeerPort '^[0-9]{1,5}$'
@@ -62,11 +62,19 @@ manifest_key="${key%.db}.json"
 # manifest there is etcd-manager's _etcd_backup.meta beside it (kubernetes-sigs/etcd-manager
 # pkg/backup/vfs.go); the events cluster's backups hold events, not namespaces
 em_cluster=''
+# the series: main, or kops' events etcd (etcd-manager's events backups, or Caretaker's own
+# <cluster>/etcd/events/ series with a manifest of kind etcd-events), which holds events only
+series=main
 if [[ $source == etcd-manager ]]; then
   manifest_key="${key%etcd.backup.gz}_etcd_backup.meta"
   em_cluster=${key%/*/etcd.backup.gz}
   em_cluster=${em_cluster##*/}
+  series=$em_cluster
+elif [[ $key == "$SSM_Cluster/etcd/events/"* ]]; then
+  series=events
 fi
+want_kind=etcd
+[[ $series == main ]] || want_kind=etcd-events
 execution_id=$SSM_ExecutionId
 client_port=$((10#$SSM_ClientPort))
 peer_port=$((10#$SSM_PeerPort))
@@ -671,6 +679,12 @@ else
     if want_field key string '^.*$'; then
       [[ ${J_VALUE[key]} == "$key" ]] || problems+=("key is $(json_str "${J_VALUE[key]:0:200}"), not ${key}")
     fi
+    # kind came with the events series: absent is the main etcd's manifest
+    if [[ ${J_TYPE[kind]:-missing} == missing ]]; then
+      [[ $want_kind == etcd ]] || problems+=("kind is missing, the key ${key} is of the ${series} series (kind ${want_kind})")
+    elif want_field kind string '^(etcd|etcd-events)$' 'etcd or etcd-events'; then
+      [[ ${J_VALUE[kind]} == "$want_kind" ]] || problems+=("kind is ${J_VALUE[kind]}, the key ${key} is of the ${series} series (kind ${want_kind})")
+    fi
     want_field sha256 string '^[0-9a-f]{64}$' 'a hex sha256' || true
     want_field size number '^[1-9][0-9]{0,17}$' 'a size in bytes' || true
     key_revision=${key##*-r}
@@ -705,6 +719,8 @@ else
     fi
     if ((m_format >= 2)); then
       want_field etcdVersion string '^v?[0-9]+\.[0-9]+' 'an etcd version' && m_etcd_version=${J_VALUE[etcdVersion]}
+      # "" is what etcd-snapshot wrote before it read etcdutl's empty version as none: also none
+      [[ ${J_TYPE[storageVersion]:-} == string && -z ${J_VALUE[storageVersion]} ]] && J_TYPE[storageVersion]=null
       case ${J_TYPE[storageVersion]:-missing} in
         null) ;;
         string) want_field storageVersion string '^v?[0-9]+\.[0-9]+' 'a storage version' && m_storage_version=${J_VALUE[storageVersion]} ;;
@@ -949,7 +965,7 @@ done < <(printf '%s\n' "${!want[@]}" | LC_ALL=C sort)
   printf '\n'
   printf 'get "" --from-key %s\n' "${count_flags[*]}"
   printf 'get "%s/" --prefix %s\n' "$etcd_prefix" "${count_flags[*]}"
-  if [[ $em_cluster == events ]]; then
+  if [[ $series == events ]]; then
     # kops' events etcd holds only <prefix>/events/...: that is what makes it this cluster's
     printf 'get "%s/events/" --prefix %s\n' "$etcd_prefix" "${count_flags[*]}"
     printf 'get "%s/namespaces/" --prefix %s\n' "$etcd_prefix" "${count_flags[*]}"
@@ -1005,10 +1021,13 @@ fi
 # a snapshot of the wrong etcd (an events etcd, a Cilium kvstore, an empty member) restores and
 # counts fine: it is no cluster backup
 missing_ns=()
-if [[ $em_cluster == events ]]; then
-  # kops' events etcd holds only <prefix>/events/...: that is what makes it this cluster's
-  if ((counts[2] > 0)); then
-    record_check kubernetes-data true "${counts[2]} keys under ${etcd_prefix}/events/: an events etcd's backup"
+if [[ $series == events ]]; then
+  # kops' events etcd holds only <prefix>/events/...: that is what makes it this cluster's; the
+  # API server's main etcd (namespaces) passed as the events series is not
+  if ((counts[3] > 0)); then
+    record_check kubernetes-data false "${counts[3]} keys under ${etcd_prefix}/namespaces/ in the restored etcd: this is the API server's main etcd, not the events etcd the ${series} series must hold"
+  elif ((counts[2] > 0)); then
+    record_check kubernetes-data true "${counts[2]} keys under ${etcd_prefix}/events/ and none under ${etcd_prefix}/namespaces/: an events etcd's backup"
   else
     record_check kubernetes-data false "no key under ${etcd_prefix}/events/ in the restored etcd (${r_total_keys} keys, ${counts[3]} under ${etcd_prefix}/namespaces/): this is no events etcd's backup"
   fi
@@ -1164,7 +1183,7 @@ apiserver_check() {
     record_check kube-apiserver true "/readyz ok; served object counts match the manifest: ${joined}"
   fi
 }
-if [[ $em_cluster == events ]]; then
+if [[ $series == events ]]; then
   record_check kube-apiserver null "an events etcd holds no cluster for kube-apiserver to serve"
 else
   apiserver_check

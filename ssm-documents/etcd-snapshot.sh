@@ -4,6 +4,8 @@
 # data, uploads it with a manifest to
 # s3://<Bucket>/<Cluster>/etcd/<yyyy>/<mm>/<dd>/<yyyymmddThhmmssZ>-r<revision>.db (+ .json) and
 # prints one CARETAKER_RESULT line. runs through the etcd-snapshot SSM Command document.
+# kops' events etcd (EtcdManager events) is a series of its own: it must hold <prefix>/events/ keys
+# and no namespaces, and goes to s3://<Bucket>/<Cluster>/etcd/events/<yyyy>/... with kind etcd-events.
 # needs: bash, coreutils, findutils, etcdctl and, on etcd 3.5+, etcdutl (host mode: on PATH;
 # crictl mode: crictl, and both tools in the etcd image), the AWS CLI v2.
 # any failure is a non-zero exit with the reason on stderr; the local snapshot is always removed,
@@ -46,6 +48,12 @@ execution_id=$SSM_ExecutionId
 # kube-apiserver --etcd-prefix: its objects are <prefix>/<resource>/...
 prefix=$SSM_EtcdPrefix
 instance_id=${AWS_SSM_INSTANCE_ID:-unknown}
+# the series: kops' events etcd (etcd-manager-events, kube-apiserver's /events override) or the main one
+if [[ $etcd_manager == events ]]; then
+  series=events kind=etcd-events series_path=etcd/events
+else
+  series=main kind=etcd series_path=etcd
+fi
 
 aws_cli=${CARETAKER_AWS_CLI:-aws}
 # --output json: a harmless option both s3api and s3 cp take, so the array is never empty
@@ -146,9 +154,11 @@ snap_hash=$(json_number hash "$work_dir/snapshot-status") || die "snapshot statu
 revision=$(json_number revision "$work_dir/snapshot-status") || die "snapshot status gave no revision"
 snap_total_key=$(json_number totalKey "$work_dir/snapshot-status") || die "snapshot status gave no totalKey"
 snap_total_size=$(json_number totalSize "$work_dir/snapshot-status") || die "snapshot status gave no totalSize"
-# the storage version: etcdutl 3.6+ reports it, 3.5 and etcdctl 3.4 do not
+# the storage version: etcdutl 3.6+ reports it, 3.5 and etcdctl 3.4 do not. etcdutl 3.6 prints
+# "version":"" for a snapshot without one: a 3.6 cluster writes it a few seconds after it starts
+# (its version monitor), so a snapshot taken sooner has none. that is null, not a version
 storage_version_json=null
-if storage_version=$(json_string version "$work_dir/snapshot-status"); then
+if storage_version=$(json_string version "$work_dir/snapshot-status") && [[ -n $storage_version ]]; then
   storage_version_json=$(json_str "$storage_version")
 fi
 
@@ -162,9 +172,29 @@ has_key() {
 # the API server creates (and recreates) both namespaces; an events etcd, a Cilium kvstore or an
 # empty member has neither, and its snapshot would restore to no cluster at all. restore
 # verification (kubernetes-data) insists on both as well
+# has_prefix <prefix>: true when some key starts with <prefix> at the snapshot's revision
+has_prefix() {
+  etcdctl_tls 10s get "$1" --prefix --keys-only -w json --limit=1 --rev="$revision" >"$work_dir/has-key" 2>"$work_dir/has-key.err" ||
+    die "reading ${1} at revision ${revision} failed: $(first_error "$work_dir/has-key.err")"
+  json_number count "$work_dir/has-key" >/dev/null
+}
 missing_namespaces=()
-has_key "${prefix}/namespaces/default" || missing_namespaces+=("${prefix}/namespaces/default")
-has_key "${prefix}/namespaces/kube-system" || missing_namespaces+=("${prefix}/namespaces/kube-system")
+if [[ $series == events ]]; then
+  # kube-apiserver keeps only events there (--etcd-servers-overrides=/events#...:4002): events and no
+  # namespaces; restore verification of the events series checks the same
+  if has_prefix "${prefix}/namespaces/"; then
+    die "refusing to upload: the snapshot at revision ${revision} holds ${prefix}/namespaces/ keys: ${endpoint}" \
+      "is the API server's main etcd, not the events etcd (EtcdManager events, port ${SSM_EtcdPort})"
+  fi
+  if ! has_prefix "${prefix}/events/"; then
+    die "refusing to upload: the snapshot at revision ${revision} holds no ${prefix}/events/ key: ${endpoint}" \
+      "is not the API server's events etcd, or kube-apiserver uses another --etcd-prefix than EtcdPrefix ${prefix}" \
+      "(events expire after kube-apiserver's --event-ttl, 1 h by default: an events etcd can be empty on a quiet cluster)"
+  fi
+else
+  has_key "${prefix}/namespaces/default" || missing_namespaces+=("${prefix}/namespaces/default")
+  has_key "${prefix}/namespaces/kube-system" || missing_namespaces+=("${prefix}/namespaces/kube-system")
+fi
 if ((${#missing_namespaces[@]} > 0)); then
   die "refusing to upload: the snapshot at revision ${revision} holds no Kubernetes data (no" \
     "${missing_namespaces[0]}${missing_namespaces[1]:+ and no ${missing_namespaces[1]}} key): ${endpoint}" \
@@ -234,12 +264,12 @@ total_keys=$(json_number count "$work_dir/count") || total_keys=0 # an empty key
 # --- upload ------------------------------------------------------------------------------------
 day_path=$(date -u -d "@$taken_epoch" +%Y/%m/%d)
 stamp=$(date -u -d "@$taken_epoch" +%Y%m%dT%H%M%SZ)
-key="${cluster}/etcd/${day_path}/${stamp}-r${revision}.db"
+key="${cluster}/${series_path}/${day_path}/${stamp}-r${revision}.db"
 manifest_key="${key%.db}.json"
 snapshot_tool_json="{\"name\":$(json_str "$snapshot_tool"),\"version\":$(json_str "$snapshot_tool_version")}"
 
-printf '{"formatVersion":2,"cluster":%s,"key":%s,"sha256":%s,"size":%s,"revision":%s,"totalKeys":%s,"keyCounts":{%s},"etcdVersion":%s,"storageVersion":%s,"snapshotTool":%s,"etcdPrefix":%s,"memberId":%s,"memberName":%s,"instanceId":%s,"takenAt":%s,"takenBy":%s,"snapshotStatus":{"hash":%s,"revision":%s,"totalKey":%s,"totalSize":%s}}\n' \
-  "$(json_str "$cluster")" "$(json_str "$key")" "$(json_str "$sha256")" "$size" "$revision" "$total_keys" \
+printf '{"formatVersion":2,"kind":%s,"cluster":%s,"key":%s,"sha256":%s,"size":%s,"revision":%s,"totalKeys":%s,"keyCounts":{%s},"etcdVersion":%s,"storageVersion":%s,"snapshotTool":%s,"etcdPrefix":%s,"memberId":%s,"memberName":%s,"instanceId":%s,"takenAt":%s,"takenBy":%s,"snapshotStatus":{"hash":%s,"revision":%s,"totalKey":%s,"totalSize":%s}}\n' \
+  "$(json_str "$kind")" "$(json_str "$cluster")" "$(json_str "$key")" "$(json_str "$sha256")" "$size" "$revision" "$total_keys" \
   "$key_counts" "$(json_str "$etcd_version")" "$storage_version_json" "$snapshot_tool_json" \
   "$(json_str "$prefix")" "$(json_str "$member_id")" "$(json_str "$member_name")" \
   "$(json_str "$instance_id")" "$(json_str "$taken_at")" "$(json_str "$execution_id")" \

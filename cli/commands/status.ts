@@ -11,6 +11,7 @@ import { bytes, duration, isoSeconds, json } from '../format';
 import { listClusterExecutions, StackLookup } from '../stack';
 import { workflowByCommand } from '../workflows';
 import { executionRow, executionTable } from './history';
+import { kopsBackups, kopsBackupsJson, writeKopsBackups } from './status-kops';
 
 /** the tag restore-verify writes on a snapshot it restored; only "true" counts */
 const RECENT = 5;
@@ -87,6 +88,8 @@ export async function status(io: Io, deps: CliDeps, options: StatusOptions): Pro
   const s3 = deps.s3(region);
   const latest = await latestSnapshot(s3, bucket, cluster.name);
   const verified = latest ? await isVerified(s3, bucket, latest.key) : false;
+  // kops: etcd-manager's own backups and their verdicts, and the events series when it is on
+  const kops = await kopsBackups(s3, bucket, cluster);
   const now = deps.now();
 
   if (options.json) {
@@ -107,6 +110,7 @@ export async function status(io: Io, deps: CliDeps, options: StatusOptions): Pro
               verified,
             }
           : null,
+        ...(kops.length > 0 ? { kops: kopsBackupsJson(kops, now) } : {}),
       }),
     );
     return 0;
@@ -124,6 +128,7 @@ export async function status(io: Io, deps: CliDeps, options: StatusOptions): Pro
   } else {
     io.stdout.write(`snapshot  none under s3://${bucket}/${snapshotPrefix(cluster.name)}\n`);
   }
+  writeKopsBackups(io, cluster, kops, now);
   io.stdout.write(`\nlast ${RECENT} backups\n`);
   io.stdout.write(executions.length > 0 ? executionTable(executions, now) : '  none yet\n');
   return 0;

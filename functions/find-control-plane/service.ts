@@ -22,5 +22,8 @@ export async function findControlPlane(input: { cluster: string }, deps: FindCon
     );
   }
   // the backup workflow asks: kops with backup.source etcd-manager takes no second backup series
-  return { instances, backupSource: cluster.backup.source ?? 'caretaker', kind: cluster.kind };
+  const backupSource = cluster.backup.source ?? 'caretaker';
+  // and: does it take kops' events etcd as a second series (etcd.events with Caretaker's backups)?
+  const backupEvents = cluster.etcd?.events === true && backupSource === 'caretaker';
+  return { instances, backupSource, backupEvents, kind: cluster.kind };
 }

@@ -1,22 +1,26 @@
 import {
   manifestKeyFor,
+  parseAnySnapshotKey,
   parseSnapshotKey,
   snapshotPrefix,
   type SnapshotRef,
+  type SnapshotSeries,
 } from '../shared/domain/snapshot-key';
 import {
   etcdManagerBackupsPrefix,
   etcdManagerVerificationKey,
+  etcdManagerVerificationPrefix,
   isBackupOf,
   listedBackups,
   parseEtcdManagerKey,
+  parseEtcdManagerVerificationKey,
   type EtcdManagerBackupRef,
   type EtcdManagerCluster,
 } from '../shared/domain/etcd-manager';
 import type { ClusterConfig } from '../shared/domain/config';
 import { InvalidInputError } from '../shared/errors';
 import type { Clock, ClusterDirectory, SnapshotStore, StateStores } from '../shared/ports';
-import { VERIFIED_TAG } from '../shared/domain/verification';
+import { VERIFIED_TAG, verificationReportKey } from '../shared/domain/verification';
 
 export interface PickSnapshotDeps {
   clusters: ClusterDirectory;
@@ -37,7 +41,7 @@ export async function pickSnapshot(input: { cluster: string; key?: string }, dep
   const givenBackup = input.key === undefined ? undefined : parseEtcdManagerKey(input.key);
   if (givenBackup) return pickEtcdManagerBackup(input.cluster, givenBackup, deps);
   // a given key is checked before any AWS call: a bad one costs no Parameter Store read
-  const given = input.key === undefined ? undefined : parseSnapshotKey(input.key);
+  const given = input.key === undefined ? undefined : parseAnySnapshotKey(input.key);
   if (input.key !== undefined && (!given || given.cluster !== input.cluster)) {
     throw new InvalidInputError(`key: "${input.key}" is not a snapshot key of cluster ${input.cluster}`);
   }
@@ -56,19 +60,37 @@ export async function pickSnapshot(input: { cluster: string; key?: string }, dep
     if (!(await deps.store.head(given.key))) throw new InvalidInputError(`key: ${given.key} does not exist`);
     return found(given);
   }
-  const newest = (await deps.store.list(snapshotPrefix(cluster.name)))
-    .map((o) => parseSnapshotKey(o.key))
-    .filter((r): r is SnapshotRef => r !== undefined && r.cluster === cluster.name)
-    .sort((a, b) => b.takenAt.getTime() - a.takenAt.getTime())[0];
-  if (!newest) return { found: false as const, reason: `cluster ${cluster.name} has no snapshot yet` };
-  const judged = (await deps.store.getTags(newest.key))[VERIFIED_TAG];
-  if (judged !== undefined) {
-    return {
-      found: false as const,
-      reason: `the newest snapshot ${newest.key} was already verified (${VERIFIED_TAG}=${judged})`,
-    };
+  // kops' events series too when Caretaker takes it (etcd.events): each series is listed and
+  // judged on its own, and each run verifies one series' newest snapshot not judged yet
+  const series: SnapshotSeries[] = cluster.etcd?.events ? ['main', 'events'] : ['main'];
+  const why: string[] = [];
+  const candidates: { ref: SnapshotRef; lastJudged: number }[] = [];
+  for (const s of series) {
+    const objects = await deps.store.list(snapshotPrefix(cluster.name, s));
+    const keys = new Set(objects.map((o) => o.key));
+    const refs = objects
+      .map((o) => parseSnapshotKey(o.key, s))
+      .filter((r): r is SnapshotRef => r !== undefined && r.cluster === cluster.name)
+      .sort((a, b) => b.takenAt.getTime() - a.takenAt.getTime());
+    const newest = refs[0];
+    const label = s === 'main' ? 'snapshot' : 'events snapshot';
+    if (!newest) {
+      why.push(`cluster ${cluster.name} has no ${label} yet`);
+      continue;
+    }
+    const judged = (await deps.store.getTags(newest.key))[VERIFIED_TAG];
+    if (judged !== undefined) {
+      why.push(`the newest ${label} ${newest.key} was already verified (${VERIFIED_TAG}=${judged})`);
+      continue;
+    }
+    // when this series was last judged: its newest snapshot with a report beside it (same listing)
+    const last = refs.find((r) => keys.has(verificationReportKey(r.key)));
+    candidates.push({ ref: newest, lastJudged: last?.takenAt.getTime() ?? 0 });
   }
-  return found(newest);
+  // the series judged longest ago first (main on a tie): with hourly backups and daily
+  // verification main always has a new snapshot, and "main first" would never reach events
+  const next = candidates.sort((a, b) => a.lastJudged - b.lastJudged)[0];
+  return next ? found(next.ref) : { found: false as const, reason: why.join('; ') };
 }
 
 /**
@@ -99,10 +121,11 @@ async function pickEtcdManagerBackup(
       throw new InvalidInputError(`key: ${ref.key} is no complete etcd-manager backup (no ${ref.metaKey})`);
     }
   } else {
-    // main first; the events cluster's backups too when etcd.events opts in (its own series,
-    // judged by its own records): each run verifies the newest backup not judged yet
+    // the events cluster's backups too when etcd.events opts in (its own series, judged by its
+    // own records): each run verifies one series' newest backup not judged yet
     const series: EtcdManagerCluster[] = cluster.etcd?.events ? ['main', 'events'] : ['main'];
     const why: string[] = [];
+    const candidates: { ref: EtcdManagerBackupRef; lastJudged: number }[] = [];
     for (const etcdCluster of series) {
       const prefix = etcdManagerBackupsPrefix(cluster.kops, etcdCluster);
       const newest = listedBackups((await reader.list(prefix)).map((o) => o.key))[0];
@@ -119,9 +142,17 @@ async function pickEtcdManagerBackup(
         );
         continue;
       }
-      ref = newest;
-      break;
+      // when this series was last judged: the newest of Caretaker's records for it
+      const records = await deps.store.list(`${etcdManagerVerificationPrefix(name)}${etcdCluster}/`);
+      const lastJudged = Math.max(
+        0,
+        ...records.map((o) => parseEtcdManagerVerificationKey(o.key)?.takenAt.getTime() ?? 0),
+      );
+      candidates.push({ ref: newest, lastJudged });
     }
+    // the series judged longest ago first (main on a tie): etcd-manager backs main up every 15
+    // minutes, so "main first" would never reach events
+    ref = candidates.sort((a, b) => a.lastJudged - b.lastJudged)[0]?.ref;
     if (!ref) return { found: false as const, reason: why.join('; ') };
   }
   const now = deps.clock.now();

@@ -4,6 +4,7 @@ import {
   parseSnapshotKey,
   snapshotPrefix,
   type SnapshotRef,
+  type SnapshotSeries,
 } from '../shared/domain/snapshot-key';
 import { VERIFIED_TAG, verificationReportKey } from '../shared/domain/verification';
 import type { Clock, ClusterDirectory, SnapshotStore } from '../shared/ports';
@@ -24,19 +25,33 @@ async function newestVerified(sorted: SnapshotRef[], store: SnapshotStore): Prom
 }
 
 /**
- * Applies the cluster's retention to its snapshots. Never deletes the newest verified snapshot
- * or anything newer; an object under Object Lock or legal hold is skipped and reported.
+ * Applies the cluster's retention to its snapshots, to each series on its own: the main series,
+ * and (kops, `etcd.events` with Caretaker taking the backups) the events series, whose newest
+ * verified snapshot is kept by the same rule. A series never counts the other's snapshots.
+ * Never deletes the newest verified snapshot or anything newer; an object under Object Lock or
+ * legal hold is skipped and reported.
  * @throws ClusterNotFoundError
  */
 export async function pruneSnapshots(input: { cluster: string }, deps: PruneDeps) {
   const cluster = await deps.clusters.get(input.cluster);
-  const objects = await deps.store.list(snapshotPrefix(cluster.name));
+  const main = await pruneSeries(cluster.name, 'main', cluster.backup.retention, deps);
+  if (!(cluster.etcd?.events && cluster.backup.source !== 'etcd-manager')) return main;
+  return { ...main, events: await pruneSeries(cluster.name, 'events', cluster.backup.retention, deps) };
+}
+
+async function pruneSeries(
+  name: string,
+  series: SnapshotSeries,
+  retention: Parameters<typeof planRetention>[2],
+  deps: PruneDeps,
+) {
+  const objects = await deps.store.list(snapshotPrefix(name, series));
   const refs = objects
-    .map((o) => parseSnapshotKey(o.key))
-    .filter((r): r is SnapshotRef => r !== undefined && r.cluster === cluster.name)
+    .map((o) => parseSnapshotKey(o.key, series))
+    .filter((r): r is SnapshotRef => r !== undefined && r.cluster === name)
     .sort((a, b) => b.takenAt.getTime() - a.takenAt.getTime());
   const verified = await newestVerified(refs, deps.store);
-  const plan = planRetention(refs, verified, cluster.backup.retention);
+  const plan = planRetention(refs, verified, retention);
 
   const now = deps.clock.now();
   const deleted: string[] = [];

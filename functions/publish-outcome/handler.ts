@@ -22,6 +22,8 @@ export const input = z.object({
       sha256,
       revision: z.number(),
       totalKeys: z.number().optional(),
+      /** kops: the events etcd's snapshot of the same run, as verify-upload checked it */
+      events: z.object({ key: z.string(), size: z.number(), sha256, revision: z.number() }).optional(),
     })
     .optional(),
   pruned: z
@@ -30,6 +32,15 @@ export const input = z.object({
       skippedLocked: z.array(z.string()),
       kept: z.number(),
       note: z.string().optional(),
+      /** kops: the events etcd's own series, pruned by the same retention */
+      events: z
+        .object({
+          deleted: z.array(z.string()),
+          skippedLocked: z.array(z.string()),
+          kept: z.number(),
+          note: z.string().optional(),
+        })
+        .optional(),
     })
     .optional(),
   heldBy: z

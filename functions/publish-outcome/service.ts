@@ -24,14 +24,28 @@ export interface PublishDeps {
 export const SLACK_ATTEMPTS = 3;
 const SLACK_BACKOFF_MS = [250, 1000];
 
+interface Snapshot {
+  key: string;
+  size: number;
+  sha256: string;
+  revision: number;
+}
+
+interface Pruned {
+  deleted: string[];
+  skippedLocked: string[];
+  kept: number;
+  note?: string;
+}
+
 export interface OutcomeInput {
   cluster: string;
   workflow: string;
   outcome: 'Succeeded' | 'Failed' | 'Skipped' | 'Paused' | 'Escalated';
   executionId: string;
   startedAt: string;
-  snapshot?: { key: string; size: number; sha256: string; revision: number; totalKeys?: number };
-  pruned?: { deleted: string[]; skippedLocked: string[]; kept: number; note?: string };
+  snapshot?: Snapshot & { totalKeys?: number; events?: Snapshot };
+  pruned?: Pruned & { events?: Pruned };
   heldBy?: { owner: string; operation: string; acquiredAt: string; expiresAt: string; scope?: string };
   verification?: {
     key: string;
@@ -95,16 +109,17 @@ export function describeOutcome(i: OutcomeInput, seconds: number): { subject: st
     lines.push(
       `Snapshot: ${i.snapshot.key} (${i.snapshot.size} bytes, revision ${i.snapshot.revision}, sha256 ${i.snapshot.sha256})`,
     );
+    const e = i.snapshot.events;
+    if (e) {
+      lines.push(`Events snapshot: ${e.key} (${e.size} bytes, revision ${e.revision}, sha256 ${e.sha256})`);
+    }
   }
-  if (i.pruned) {
-    lines.push(
-      `Retention: kept ${i.pruned.kept}, deleted ${i.pruned.deleted.length}` +
-        (i.pruned.skippedLocked.length
-          ? `, skipped ${i.pruned.skippedLocked.length} under Object Lock`
-          : '') +
-        (i.pruned.note ? ` (${i.pruned.note})` : ''),
-    );
-  }
+  const retention = (label: string, p: Pruned) =>
+    `${label}: kept ${p.kept}, deleted ${p.deleted.length}` +
+    (p.skippedLocked.length ? `, skipped ${p.skippedLocked.length} under Object Lock` : '') +
+    (p.note ? ` (${p.note})` : '');
+  if (i.pruned) lines.push(retention('Retention', i.pruned));
+  if (i.pruned?.events) lines.push(retention('Retention of the events series', i.pruned.events));
   if (i.verification) {
     const v = i.verification;
     lines.push(

@@ -1,5 +1,5 @@
 import type { VerificationResult } from '../shared/domain/schemas';
-import { parseSnapshotKey } from '../shared/domain/snapshot-key';
+import { parseAnySnapshotKey } from '../shared/domain/snapshot-key';
 import { judge, VERIFIED_TAG, verificationReportKey, type Verdict } from '../shared/domain/verification';
 import { InvalidInputError } from '../shared/errors';
 import {
@@ -28,7 +28,8 @@ export async function recordVerification(
 ) {
   const backup = parseEtcdManagerKey(input.key);
   if (backup) return recordEtcdManagerVerification(input, backup, deps);
-  const ref = parseSnapshotKey(input.key);
+  // either series: kops' events snapshots are judged and tagged the same way
+  const ref = parseAnySnapshotKey(input.key);
   if (!ref || ref.cluster !== input.cluster) {
     throw new InvalidInputError(`key: "${input.key}" is not a snapshot key of cluster ${input.cluster}`);
   }

@@ -1,5 +1,5 @@
 import { manifest as manifestSchema, type SnapshotResult } from '../shared/domain/schemas';
-import { manifestKeyFor, parseSnapshotKey } from '../shared/domain/snapshot-key';
+import { MANIFEST_KINDS, manifestKeyFor, parseAnySnapshotKey } from '../shared/domain/snapshot-key';
 import { CorruptObjectError, UploadMismatchError } from '../shared/errors';
 import type { SnapshotStore } from '../shared/ports';
 
@@ -21,7 +21,8 @@ export async function verifyUpload(
 ) {
   const { snapshot, cluster } = input;
   const problems: string[] = [];
-  const ref = parseSnapshotKey(snapshot.key);
+  // either series: the manifest's kind must then say the same etcd the key does
+  const ref = parseAnySnapshotKey(snapshot.key);
   if (snapshot.bucket !== deps.bucket)
     problems.push(`bucket: node wrote to ${snapshot.bucket}, expected ${deps.bucket}`);
   if (!ref || ref.cluster !== cluster)
@@ -58,6 +59,7 @@ export async function verifyUpload(
   compare('reported revision', snapshot.revision, m.revision);
   compare('manifest key', snapshot.key, m.key);
   compare('manifest cluster', cluster, m.cluster);
+  if (ref) compare('manifest kind', m.kind ?? MANIFEST_KINDS.main, MANIFEST_KINDS[ref.series]);
   if (problems.length > 0)
     throw new UploadMismatchError(`upload check failed for ${snapshot.key}: ${problems.join('; ')}`);
 

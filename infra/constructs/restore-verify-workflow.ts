@@ -114,6 +114,13 @@ export class RestoreVerifyWorkflow extends Construct {
     allowBackupListing(this.pickSnapshot, stateStores);
     const emRecords = stateStores.map((s) => `${etcdManagerVerificationPrefix(s.cluster)}*`);
     if (emRecords.length > 0) {
+      // with etcd.events, which series was judged longest ago: a listing of its records
+      this.pickSnapshot.allow({
+        sid: 'ListEtcdManagerVerificationRecords',
+        actions: ['s3:ListBucket'],
+        resources: [props.bucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': emRecords } },
+      });
       this.pickSnapshot.allow({
         sid: 'ReadEtcdManagerVerificationRecords',
         actions: ['s3:GetObject'],

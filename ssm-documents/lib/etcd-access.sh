@@ -34,6 +34,10 @@ ca_file=${SSM_CaFile//\{hostname\}/$node_name}
 cert_file=${SSM_CertFile//\{hostname\}/$node_name}
 key_file=${SSM_KeyFile//\{hostname\}/$node_name}
 endpoint=${CARETAKER_ETCD_ENDPOINT:-https://127.0.0.1:$((10#$SSM_EtcdPort))}
+# tests and the sandbox put every member on its own loopback port; the events member has its own
+if [[ ${SSM_EtcdManager:-none} == events && -n ${CARETAKER_ETCD_EVENTS_ENDPOINT:-} ]]; then
+  endpoint=$CARETAKER_ETCD_EVENTS_ENDPOINT
+fi
 mode=$SSM_EtcdctlMode
 etcd_manager=$SSM_EtcdManager
 if [[ $etcd_manager != none && $mode != crictl ]]; then

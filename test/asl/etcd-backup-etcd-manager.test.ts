@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT, runWorkflow, type Fake, type Json } from '../../sandbox/asl-runner';
+import { CommandFailedError } from '../../functions/shared/errors';
 import { InMemoryLock, OutcomeRecorder, obj } from './fakes';
 
 const fixture = JSON.parse(readFileSync(join(__dirname, 'fixtures', 'etcd-backup.json'), 'utf8')) as {
@@ -21,6 +22,7 @@ const input = JSON.parse(
   cluster: string;
 };
 const CLUSTER = input.cluster;
+const EVENTS_KEY = `${CLUSTER}/etcd/events/2026/11/25/20261125T060012Z-r99.db`;
 const UPGRADING = {
   owner: 'arn:aws:states:eu-west-1:123456789012:execution:caretaker-upgrade-control-plane:v1-35',
   operation: 'upgrade-control-plane',
@@ -28,18 +30,26 @@ const UPGRADING = {
   expiresAt: '2026-11-25T09:45:00.000Z',
 };
 
-function world(backupSource: 'caretaker' | 'etcd-manager') {
+function world(backupSource: 'caretaker' | 'etcd-manager', backupEvents?: boolean) {
   const lock = new InMemoryLock();
   const outcomes = new OutcomeRecorder();
   const fakes: Record<string, Fake> = {
     'acquire-lock': lock.acquire,
     'release-lock': lock.release,
-    'find-control-plane': () => ({ instances: fixture.instances, backupSource }),
+    'find-control-plane': () => ({
+      instances: fixture.instances,
+      backupSource,
+      ...(backupEvents !== undefined ? { backupEvents } : {}),
+    }),
     'send-command': (payload) => {
-      const { command, instanceId } = obj(payload);
-      return command === 'etcd-status'
-        ? fixture.statuses[String(instanceId)]!
-        : { ...fixture.snapshot, instanceId: String(instanceId) };
+      const { command, instanceId, args } = obj(payload);
+      if (command === 'etcd-status') return fixture.statuses[String(instanceId)]!;
+      const events = obj(args ?? {})['series'] === 'events';
+      return {
+        ...fixture.snapshot,
+        instanceId: String(instanceId),
+        ...(events ? { key: EVENTS_KEY, manifestKey: EVENTS_KEY.replace(/\.db$/, '.json') } : {}),
+      };
     },
     'pick-member': (payload) => {
       const statuses = obj(payload)['statuses'] as Json[];
@@ -113,5 +123,78 @@ describe('etcd-backup workflow with backup.source etcd-manager', () => {
 
     expect(run.status).toBe('SUCCEEDED');
     expect(run.states).toContain('Take the snapshot on the picked member');
+  });
+});
+
+describe('etcd-backup workflow with the events etcd as a second series (kops, etcd.events, source caretaker)', () => {
+  it('snapshots the main member, then the events member of the same node under the same lock, verifies both, prunes once', async () => {
+    const w = world('caretaker', true);
+    w.fakes['verify-upload'] = (p) => ({
+      ...obj(fixture.upload),
+      key: obj(obj(p)['snapshot'] ?? {})['key'] ?? null,
+    });
+    const lockCalls: Json[] = [];
+    const acquire = w.fakes['acquire-lock']!;
+    w.fakes['acquire-lock'] = (p, ...rest) => {
+      lockCalls.push(p);
+      return acquire(p, ...rest);
+    };
+
+    const run = await runWorkflow('etcd-backup', input, { fakes: w.fakes });
+
+    expect(run.error).toBeUndefined();
+    expect(run.status).toBe('SUCCEEDED');
+    const at = run.states.indexOf('Verify the uploaded snapshot');
+    expect(run.states.slice(at, at + 5)).toEqual([
+      'Verify the uploaded snapshot',
+      'Does this cluster back up its events etcd too?',
+      'Take the events snapshot on the same member',
+      'Verify the uploaded events snapshot',
+      'Make sure the lease is still ours before pruning',
+    ]);
+    const snapshots = run.inputsTo('send-command').filter((p) => obj(p)['command'] === 'etcd-snapshot');
+    expect(snapshots.map((p) => obj(p)['args'] ?? null)).toEqual([null, { series: 'events' }]);
+    // the same node: its etcd-manager-events pod sits beside the picked main member
+    expect(new Set(snapshots.map((p) => obj(p)['instanceId'])).size).toBe(1);
+    const verified = run.inputsTo('verify-upload').map((p) => obj(obj(p)['snapshot'] ?? {})['key']);
+    expect(verified).toEqual([fixture.snapshot['key'], EVENTS_KEY]);
+    expect(run.inputsTo('prune-snapshots')).toHaveLength(1);
+    // one lock for both series: taken once, renewed once before pruning, released at the end
+    expect(lockCalls.map((p) => obj(p)['renew'] ?? false)).toEqual([false, true]);
+    expect(w.lock.holder(CLUSTER)).toBeUndefined();
+    // the outcome names both snapshots: the events one rides along with main's
+    expect(w.outcomes.published.at(-1)).toMatchObject({
+      outcome: 'Succeeded',
+      snapshot: { key: fixture.snapshot['key'], events: { key: EVENTS_KEY } },
+    });
+  });
+
+  it('takes no events snapshot when find-control-plane says the events etcd is not backed up', async () => {
+    const w = world('caretaker', false);
+
+    const run = await runWorkflow('etcd-backup', input, { fakes: w.fakes });
+
+    expect(run.status).toBe('SUCCEEDED');
+    expect(run.states).toContain('Does this cluster back up its events etcd too?');
+    expect(run.states).not.toContain('Take the events snapshot on the same member');
+  });
+
+  it('fails, unlocks and prunes nothing when the events snapshot fails after the main one', async () => {
+    const w = world('caretaker', true);
+    const send = w.fakes['send-command']!;
+    w.fakes['send-command'] = (p, ...rest) => {
+      if (obj(obj(p)['args'] ?? {})['series'] === 'events') {
+        throw new CommandFailedError('refusing to upload: the snapshot holds no /registry/events/ key');
+      }
+      return send(p, ...rest);
+    };
+
+    const run = await runWorkflow('etcd-backup', input, { fakes: w.fakes });
+
+    expect(run.status).toBe('FAILED');
+    expect(run.states).toContain('Take the events snapshot on the same member');
+    expect(run.states).toContain('Release the lock after the failure');
+    expect(run.inputsTo('prune-snapshots')).toHaveLength(0);
+    expect(w.lock.holder(CLUSTER)).toBeUndefined();
   });
 });

@@ -110,6 +110,7 @@ const HAPPY_PATH = [
   'Pick the member to snapshot',
   'Take the snapshot on the picked member',
   'Verify the uploaded snapshot',
+  'Does this cluster back up its events etcd too?',
   'Make sure the lease is still ours before pruning',
   'Prune snapshots past retention',
   'Release the lock',

@@ -61,6 +61,17 @@ describe('a kops cluster whose backups etcd-manager takes', () => {
     );
   });
 
+  it("lets pick-snapshot list Caretaker's records of etcd-manager backups, under the cluster's record prefix only", () => {
+    const statements = roleStatements(template, /^RestoreVerifyPickSnapshot/);
+    const listing = statements.find((s) => s.Sid === 'ListEtcdManagerVerificationRecords');
+    expect(listing).toMatchObject({
+      Effect: 'Allow',
+      Action: 's3:ListBucket',
+      Condition: { StringLike: { 's3:prefix': ['kops-prod/etcd-manager/*'] } },
+    });
+    expect(JSON.stringify(listing?.Resource)).not.toContain('kops-state-store');
+  });
+
   it('gives no Caretaker role any write, tag or delete on the state store', () => {
     const all = [
       ...Object.values(template.findResources('AWS::IAM::Policy')),

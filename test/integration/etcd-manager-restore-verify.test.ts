@@ -160,11 +160,13 @@ describe.each(VERSIONS.map((b) => [b.version, b] as const))(
 
       expect(ok).toMatchObject({ verified: true });
       expect(ok.checks.find((c) => c.name === 'kubernetes-data')?.detail).toContain(
-        '2 keys under /registry/events/',
+        "2 keys under /registry/events/ and none under /registry/namespaces/: an events etcd's backup",
       );
       expect(ok.checks.find((c) => c.name === 'kube-apiserver')?.ok).toBeNull();
       expect(wrong).toMatchObject({ verified: false, failedCheck: 'kubernetes-data' });
-      expect(wrong.reason).toContain('no key under /registry/events/');
+      expect(wrong.reason).toContain(
+        "keys under /registry/namespaces/ in the restored etcd: this is the API server's main etcd, not the events etcd",
+      );
     });
 
     it('does not verify a backup whose gzip is damaged or truncated', async () => {

@@ -344,6 +344,7 @@ describe.each(VERSIONS.map((b) => [b.version, b] as const))(
         expect(head.ContentType).toBe('application/json');
         expect(Object.keys(manifest)).toEqual([
           'formatVersion',
+          'kind',
           'cluster',
           'key',
           'sha256',
@@ -364,6 +365,7 @@ describe.each(VERSIONS.map((b) => [b.version, b] as const))(
         ]);
         expect(manifest).toEqual({
           formatVersion: 2,
+          kind: 'etcd',
           cluster: CLUSTER,
           key: result.key,
           sha256: result.sha256,

@@ -77,18 +77,18 @@ describe('the kops sandbox with backup.source etcd-manager (the kops default)', 
   });
 });
 
-describe('the kops sandbox with backup.source caretaker', () => {
+describe('the kops sandbox with backup.source caretaker and the events etcd as a second series', () => {
   let sandbox: Sandbox;
 
   beforeAll(async () => {
-    sandbox = await Sandbox.start({ keys: 500, kind: 'kops', backupSource: 'caretaker' });
+    sandbox = await Sandbox.start({ keys: 500, kind: 'kops', backupSource: 'caretaker', kopsEvents: true });
   });
 
   afterAll(async () => {
     await sandbox?.stop();
   });
 
-  it("snapshots through etcd-manager's main container, never the events one, and verifies the snapshot", async () => {
+  it("snapshots main through etcd-manager's main container and events through the events one, never crossed, and verifies both", async () => {
     const backup = await sandbox.run('etcd-backup');
     expect(backup.status).toBe('SUCCEEDED');
     const snapshot = (backup.output as { snapshot: { key: string } }).snapshot;
@@ -107,16 +107,49 @@ describe('the kops sandbox with backup.source caretaker', () => {
 
     const calls = [0, 1, 2].map((i) => sandbox.kops!.crictlLog(i)).filter((f) => existsSync(f));
     expect(calls.length).toBeGreaterThan(0);
-    const text = (await Promise.all(calls.map((f) => readFile(f, 'utf8')))).join('');
-    expect(text).toContain('pods\t--name\t^etcd-manager-main-');
-    expect(text).toContain(`/opt/etcd-v${sandbox.kops!.etcdVersion}/usr/local/bin/etcdctl`);
-    // the events pod and its container (pod-events, ctr-events) never come up for main
-    expect(text).not.toMatch(/etcd-manager-events|pod-events|ctr-events/);
+    // per node: the member's status, the main snapshot, then (on the picked node) the events pass,
+    // which starts at its pod lookup; before it the events pod and container never come up
+    const logs = await Promise.all(calls.map((f) => readFile(f, 'utf8')));
+    const eventsStart = '\npods\t--name\t^etcd-manager-events-';
+    const forMain = logs.map((l) => ('\n' + l).split(eventsStart)[0]!).join('');
+    const forEvents = logs
+      .filter((l) => ('\n' + l).includes(eventsStart))
+      .map((l) => ('\n' + l).slice(('\n' + l).indexOf(eventsStart)));
+    expect(forMain).toContain('pods\t--name\t^etcd-manager-main-');
+    expect(forMain).toContain(`/opt/etcd-v${sandbox.kops!.etcdVersion}/usr/local/bin/etcdctl`);
+    expect(forMain).not.toMatch(/etcd-manager-events|pod-events|ctr-events/);
+    // the events pass runs on the picked node only, and only in the events container
+    expect(forEvents).toHaveLength(1);
+    expect(forEvents[0]).not.toMatch(/etcd-manager-main|pod-main|ctr-main/);
+    expect(forEvents[0]).toContain('exec\tctr-events\t');
+
+    // the events series: its own key and manifest kind, from the events etcd
+    const events = (backup.output as { eventsSnapshot: { key: string } }).eventsSnapshot;
+    expect(events.key).toMatch(/^sandbox\/etcd\/events\/.+\.db$/);
+    const eventsManifest = JSON.parse(
+      await (
+        await sandbox.s3.client().send(
+          new GetObjectCommand({
+            Bucket: sandbox.endpoints().bucket,
+            Key: events.key.replace(/\.db$/, '.json'),
+          }),
+        )
+      ).Body!.transformToString(),
+    ) as { kind: string; keyCounts: Record<string, number> };
+    expect(eventsManifest).toMatchObject({ kind: 'etcd-events', keyCounts: { events: 2 } });
 
     const verify = await sandbox.run('restore-verify');
     expect(verify.status).toBe('SUCCEEDED');
     expect((verify.output as { recorded: { key: string; verified: boolean } }).recorded).toMatchObject({
       key: snapshot.key,
+      verified: true,
+    });
+
+    // the next run takes the events series: judged by its /registry/events keys
+    const verifyEvents = await sandbox.run('restore-verify');
+    expect(verifyEvents.status).toBe('SUCCEEDED');
+    expect((verifyEvents.output as { recorded: { key: string; verified: boolean } }).recorded).toMatchObject({
+      key: events.key,
       verified: true,
     });
   });

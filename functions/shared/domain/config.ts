@@ -449,6 +449,16 @@ function kopsProblems(c: ClusterConfig, at: string, problems: string[]): void {
       `${at}.etcd.events: only kops runs a separate events etcd (etcd-manager-events on 4002); remove it`,
     );
   }
+  if (
+    c.kind === 'kops' &&
+    c.etcd?.events &&
+    c.backup.source !== 'etcd-manager' &&
+    c.etcd.etcdctl !== 'crictl'
+  ) {
+    problems.push(
+      `${at}.etcd.events: Caretaker reaches the events etcd inside etcd-manager's etcd-manager-events-* pod, which takes etcd.etcdctl "crictl" (it is "${c.etcd.etcdctl}")`,
+    );
+  }
   if (c.backup.source === 'etcd-manager' && c.kind !== 'kops') {
     problems.push(
       `${at}.backup.source: etcd-manager takes backups only on kops; a ${c.kind} cluster is backed up by Caretaker (source "caretaker")`,

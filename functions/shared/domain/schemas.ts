@@ -86,6 +86,8 @@ export const manifest = z
     totalKeys: z.number().int().nonnegative(),
     keyCounts: z.record(z.string(), z.number().int().nonnegative()),
     takenAt: z.string(),
+    /** which etcd: `etcd` (the API server's; absent in older manifests) or `etcd-events` (kops' events etcd) */
+    kind: z.enum(['etcd', 'etcd-events']).optional(),
     etcdVersion: z.string().optional(),
     storageVersion: z.string().nullable().optional(),
     snapshotTool: snapshotTool.optional(),

@@ -20,6 +20,7 @@ describe('snapshot keys', () => {
     expect(parseSnapshotKey(key)).toEqual({
       key,
       cluster: 'prod',
+      series: 'main',
       takenAt: new Date('2026-11-25T06:00:12Z'),
       revision: 4711,
     });

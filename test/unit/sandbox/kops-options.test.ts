@@ -21,4 +21,19 @@ describe('sandbox --kind kops', () => {
     expect(await runSandbox(['--help'], { out: (l) => out.push(l), err: () => undefined })).toBe(0);
     expect(out.join('\n')).toMatch(/--kind kops[\s\S]*--source SOURCE/);
   });
+
+  it('rejects --events without --kind kops before starting anything', async () => {
+    const err: string[] = [];
+    const io = { out: () => undefined, err: (l: string) => err.push(l) };
+
+    expect(await runSandbox(['backup', '--events'], io)).toBe(2);
+
+    expect(err).toEqual(['sandbox: --events is for --kind kops (only kops runs a separate events etcd)']);
+  });
+
+  it('documents --events in --help', async () => {
+    const out: string[] = [];
+    expect(await runSandbox(['--help'], { out: (l) => out.push(l), err: () => undefined })).toBe(0);
+    expect(out.join('\n')).toMatch(/--source SOURCE[\s\S]*--events +kops: etcd\.events: true/);
+  });
 });

@@ -242,6 +242,28 @@ describe('restore verification of etcd-manager backups', () => {
     expect(without).toMatchObject({ found: false });
   });
 
+  it('takes the events series when main was judged more recently, although main has a newer backup', async () => {
+    const EVENTS =
+      'clusters/prod.k8s.example.com/backups/etcd/events/2026-11-25T05:40:00Z-000011/etcd.backup.gz';
+    // main's older backup was judged; events was never judged; both have an unjudged newest backup
+    const store = memoryStore({
+      'kops-prod/etcd-manager/main/2026-11-25T05:30:00Z-000096.verification.json': { body: '{}' },
+    });
+    const reader = stateStore([NEWEST, meta(NEWEST), OLDER, meta(OLDER), EVENTS, meta(EVENTS)]);
+
+    const picked = await pickSnapshot(
+      { cluster: 'kops-prod' },
+      {
+        store,
+        clock: fixedClock(),
+        stateStores: () => reader,
+        clusters: staticDirectory([kops({ etcd: { events: true } })]),
+      },
+    );
+
+    expect(picked).toMatchObject({ found: true, key: EVENTS });
+  });
+
   it("says when etcd-manager has written nothing yet, and refuses another cluster's backup", async () => {
     const deps = {
       clusters: clusters(),

@@ -59,6 +59,7 @@ describe('findControlPlane', () => {
       instances: [{ instanceId: 'i-0a1b2c3d4e5f60001' }],
       backupSource: 'caretaker',
       kind: 'kubeadm',
+      backupEvents: false,
     });
     expect(inventory.findManagedInstances).toHaveBeenCalledWith({
       'caretaker:role': 'control-plane',

@@ -1,7 +1,7 @@
 import * as z from '../../zod';
 import { InvalidInputError } from '../../errors';
 import { verificationResult } from '../schemas';
-import { parseSnapshotKey, SNAPSHOT_KEY_PATTERN } from '../snapshot-key';
+import { parseAnySnapshotKey, SNAPSHOT_KEY_PATTERN } from '../snapshot-key';
 import { ETCD_MANAGER_KEY_BODY, isBackupOf, parseEtcdManagerKey } from '../etcd-manager';
 import { DEFAULT_DELIVERY_TIMEOUT_SECONDS, defineCommand } from './spec';
 
@@ -25,13 +25,13 @@ export const etcdRestoreVerify = defineCommand({
         .string()
         .regex(
           new RegExp(RESTORE_KEY_PATTERN),
-          "must be a snapshot key <cluster>/etcd/…-r<revision>.db or an etcd-manager backup's …/backups/etcd/main/<name>/etcd.backup.gz",
+          "must be a snapshot key <cluster>/etcd/[events/]…-r<revision>.db or an etcd-manager backup's …/backups/etcd/main/<name>/etcd.backup.gz",
         ),
     })
     .strict(),
   checkArgs: (args, cluster) => {
     if (parseEtcdManagerKey(args.key)) return []; // its state store is checked with the cluster's config
-    const ref = parseSnapshotKey(args.key);
+    const ref = parseAnySnapshotKey(args.key);
     return ref && ref.cluster === cluster ? [] : [`key: "${args.key}" is not a snapshot key of ${cluster}`];
   },
   result: verificationResult,
