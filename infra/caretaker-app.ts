@@ -16,6 +16,8 @@ export function addCaretakerStacks(
         config: regional,
         projectRoot,
         description: `Caretaker day-2 operations for ${regional.clusters.map((c) => c.name).join(', ')}`,
+        // CloudFormation's 1 MB applies to the uploaded bytes: no indentation (test/infra/template-size.test.ts)
+        suppressTemplateIndentation: true,
       }),
   );
 }

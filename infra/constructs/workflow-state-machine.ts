@@ -50,7 +50,9 @@ export function workflowStateMachine<K extends string>(
   });
   const stateMachine = new sfn.StateMachine(scope, 'StateMachine', {
     stateMachineType: sfn.StateMachineType.STANDARD,
-    definitionBody: sfn.DefinitionBody.fromString(definition),
+    // an S3 asset, not inline: the ASL files alone are half a megabyte, and CloudFormation
+    // refuses a template over 1 MB (test/infra/template-size.test.ts)
+    definitionBody: sfn.DefinitionBody.fromFile(join(props.projectRoot, props.definitionFile)),
     definitionSubstitutions: checkedSubstitutions(props.definitionFile, definition, {
       ...arns,
       ...Object.fromEntries(Object.entries(props.nested ?? {}).map(([k, sm]) => [k, sm.stateMachineArn])),

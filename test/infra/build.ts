@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
@@ -71,4 +72,15 @@ export function templateFor(stacks: CaretakerStack[], region: string): Template 
   const stack = stacks.find((s) => s.region === region);
   if (!stack) throw new Error(`no stack for ${region}`);
   return Template.fromStack(stack);
+}
+
+/**
+ * A state machine's definition as deployed: the S3 asset its DefinitionS3Location names, read
+ * from the app's synthesized assembly (call templateFor first, which synthesizes)
+ */
+export function deployedDefinition(app: App, machine: Record<string, unknown>): string {
+  const properties = machine['Properties'] as Record<string, unknown>;
+  const location = properties['DefinitionS3Location'] as { Key: string } | undefined;
+  if (!location) throw new Error('the state machine has no DefinitionS3Location');
+  return readFileSync(join(app.outdir, `asset.${location.Key}`), 'utf8');
 }

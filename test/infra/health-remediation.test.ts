@@ -346,9 +346,9 @@ describe('node-notready in the stack: reboot and replace only what carries the c
   });
 
   it('wires both functions into the remediate state machine', () => {
-    const [machine] = Object.values(eu.findResources('AWS::StepFunctions::StateMachine')).filter((m) =>
-      JSON.stringify(m.Properties).includes('Reboot the instance through EC2'),
-    );
+    const [, machine] = Object.entries(eu.findResources('AWS::StepFunctions::StateMachine')).find(([id]) =>
+      id.startsWith('Remediate'),
+    )!;
     const subs = JSON.stringify(
       (machine!.Properties as { DefinitionSubstitutions: unknown }).DefinitionSubstitutions,
     );

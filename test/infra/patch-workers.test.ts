@@ -1,6 +1,14 @@
+import type { App } from 'aws-cdk-lib';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { buildStacks, CONFIG, roleStatements, templateFor, type Statement } from './build';
+import {
+  buildStacks,
+  CONFIG,
+  deployedDefinition,
+  roleStatements,
+  templateFor,
+  type Statement,
+} from './build';
 
 const actionsOf = (s: Statement) => (Array.isArray(s.Action) ? s.Action : [s.Action]);
 const withAction = (statements: Statement[], action: string) =>
@@ -16,10 +24,12 @@ const config = {
 
 describe('the patch-workers workflow', () => {
   let eu: Template;
+  let euApp: App;
 
   beforeAll(() => {
-    const { stacks } = buildStacks(config);
+    const { app, stacks } = buildStacks(config);
     eu = templateFor(stacks, 'eu-west-1');
+    euApp = app;
   });
 
   it('deploys the state machine with the Distributed Map reading the plan from S3', () => {
@@ -30,7 +40,7 @@ describe('the patch-workers workflow', () => {
       StateMachineType: 'STANDARD',
       TracingConfiguration: { Enabled: true },
     });
-    const definition = JSON.stringify(machine?.[1].Properties.DefinitionString);
+    const definition = deployedDefinition(euApp, machine![1]);
     expect(definition).toContain('arn:aws:states:::s3:getObject');
     expect(definition).toContain('MaxConcurrencyPath');
   });

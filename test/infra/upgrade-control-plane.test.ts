@@ -1,14 +1,19 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { App } from 'aws-cdk-lib';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { buildStacks, CONFIG, roleStatements, templateFor } from './build';
+import { buildStacks, CONFIG, deployedDefinition, ROOT, roleStatements, templateFor } from './build';
 
 const TG = 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/prod-eu-api/0123456789abcdef';
 
 let eu: Template;
+let euApp: App;
 
 beforeAll(() => {
-  const { stacks } = buildStacks();
+  const { app, stacks } = buildStacks();
   eu = templateFor(stacks, 'eu-west-1');
+  euApp = app;
 });
 
 describe('the upgrade-control-plane state machine', () => {
@@ -157,9 +162,15 @@ describe('the patch-control-plane state machine', () => {
   it("runs upgrade-control-plane's definition and functions, with the backup nested", () => {
     const machines = Object.entries(eu.findResources('AWS::StepFunctions::StateMachine'));
     const [, patch] = machines.find(([id]) => id.startsWith('PatchControlPlane'))!;
-    const definition = JSON.stringify(patch.Properties.DefinitionString);
+    const [, upgrade] = machines.find(([id]) => id.startsWith('UpgradeControlPlane'))!;
+    const definition = deployedDefinition(euApp, patch);
 
     expect(definition).toContain('Is this an OS patch rather than an upgrade?');
+    // the very same file as the upgrade's: one asset
+    expect(patch.Properties.DefinitionS3Location).toEqual(upgrade.Properties.DefinitionS3Location);
+    expect(definition).toBe(
+      readFileSync(join(ROOT, 'state-machines/upgrade-control-plane.asl.json'), 'utf8'),
+    );
     expect(Object.keys(patch.Properties.DefinitionSubstitutions as object)).toEqual(
       expect.arrayContaining([
         'EtcdBackupStateMachineArn',

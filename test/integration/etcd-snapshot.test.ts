@@ -311,6 +311,7 @@ describe.each(VERSIONS.map((b) => [b.version, b] as const))(
           cluster: CLUSTER,
           takenAt: new Date(result.takenAt as string),
           revision: result.revision,
+          series: 'main',
         });
       });
 

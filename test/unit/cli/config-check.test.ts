@@ -15,13 +15,16 @@ describe('caretaker config check', () => {
     expect(out.code).toBe(0);
     expect(out.stderr).toBe('');
     const lines = out.stdout.split('\n');
-    expect(lines[0]).toBe(`${EXAMPLE}: 2 clusters, valid`);
+    expect(lines[0]).toBe(`${EXAMPLE}: 3 clusters, valid`);
     expect(lines[2]).toMatch(/^NAME\s+KIND\s+REGION\s+SCHEDULE\s+RETENTION\s+ETCD$/);
     expect(lines[3]).toMatch(
       /^prod-eu\s+kubeadm\s+eu-west-1\s+rate\(1 hour\)\s+last 6, 24h 7d 4w 6m\s+crictl :2379$/,
     );
     expect(lines[4]).toMatch(
       /^edge\s+kubespray\s+eu-west-1\s+cron\(15 \*\/4 \* \* \? \*\) Europe\/Berlin\s+last 3, 0h 14d 8w 12m\s+host :2379$/,
+    );
+    expect(lines[5]).toMatch(
+      /^kops-eu\s+kops\s+eu-west-1\s+rate\(1 hour\)\s+last 6, 24h 7d 4w 6m\s+crictl :4001$/,
     );
   });
 
@@ -60,7 +63,7 @@ describe('caretaker config check', () => {
 
     // Assert
     expect(out.code).toBe(0);
-    expect(out.stdout).toContain(`${EXAMPLE}: 2 clusters, valid`);
+    expect(out.stdout).toContain(`${EXAMPLE}: 3 clusters, valid`);
   });
 
   it('falls back to the example with a warning when the directory has no configuration', async () => {
@@ -76,7 +79,7 @@ describe('caretaker config check', () => {
     expect(out.stderr).toBe(
       'caretaker: no caretaker.config.json here; using caretaker.config.example.json\n',
     );
-    expect(out.stdout).toContain('2 clusters, valid');
+    expect(out.stdout).toContain('3 clusters, valid');
   });
 
   it('fails with exit 1 and one line per problem, naming the cluster and the field', async () => {

@@ -38,7 +38,7 @@ describe('parseConfig', () => {
   });
 
   it('accepts the example configuration in the repository', () => {
-    expect(parseConfig(example).clusters.map((c) => c.name)).toEqual(['prod-eu', 'edge']);
+    expect(parseConfig(example).clusters.map((c) => c.name)).toEqual(['prod-eu', 'edge', 'kops-eu']);
   });
 
   it('disables backups for EKS, which has no etcd to reach', () => {
