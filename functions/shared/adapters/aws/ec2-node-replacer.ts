@@ -14,6 +14,7 @@ import {
 import { CLUSTER_TAG } from '../../domain/config';
 import { InvalidInputError } from '../../errors';
 import type { AutoScalingGroupState, NodeReplacer } from '../../ports';
+import { assertClusterInstance } from './ec2-instance-tagger';
 import { rethrowTransient } from './transient';
 
 /**
@@ -27,18 +28,13 @@ export function ec2NodeReplacer(
   ec2 = new EC2Client({}),
   autoScaling = new AutoScalingClient({}),
 ): NodeReplacer {
-  async function mustBeOurs(cluster: string, instanceId: string): Promise<void> {
-    const found = await ec2.send(
-      new DescribeInstancesCommand({
-        InstanceIds: [instanceId],
-        Filters: [{ Name: `tag:${CLUSTER_TAG}`, Values: [cluster] }],
-      }),
+  const mustBeOurs = (cluster: string, instanceId: string) => assertClusterInstance(ec2, cluster, instanceId);
+  /** the Auto Scaling group that owns the instance, if any */
+  async function groupNameOf(instanceId: string): Promise<string | undefined> {
+    const owned = await autoScaling.send(
+      new DescribeAutoScalingInstancesCommand({ InstanceIds: [instanceId] }),
     );
-    const ours = (found.Reservations ?? []).some((r) =>
-      (r.Instances ?? []).some((i) => i.InstanceId === instanceId),
-    );
-    if (!ours)
-      throw new InvalidInputError(`instanceId: ${instanceId} does not carry ${CLUSTER_TAG}=${cluster}`);
+    return owned.AutoScalingInstances?.find((i) => i.InstanceId === instanceId)?.AutoScalingGroupName;
   }
   const guarded = async <T>(work: () => Promise<T>): Promise<T> => {
     try {
@@ -119,12 +115,7 @@ export function ec2NodeReplacer(
     replace: (cluster, instanceId) =>
       guarded(async () => {
         await mustBeOurs(cluster, instanceId);
-        const owned = await autoScaling.send(
-          new DescribeAutoScalingInstancesCommand({ InstanceIds: [instanceId] }),
-        );
-        const group = owned.AutoScalingInstances?.find(
-          (i) => i.InstanceId === instanceId,
-        )?.AutoScalingGroupName;
+        const group = await groupNameOf(instanceId);
         if (!group) return { replaced: false };
         await autoScaling.send(
           new TerminateInstanceInAutoScalingGroupCommand({
@@ -137,12 +128,7 @@ export function ec2NodeReplacer(
     groupOf: (cluster, instanceId) =>
       guarded(async () => {
         await mustBeOurs(cluster, instanceId);
-        const owned = await autoScaling.send(
-          new DescribeAutoScalingInstancesCommand({ InstanceIds: [instanceId] }),
-        );
-        const group = owned.AutoScalingInstances?.find(
-          (i) => i.InstanceId === instanceId,
-        )?.AutoScalingGroupName;
+        const group = await groupNameOf(instanceId);
         return group ? describeGroup(cluster, group) : undefined;
       }),
     describeGroup: (cluster, group) => guarded(() => describeGroup(cluster, group)),
