@@ -158,19 +158,24 @@ export class SandboxUpgrades {
       return `restarted kube-apiserver on ${node} in ${downMs} ms; static pods at ${version}`;
     }
     if (url.pathname === '/kubelet') {
-      await k.kubectl([
-        'patch',
-        'node',
-        node,
-        '--subresource=status',
-        '--type=merge',
-        '-p',
-        JSON.stringify({ status: { nodeInfo: { kubeletVersion: version } } }),
-      ]);
+      await this.reportKubeletVersion(node, version);
       this.timeline.push({ at: Date.now(), kind: 'kubelet', subject: api.node.instanceId, detail: version });
       return `kubelet on ${node} reports ${version}`;
     }
     throw new Error(`unknown request ${url.pathname}`);
+  }
+
+  /** the restarted kubelet (KWOK plays it) reports the installed version in its Node's status */
+  private async reportKubeletVersion(node: string, version: string): Promise<void> {
+    await this.options.kubernetes.kubectl([
+      'patch',
+      'node',
+      node,
+      '--subresource=status',
+      '--type=merge',
+      '-p',
+      JSON.stringify({ status: { nodeInfo: { kubeletVersion: version } } }),
+    ]);
   }
 
   /**
@@ -183,15 +188,7 @@ export class SandboxUpgrades {
       return `kubelet configuration of ${node} at ${version}`;
     }
     if (path === '/kubelet') {
-      await this.options.kubernetes.kubectl([
-        'patch',
-        'node',
-        node,
-        '--subresource=status',
-        '--type=merge',
-        '-p',
-        JSON.stringify({ status: { nodeInfo: { kubeletVersion: version } } }),
-      ]);
+      await this.reportKubeletVersion(node, version);
       this.workerSteps.push({ at: Date.now(), node, step: 'kubelet', version });
       return `kubelet on ${node} reports ${version}`;
     }

@@ -9,6 +9,7 @@ import {
   judgeAttempt,
   summarizeNodeOutcomes,
   type AttemptRecord,
+  type NodeView,
   type RouteName,
 } from '../../functions/shared/domain/remediation';
 import { planNodes } from '../../functions/plan-node-remediation/service';
@@ -469,15 +470,8 @@ describe('remediate workflow: disk pressure on a node', () => {
 });
 
 describe('remediate workflow: a worker NotReady', () => {
-  interface SimNode {
-    name: string;
-    instanceId: string;
-    ready: boolean;
-    unschedulable: boolean;
-    cordonedBy?: string;
-    bootID: string;
-    labels: Record<string, string>;
-  }
+  /** a Node as node-inventory reports it, as much as the plan reads */
+  type SimNode = NodeView;
   const worker = (i: number, ready = true): SimNode => ({
     name: `worker-${i}`,
     instanceId: `i-0feed0000000000${i}`,
